@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEV := VIATIC_ENV=development
+
+.PHONY: install dev-install translations run test lint bench clean
+
+install: $(VENV)/.installed translations
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[postgres,redis]"
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d core/translations
+
+dev-install: $(VENV)/.dev-installed translations
+
+$(VENV)/.dev-installed: $(VENV)/.installed examples/viatic-idees/setup.cfg
+	$(BIN)/pip install -q -e ".[dev]" -e examples/viatic-idees
+	@# Browser tests drive the system Chromium (never a downloaded one).
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "Chromium is not installed: the browser tests will be skipped."; }
+	touch $@
+
+run: install
+	$(DEV) $(BIN)/viatic db upgrade
+	$(DEV) $(BIN)/viatic demo
+	@echo "Portail : http://127.0.0.1:5000"
+	$(DEV) $(BIN)/viatic run --host 127.0.0.1 --port 5000
+
+test: dev-install
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+lint: dev-install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: dev-install
+	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance build *.egg-info

@@ -1,0 +1,1 @@
+"""Framework-free clients of external systems (no Flask import here)."""

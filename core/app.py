@@ -1,0 +1,198 @@
+"""``create_app()``: one Flask app with its database, plugins, guards and portal pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, g, redirect, request, session, url_for
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
+
+from core import auth, rights
+from core import db as database
+from core.db import db
+from core.models import Commune
+from core.plugins import CORE, PluginError, PluginRegistry
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "production",
+    "MAIL_FROM": "Viatic <ne-pas-repondre@viatic.localhost>",
+    "SMTP_PORT": 25,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "viatic_session",
+    "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=14),
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "BABEL_DEFAULT_LOCALE": "fr",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+    "LANGUAGES": ("fr", "en"),
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+}
+
+
+def create_app(
+    config: dict[str, Any] | None = None,
+    plugins: Iterable[object] = (),
+    entry_points: bool = True,
+) -> Flask:
+    """Build the portal. ``config`` overrides the ``VIATIC_*`` environment; ``plugins`` adds
+    plugin modules beside those of the ``viatic.plugins`` entry points (tests use both)."""
+    instance = Path(os.environ.get("VIATIC_INSTANCE_PATH", "instance")).resolve()
+    app = Flask("core", instance_path=str(instance))
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("VIATIC")
+    app.config.update(config or {})
+    _configure_secrets(app)
+    app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'viatic.db'}")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] != "development" and not app.testing
+
+    database.init_app(app)
+    Babel(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
+    CSRFProtect(app)
+
+    registry = PluginRegistry()
+    registry.load(plugins, entry_points=entry_points)
+    app.extensions["viatic.plugins"] = registry
+
+    from core import views
+
+    views.register(app)
+    _register_plugin_blueprints(app, registry)
+    _install_guards(app, registry)
+    return app
+
+
+def _configure_secrets(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config["ENV"] != "development" and not app.testing:
+        raise RuntimeError(
+            "VIATIC_SECRET_KEY is not set. Set it to a long random value "
+            '(python -c "import secrets; print(secrets.token_urlsafe(48))").'
+        )
+    # Development: a key kept in the instance folder, so sessions survive a restart.
+    key_file = Path(app.instance_path) / "secret_key"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _select_locale() -> str:
+    languages = ("fr", "en")
+    user = g.get("user")
+    if user is not None and user.locale in languages:
+        return user.locale
+    chosen = session.get("locale")
+    return chosen if chosen in languages else "fr"
+
+
+def _register_plugin_blueprints(app: Flask, registry: PluginRegistry) -> None:
+    for plugin in registry.plugins.values():
+        if plugin.blueprint is not None:
+            app.register_blueprint(plugin.blueprint, url_prefix=f"/c/<insee>/{plugin.name}")
+        if plugin.api_blueprint is not None:
+            app.register_blueprint(
+                plugin.api_blueprint, url_prefix=f"/api/v1/c/<insee>/{plugin.name}"
+            )
+
+
+def plugin_of_blueprint(registry: PluginRegistry, blueprint: str | None) -> str | None:
+    if not blueprint:
+        return None
+    name = blueprint.split(".", 1)[0].removesuffix("_api")
+    plugin = registry.plugins.get(name)
+    return name if plugin is not None and name != CORE else None
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _install_guards(app: Flask, registry: PluginRegistry) -> None:
+    @app.url_value_preprocessor
+    def _take_commune(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if values and "insee" in values:
+            g.commune_insee = values.pop("insee")
+
+    @app.url_defaults
+    def _give_commune(endpoint: str, values: dict[str, Any]) -> None:
+        commune = g.get("commune")
+        if (
+            commune is not None
+            and "insee" not in values
+            and app.url_map.is_endpoint_expecting(endpoint, "insee")
+        ):
+            values["insee"] = commune.insee
+
+    @app.before_request
+    def _guard() -> Any:
+        g.user = auth.load_user()
+        g.commune = None
+        insee = g.pop("commune_insee", None)
+        if insee is not None:
+            g.commune = db.scalar(select(Commune).where(Commune.insee == insee))
+            if g.commune is None:
+                abort(404)
+        plugin = plugin_of_blueprint(registry, request.blueprint)
+        if plugin is not None and (
+            g.commune is None or plugin not in registry.enabled_for(g.commune)
+        ):
+            abort(404)
+        if request.endpoint is None:
+            return None  # Flask answers 404 or 405 itself
+        return _check_access(app)
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: https:; frame-src https:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        return response
+
+
+def _check_access(app: Flask) -> Any:
+    endpoint = request.endpoint or ""
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return None
+    access = rights.access_of(app.view_functions[endpoint])
+    if access is None:
+        log.error("Endpoint %s declares no access: denied", endpoint)
+        abort(403)
+    if access.kind == "public":
+        return None
+    user = g.user
+    if user is None:
+        if wants_json():
+            abort(401)
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    commune = g.commune
+    allowed = {
+        "login": True,
+        "platform_admin": user.is_platform_admin,
+        "commune_admin": commune is not None and rights.is_commune_admin(user, commune),
+        "permission": commune is not None
+        and access.permission is not None
+        and rights.has_permission(user, commune, access.permission),
+    }[access.kind]
+    if not allowed:
+        abort(403)
+    return None
+
+
+__all__ = ["PluginError", "create_app"]

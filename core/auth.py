@@ -1,0 +1,161 @@
+"""Local accounts: password hashing, signing in and out, throttling, single-use tokens.
+
+Sessions live in Flask's signed cookie (HttpOnly, SameSite=Lax, Secure outside development),
+so no worker keeps state. Signing in clears the old session and binds the new one to the
+account's security stamp: a password change or reset signs out every other session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, g, request, session
+from sqlalchemy import func, select
+
+from core import audit
+from core.db import db, utcnow
+from core.models import LoginAttempt, User, new_security_stamp
+
+MIN_PASSWORD_LENGTH = 10
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_IP = 20
+
+_hasher = PasswordHasher()
+# Verified against when the account does not exist, so that the answer takes as long.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def set_password(user: User, password: str) -> None:
+    """Set a new password and sign out every other session of this person."""
+    user.password_hash = hash_password(password)
+    user.security_stamp = new_security_stamp()
+
+
+def check_password(user: User | None, password: str) -> bool:
+    if user is None or not user.password_hash:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return False
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return True
+
+
+# --- Throttling -------------------------------------------------------------------------------
+
+
+def client_ip() -> str:
+    return request.remote_addr or "?"
+
+
+def throttled_for(email: str, ip: str) -> dt.timedelta | None:
+    """How long this account or address must still wait, or None if it may try now."""
+    since = utcnow() - THROTTLE_WINDOW
+    for column, value, limit in (
+        (LoginAttempt.email, normalize_email(email), MAX_FAILURES_PER_ACCOUNT),
+        (LoginAttempt.ip, ip, MAX_FAILURES_PER_IP),
+    ):
+        failures = db.execute(
+            select(func.count(), func.min(LoginAttempt.at)).where(
+                column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since
+            )
+        ).one()
+        if failures[0] >= limit:
+            oldest = failures[1]
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=dt.UTC)
+            return max(oldest + THROTTLE_WINDOW - utcnow(), dt.timedelta(minutes=1))
+    return None
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Check the credentials, record the attempt (and its audit event), return the user."""
+    user = find_user(email)
+    ok = check_password(user, password) and user is not None and user.is_active
+    db.add(LoginAttempt(email=normalize_email(email)[:254], ip=client_ip(), succeeded=ok))
+    if ok:
+        audit.record(
+            "login.success", actor=user, commune=None, object_type="user", object_id=user.id
+        )
+        return user
+    audit.record(
+        "login.failure",
+        actor_label=normalize_email(email)[:254],
+        commune=None,
+        details={
+            "reason": "inactive" if user is not None and not user.is_active else "credentials"
+        },
+    )
+    return None
+
+
+# --- The session ------------------------------------------------------------------------------
+
+
+def login_user(user: User) -> None:
+    """Start a fresh session for ``user`` (the old one, and its CSRF token, are dropped)."""
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["stamp"] = user.security_stamp
+    session["sid"] = secrets.token_urlsafe(16)
+    user.last_login_at = utcnow()
+    g.user = user
+
+
+def logout_user() -> None:
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    g.user = None
+
+
+def load_user() -> User | None:
+    """The signed-in user of this request, if the session is still valid."""
+    uid = session.get("uid")
+    if uid is None:
+        return None
+    user = db.get(User, uid)
+    if user is None or not user.is_active or session.get("stamp") != user.security_stamp:
+        session.pop("uid", None)
+        return None
+    return user
+
+
+# --- Single-use tokens (password reset, invitations) ------------------------------------------
+
+
+def new_token() -> tuple[str, str]:
+    """A token to put in a link, and the hash to store."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    key = current_app.secret_key
+    assert isinstance(key, str | bytes)
+    key_bytes = key.encode() if isinstance(key, str) else key
+    return hashlib.blake2b(token.encode(), key=key_bytes[:64], digest_size=32).hexdigest()

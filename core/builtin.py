@@ -1,0 +1,73 @@
+"""The core's own hook implementations: it uses the plugin contract like any plugin.
+
+Registered first by the plugin manager, under the name ``core``, and always enabled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete
+
+import core
+from core import mail, outbox
+from core.db import db, utcnow
+from core.hookspecs import hookimpl
+from core.models import LoginAttempt, PasswordReset
+from core.types import Job, NotificationType, Permission, PluginInfo
+
+ELECTED_AND_STAFF = ("maire", "adjoint", "conseiller", "agent")
+
+
+@hookimpl
+def viatic_plugin_info() -> PluginInfo:
+    return PluginInfo(
+        name="core",
+        label="Socle Viatic",
+        version=core.__version__,
+        description="Identité, communes, droits, portail, planificateur et journal d'audit.",
+        essential=True,
+    )
+
+
+@hookimpl
+def viatic_permissions() -> list[Permission]:
+    return [
+        Permission(
+            "core.view",
+            "Voir l'espace de la commune",
+            ("maire", "adjoint", "conseiller", "agent", "citoyen", "partenaire"),
+        ),
+        Permission("core.members.view", "Voir la liste des membres", ELECTED_AND_STAFF),
+    ]
+
+
+@hookimpl
+def viatic_notification_types() -> list[NotificationType]:
+    return [
+        NotificationType("core.member_joined", "Un membre a rejoint la commune", email=False),
+        NotificationType("core.role_changed", "Mon rôle dans une commune a changé", email=True),
+    ]
+
+
+@hookimpl
+def viatic_outbox_handlers() -> dict:
+    return {mail.OUTBOX_KIND: mail.deliver}
+
+
+def deliver_outbox() -> None:
+    outbox.deliver_due()
+
+
+def forget_old_attempts() -> None:
+    """Login attempts are needed 15 minutes for throttling; keep a day for the admins."""
+    db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - dt.timedelta(days=1)))
+    db.execute(delete(PasswordReset).where(PasswordReset.expires_at < utcnow()))
+
+
+@hookimpl
+def viatic_scheduled_jobs() -> list[Job]:
+    return [
+        Job("deliver_outbox", deliver_outbox, "interval", {"seconds": 15}),
+        Job("forget_old_attempts", forget_old_attempts, "interval", {"hours": 6}),
+    ]

@@ -1,0 +1,130 @@
+"""Capabilities: what feature code asks for, whichever tool provides it for the commune.
+
+A capability is a ``typing.Protocol``. Provider plugins return factories for the ones they
+implement (hook ``viatic_capabilities``); the commune admin picks a provider among the
+enabled ones; feature code calls ``toolkit.capability(commune, "video")`` and never names
+Chamilo or Vimeo. The protocols hold the operations the features rely on; each feature issue
+extends its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from flask import current_app
+from sqlalchemy import select
+
+from core.db import db
+from core.models import Commune, CommuneCapability, CommuneModule
+from core.settings import current_values
+
+
+class CapabilityUnavailable(Exception):
+    """No enabled provider for this capability in this commune, or the provider failed."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    id: str
+    title: str
+    duration_seconds: int | None = None
+    thumbnail_url: str | None = None
+
+
+@runtime_checkable
+class VideoProvider(Protocol):
+    """``video``: host videos, list them, embed them with their captions."""
+
+    def list_videos(self) -> list[VideoInfo]: ...
+
+    def embed_html(self, video_id: str, title: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class CourseInfo:
+    id: str
+    title: str
+    description: str = ""
+
+
+@runtime_checkable
+class LmsProvider(Protocol):
+    """``lms``: courses, enrolments and progress."""
+
+    def list_courses(self) -> list[CourseInfo]: ...
+
+    def enrol(self, course_id: str, email: str, name: str) -> None: ...
+
+    def progress(self, course_id: str, email: str) -> float | None: ...
+
+
+@runtime_checkable
+class CalendarSyncProvider(Protocol):
+    """``calendar_sync``: push local events out, pull remote events in."""
+
+    def push_event(self, uid: str, ical: str) -> None: ...
+
+    def delete_event(self, uid: str) -> None: ...
+
+    def pull_events(self, start: dt.datetime, end: dt.datetime) -> list[str]: ...
+
+
+@runtime_checkable
+class ChatBridgeProvider(Protocol):
+    """``chat_bridge``: mirror the portal's rooms and messages to another chat network."""
+
+    def ensure_room(self, room_key: str, name: str) -> str: ...
+
+    def send_message(self, room_id: str, sender: str, text: str, txn_id: str) -> None: ...
+
+
+PROTOCOLS: dict[str, type] = {
+    "video": VideoProvider,
+    "lms": LmsProvider,
+    "calendar_sync": CalendarSyncProvider,
+    "chat_bridge": ChatBridgeProvider,
+}
+
+
+def chosen_provider(commune: Commune, capability: str) -> str | None:
+    """The provider the commune uses for ``capability``: the admin's choice if that plugin
+    is still enabled, else the only enabled provider, else None."""
+    registry = current_app.extensions["viatic.plugins"]
+    enabled = registry.enabled_for(commune)
+    candidates = [p for p in registry.providers_of(capability) if p in enabled]
+    choice = db.scalar(
+        select(CommuneCapability.provider).where(
+            CommuneCapability.commune_id == commune.id,
+            CommuneCapability.capability == capability,
+        )
+    )
+    if choice in candidates:
+        return choice
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def capability(commune: Commune, name: str) -> Any:
+    """The provider object of capability ``name`` for ``commune``.
+
+    Raises ``CapabilityUnavailable`` when the commune has no provider enabled or when the
+    provider cannot be built; callers show "service momentanément indisponible".
+    """
+    provider = chosen_provider(commune, name)
+    if provider is None:
+        raise CapabilityUnavailable(f"no provider of '{name}' for commune {commune.insee}")
+    plugin = current_app.extensions["viatic.plugins"].plugins[provider]
+    row = db.scalar(
+        select(CommuneModule).where(
+            CommuneModule.commune_id == commune.id, CommuneModule.plugin == provider
+        )
+    )
+    try:
+        instance = plugin.capabilities[name](commune, current_values(plugin.settings, row))
+    except Exception as exc:
+        raise CapabilityUnavailable(f"provider '{provider}' of '{name}' failed: {exc!r}") from exc
+    protocol = PROTOCOLS.get(name)
+    if protocol is not None and not isinstance(instance, protocol):
+        raise CapabilityUnavailable(f"provider '{provider}' does not implement {protocol.__name__}")
+    return instance

@@ -1,0 +1,104 @@
+"""``viatic demo``: the Aube's communes, three demo communes, their members and modules.
+
+Idempotent: running it again changes nothing that is already there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from core import auth, communes_import, modules
+from core.db import db
+from core.models import Commune, Membership, User
+
+DATA = Path(__file__).parent / "demo_data"
+PASSWORD = "demo-viatic-2026"
+MAIN_COMMUNE = "10145"  # Faux-Villecerf
+NEIGHBOURS = (
+    "10124",
+    "10038",
+)  # Dierrey-Saint-Julien, Bercenay-le-Hayer (CC de l'Orvin et de l'Ardusson)
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    email: str
+    name: str
+    commune: str
+    role: str
+    commune_admin: bool = False
+
+
+PEOPLE = (
+    DemoPerson("maire@faux-villecerf.example.org", "Claire Martin", MAIN_COMMUNE, "maire", True),
+    DemoPerson("adjoint@faux-villecerf.example.org", "Paul Girard", MAIN_COMMUNE, "adjoint"),
+    DemoPerson(
+        "conseillere@faux-villecerf.example.org", "Nadia Benali", MAIN_COMMUNE, "conseiller"
+    ),
+    DemoPerson("secretaire@faux-villecerf.example.org", "Julie Morel", MAIN_COMMUNE, "agent"),
+    DemoPerson("habitant@faux-villecerf.example.org", "Louis Petit", MAIN_COMMUNE, "citoyen"),
+    DemoPerson(
+        "partenaire@faux-villecerf.example.org", "Sophie Laurent", MAIN_COMMUNE, "partenaire"
+    ),
+    DemoPerson("maire@dierrey-saint-julien.example.org", "Henri Lefèvre", "10124", "maire", True),
+    DemoPerson("maire@bercenay-le-hayer.example.org", "Anne Roux", "10038", "maire", True),
+    # The maire of Faux-Villecerf also sits in a neighbour's council: two communes, one login.
+    DemoPerson("maire@faux-villecerf.example.org", "Claire Martin", "10124", "conseiller"),
+)
+PLATFORM_ADMIN = ("admin@viatic.example.org", "Administration Viatic")
+
+
+def _user(email: str, name: str) -> User:
+    user = auth.find_user(email)
+    if user is None:
+        user = User(email=email, name=name)
+        auth.set_password(user, PASSWORD)
+        db.add(user)
+        db.flush()
+    return user
+
+
+def run(echo: callable = print) -> list[tuple[str, str]]:  # type: ignore[valid-type]
+    """Set the demo up; returns the (e-mail, description) of each login."""
+    summary = communes_import.import_folder(db, DATA)
+    echo(f"Territoire : {summary.communes} communes de l'Aube, {summary.epci} intercommunalités.")
+    communes = {
+        c.insee: c
+        for c in db.scalars(select(Commune).where(Commune.insee.in_((MAIN_COMMUNE, *NEIGHBOURS))))
+    }
+    admin = _user(*PLATFORM_ADMIN)
+    admin.is_platform_admin = True
+    logins = [(admin.email, "administration de la plateforme")]
+    for person in PEOPLE:
+        user = _user(person.email, person.name)
+        commune = communes[person.commune]
+        membership = db.scalar(
+            select(Membership).where(
+                Membership.user_id == user.id, Membership.commune_id == commune.id
+            )
+        )
+        if membership is None:
+            db.add(
+                Membership(
+                    user_id=user.id,
+                    commune_id=commune.id,
+                    role=person.role,
+                    is_commune_admin=person.commune_admin,
+                )
+            )
+        if person.email not in {email for email, _ in logins}:
+            logins.append((person.email, f"{person.role}, {commune.name}"))
+    db.flush()
+    registry = current_app.extensions["viatic.plugins"]
+    for commune in communes.values():
+        for plugin in registry.modules:
+            modules.enable(commune, plugin.name)
+        db.flush()
+        for name in sorted(registry.enabled_for(commune)):
+            registry.call_on(name, "viatic_demo_content", commune=commune)
+    db.commit()
+    return logins

@@ -1,0 +1,103 @@
+"""The core's forms (Flask-WTF: every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
+
+from core.auth import MIN_PASSWORD_LENGTH
+from core.models import ROLES
+
+REQUIRED = _l("Ce champ est obligatoire.")
+
+
+def role_choices() -> list[tuple[str, str]]:
+    from core.i18n import role_label
+
+    return [(key, role_label(key)) for key in ROLES]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("Adresse e-mail"),
+        [InputRequired(REQUIRED), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Mot de passe"),
+        [InputRequired(REQUIRED)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField()
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Nouveau mot de passe"),
+        [
+            InputRequired(REQUIRED),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=_l("Au moins %(n)d caractères.", n=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+        description=_l(
+            "Au moins %(n)d caractères. Une phrase facile à retenir convient bien.",
+            n=MIN_PASSWORD_LENGTH,
+        ),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Confirmez le mot de passe"),
+        [
+            InputRequired(REQUIRED),
+            EqualTo("password", message=_l("Les deux mots de passe diffèrent.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class AcceptInvitationForm(NewPasswordForm):
+    name = StringField(
+        _l("Prénom et nom"),
+        [InputRequired(REQUIRED), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(
+        _l("Adresse e-mail"),
+        [InputRequired(REQUIRED), Email(message=_l("Saisissez une adresse e-mail valide."))],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("Adresse e-mail de la personne"),
+        [InputRequired(REQUIRED), Email(message=_l("Saisissez une adresse e-mail valide."))],
+    )
+    role = SelectField(_l("Rôle"), choices=role_choices, validate_choice=True)
+    is_commune_admin = BooleanField(_l("Administrateur de la commune"))
+
+
+class MemberForm(FlaskForm):
+    role = SelectField(_l("Rôle"), choices=role_choices, validate_choice=True)
+    is_commune_admin = BooleanField(_l("Administrateur de la commune"))
+
+
+class ActionForm(FlaskForm):
+    """A form with nothing but its CSRF token, for buttons that change something."""
+
+
+class ProviderForm(FlaskForm):
+    capability = HiddenField(validators=[InputRequired()])
+    provider = SelectField(_l("Fournisseur"), choices=[], validate_choice=False)
+
+    def validate_provider(self, field: SelectField) -> None:
+        if not field.data:
+            raise ValidationError(REQUIRED)

@@ -1,0 +1,348 @@
+"""The core's tables: territory, people, rights, modules, audit, outbox, notifications, mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from core.db import Base, utcnow
+
+# The roles a membership can have; their labels are in core.i18n.
+ROLES = ("maire", "adjoint", "conseiller", "agent", "citoyen", "partenaire")
+
+
+# --- Territory (Etalab "découpage administratif") -------------------------------------------
+
+
+class Region(Base):
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Departement(Base):
+    __tablename__ = "departement"
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+
+    region: Mapped[Region] = relationship()
+
+
+class Epci(Base):
+    """An intercommunality (communauté de communes, d'agglomération, urbaine, métropole)."""
+
+    __tablename__ = "epci"
+
+    siren: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    population: Mapped[int | None]
+
+    members: Mapped[list[Commune]] = relationship(back_populates="epci", order_by="Commune.name")
+
+
+class Commune(Base):
+    """A tenant: everything a municipal team does lives under one commune."""
+
+    __tablename__ = "commune"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    insee: Mapped[str] = mapped_column(String(5), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    siren: Mapped[str | None] = mapped_column(String(9))
+    postcodes: Mapped[list[str]] = mapped_column(default=list)
+    departement_code: Mapped[str | None] = mapped_column(ForeignKey("departement.code"))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+    epci_siren: Mapped[str | None] = mapped_column(ForeignKey("epci.siren"), index=True)
+    population: Mapped[int | None]
+    # Bumped whenever a module is enabled or disabled, so that every worker's cache of
+    # per-commune hook callers notices the change without talking to the others.
+    modules_version: Mapped[int] = mapped_column(default=0)
+
+    departement: Mapped[Departement | None] = relationship()
+    region: Mapped[Region | None] = relationship()
+    epci: Mapped[Epci | None] = relationship(back_populates="members")
+
+    def __repr__(self) -> str:
+        return f"<Commune {self.insee} {self.name}>"
+
+
+# --- People ----------------------------------------------------------------------------------
+
+
+def new_security_stamp() -> str:
+    return secrets.token_hex(16)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    is_platform_admin: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(5))
+    # Changing it (password change or reset) signs out every session of this person.
+    security_stamp: Mapped[str] = mapped_column(String(32), default=new_security_stamp)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Membership(Base):
+    """A person's place in a commune: one role, and maybe the commune-admin flag."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "commune_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    commune_id: Mapped[int] = mapped_column(
+        ForeignKey("commune.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    is_commune_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    commune: Mapped[Commune] = relationship()
+
+
+class Invitation(Base):
+    """An e-mailed invitation to join a commune; the token is stored hashed."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(
+        ForeignKey("commune.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20))
+    is_commune_admin: Mapped[bool] = mapped_column(default=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None]
+
+    commune: Mapped[Commune] = relationship()
+
+
+class PasswordReset(Base):
+    """A single-use password reset token, stored hashed."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """One login attempt, kept for throttling (per account and per address)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_email_at", "email", "at"),
+        Index("ix_login_attempt_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(45))
+    succeeded: Mapped[bool]
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- Modules and rights ------------------------------------------------------------------------
+
+
+class CommuneModule(Base):
+    """Whether a plugin is enabled for a commune, and the commune's settings for it."""
+
+    __tablename__ = "commune_module"
+    __table_args__ = (UniqueConstraint("commune_id", "plugin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(
+        ForeignKey("commune.id", ondelete="CASCADE"), index=True
+    )
+    plugin: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(default=False)
+    # Secret values are stored encrypted (see core.settings).
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[dt.datetime | None]
+
+
+class CommuneCapability(Base):
+    """Which enabled plugin provides a capability (``video``, ``lms``...) for a commune."""
+
+    __tablename__ = "commune_capability"
+    __table_args__ = (UniqueConstraint("commune_id", "capability"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    capability: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(64))
+
+
+class RolePermission(Base):
+    """A commune's change to the default role→permission table (granted or withdrawn)."""
+
+    __tablename__ = "role_permission"
+    __table_args__ = (UniqueConstraint("commune_id", "role", "permission"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(
+        ForeignKey("commune.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    permission: Mapped[str] = mapped_column(String(100))
+    granted: Mapped[bool]
+
+
+# --- Audit ------------------------------------------------------------------------------------
+
+
+class AuditEvent(Base):
+    """An append-only record of a state change. No foreign keys: it outlives what it names."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_commune_at", "commune_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None]
+    actor: Mapped[str | None] = mapped_column(String(254))
+    commune_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(100))
+    module: Mapped[str] = mapped_column(String(64), default="core")
+    object_type: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class AuditLogIsAppendOnly(Exception):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEvent):
+            raise AuditLogIsAppendOnly("audit events can be neither changed nor deleted")
+
+
+# --- Outbox, notifications, mail, scheduler ---------------------------------------------------
+
+
+class OutboxMessage(Base):
+    """A write to an external system, saved with the local change and delivered later."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_status_next", "status", "next_attempt_at"),)
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[dt.datetime | None]
+
+
+class Notification(Base):
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[dt.datetime | None]
+
+
+class NotificationMute(Base):
+    """A notification type a person chose not to receive."""
+
+    __tablename__ = "notification_mute"
+    __table_args__ = (UniqueConstraint("user_id", "type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(100))
+
+
+class EmailMessage(Base):
+    """An outgoing e-mail. Bodies are kept only by the development mailbox backend."""
+
+    __tablename__ = "email_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class SchedulerLock(Base):
+    """A lease on a scheduled job, so that two scheduler processes never run it at once."""
+
+    __tablename__ = "scheduler_lock"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    locked_until: Mapped[dt.datetime]
+
+
+class JobRun(Base):
+    """The last runs of scheduled jobs, for the admins' status pages."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (Index("ix_job_run_name_started", "name", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,126 @@
+"""Enabling and disabling modules per commune, their settings and provider choices.
+
+The same functions serve the commune admin's pages and the ``viatic modules`` commands.
+They add to the session and leave the commit to the caller, so that the change, the
+plugin's callback and the audit event land together or not at all.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from core import audit
+from core.db import db, utcnow
+from core.models import Commune, CommuneCapability, CommuneModule
+from core.plugins import LoadedPlugin, PluginRegistry
+
+
+class ModuleError(Exception):
+    """A request about a module that cannot be honoured; the message is for the admin."""
+
+
+def registry() -> PluginRegistry:
+    return current_app.extensions["viatic.plugins"]
+
+
+def module_row(commune: Commune, plugin: str) -> CommuneModule | None:
+    return db.scalar(
+        select(CommuneModule).where(
+            CommuneModule.commune_id == commune.id, CommuneModule.plugin == plugin
+        )
+    )
+
+
+def get_module(name: str) -> LoadedPlugin:
+    plugin = registry().plugins.get(name)
+    if plugin is None or plugin.name == "core":
+        raise ModuleError(f"Module inconnu : « {name} ».")
+    return plugin
+
+
+def enable(commune: Commune, name: str) -> bool:
+    """Enable module ``name`` for ``commune`` (and the modules it requires). Returns whether
+    anything changed."""
+    plugin = get_module(name)
+    changed = False
+    for required in plugin.info.requires:
+        changed |= enable(commune, required)
+    row = module_row(commune, name)
+    if row is not None and row.enabled:
+        return changed
+    if row is None:
+        row = CommuneModule(commune_id=commune.id, plugin=name, settings={})
+        db.add(row)
+    row.enabled = True
+    commune.modules_version += 1
+    db.flush()
+    registry().call_on(name, "viatic_module_enabled", commune=commune)
+    audit.record(
+        "module.enabled", commune=commune, module=name, object_type="module", object_id=name
+    )
+    return True
+
+
+def disable(commune: Commune, name: str) -> bool:
+    """Disable module ``name`` for ``commune``; its data stays. Returns whether it changed."""
+    plugin = get_module(name)
+    if plugin.essential:
+        raise ModuleError(
+            f"Le module « {plugin.info.label} » est essentiel : il ne peut pas être désactivé."
+        )
+    dependants = [
+        p.info.label
+        for p in registry().modules
+        if name in p.info.requires and p.name in registry().enabled_for(commune)
+    ]
+    if dependants:
+        raise ModuleError(
+            f"Désactivez d'abord les modules qui en dépendent : {', '.join(dependants)}."
+        )
+    row = module_row(commune, name)
+    if row is None or not row.enabled:
+        return False
+    row.enabled = False
+    commune.modules_version += 1
+    db.flush()
+    registry().call_on(name, "viatic_module_disabled", commune=commune)
+    audit.record(
+        "module.disabled", commune=commune, module=name, object_type="module", object_id=name
+    )
+    return True
+
+
+def choose_provider(commune: Commune, capability: str, provider: str) -> None:
+    if provider not in registry().providers_of(capability):
+        raise ModuleError(f"« {provider} » ne fournit pas « {capability} ».")
+    if provider not in registry().enabled_for(commune):
+        raise ModuleError("Activez d'abord ce module.")
+    choice = db.scalar(
+        select(CommuneCapability).where(
+            CommuneCapability.commune_id == commune.id,
+            CommuneCapability.capability == capability,
+        )
+    )
+    before = choice.provider if choice is not None else None
+    if before == provider:
+        return
+    if choice is None:
+        choice = CommuneCapability(commune_id=commune.id, capability=capability, provider=provider)
+        db.add(choice)
+    choice.provider = provider
+    audit.record(
+        "capability.provider_changed",
+        commune=commune,
+        object_type="capability",
+        object_id=capability,
+        details={"before": before, "after": provider},
+    )
+
+
+def record_error(commune: Commune, name: str, error: str) -> None:
+    """Remember a module's last error for the commune admin's status page."""
+    row = module_row(commune, name)
+    if row is not None:
+        row.last_error = error[:2000]
+        row.last_error_at = utcnow()

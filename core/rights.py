@@ -1,0 +1,138 @@
+"""Rights: what each view requires, and who has which permission in which commune.
+
+Deny by default: every view declares its access with one of the decorators below, and the
+core's ``before_request`` guard refuses any endpoint that declares nothing. The checks are
+made there, once, for the core and every plugin alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from flask import current_app, g
+from sqlalchemy import select
+from werkzeug.exceptions import Forbidden
+
+from core.db import db
+from core.models import ROLES, Commune, Membership, RolePermission, User
+
+View = TypeVar("View", bound=Callable[..., Any])
+AccessKind = Literal["public", "login", "permission", "commune_admin", "platform_admin"]
+
+
+@dataclass(frozen=True)
+class Access:
+    kind: AccessKind
+    permission: str | None = None
+
+
+ACCESS_ATTRIBUTE = "_viatic_access"
+
+
+def _declare(access: Access) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
+        setattr(view, ACCESS_ATTRIBUTE, access)
+        return view
+
+    return decorator
+
+
+def public(view: View) -> View:
+    """Anyone may open this view, signed in or not."""
+    return _declare(Access("public"))(view)
+
+
+def login_required(view: View) -> View:
+    """Any signed-in person may open this view (their own account pages)."""
+    return _declare(Access("login"))(view)
+
+
+def requires(permission: str) -> Callable[[View], View]:
+    """A member of the commune in the URL whose role has ``permission`` there."""
+    return _declare(Access("permission", permission))
+
+
+def commune_admin_required(view: View) -> View:
+    """A commune admin of the commune in the URL (or a platform admin)."""
+    return _declare(Access("commune_admin"))(view)
+
+
+def platform_admin_required(view: View) -> View:
+    """A platform admin."""
+    return _declare(Access("platform_admin"))(view)
+
+
+def access_of(view: Callable[..., Any]) -> Access | None:
+    return getattr(view, ACCESS_ATTRIBUTE, None)
+
+
+# --- Who has what -----------------------------------------------------------------------------
+
+
+def membership_of(user: User | None, commune: Commune | None) -> Membership | None:
+    if user is None or commune is None:
+        return None
+    cache = g.setdefault("_viatic_memberships", {})
+    key = (user.id, commune.id)
+    if key not in cache:
+        cache[key] = db.scalar(
+            select(Membership).where(
+                Membership.user_id == user.id, Membership.commune_id == commune.id
+            )
+        )
+    return cache[key]
+
+
+def role_permissions(commune: Commune) -> dict[str, set[str]]:
+    """The commune's role→permissions table: the declared defaults, then its own changes."""
+    cache = g.setdefault("_viatic_role_permissions", {})
+    if commune.id in cache:
+        return cache[commune.id]
+    table: dict[str, set[str]] = {role: set() for role in ROLES}
+    for permission in current_app.extensions["viatic.plugins"].permissions.values():
+        for role in permission.default_roles:
+            table[role].add(permission.name)
+    changes = db.scalars(select(RolePermission).where(RolePermission.commune_id == commune.id))
+    for change in changes:
+        if change.role not in table:
+            continue
+        if change.granted:
+            table[change.role].add(change.permission)
+        else:
+            table[change.role].discard(change.permission)
+    cache[commune.id] = table
+    return table
+
+
+def is_commune_admin(user: User | None, commune: Commune | None) -> bool:
+    if user is None:
+        return False
+    if user.is_platform_admin:
+        return True
+    membership = membership_of(user, commune)
+    return membership is not None and membership.is_commune_admin
+
+
+def has_permission(user: User | None, commune: Commune | None, permission: str) -> bool:
+    """Whether ``user`` has ``permission`` in ``commune`` (platform admins have them all)."""
+    if user is None or commune is None or not user.is_active:
+        return False
+    if user.is_platform_admin:
+        return True
+    membership = membership_of(user, commune)
+    if membership is None:
+        return False
+    return permission in role_permissions(commune).get(membership.role, set())
+
+
+def check(permission: str, commune: Commune | None = None, user: User | None = None) -> None:
+    """Raise 403 unless the current (or given) user has ``permission`` in the commune.
+
+    For service functions, so that a rule holds whichever page or API calls them.
+    """
+    user = user if user is not None else g.get("user")
+    commune = commune if commune is not None else g.get("commune")
+    if not has_permission(user, commune, permission):
+        raise Forbidden()

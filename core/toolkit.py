@@ -1,0 +1,105 @@
+"""The stable facade for plugins: everything a plugin needs from the core, in one import.
+
+    from core import toolkit
+
+Built-in plugins import the core only through this module, and so should third-party ones:
+what is here keeps working across minor versions of Viatic; anything removed goes through a
+deprecation first. See docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, render_template
+
+from core.audit import record as audit
+from core.capabilities import CapabilityUnavailable, capability
+from core.db import Base, db, utcnow
+from core.hookspecs import hookimpl
+from core.models import Commune, Membership, OutboxMessage, User
+from core.notifications import notify
+from core.outbox import put as outbox_put
+from core.rights import (
+    check,
+    commune_admin_required,
+    has_permission,
+    login_required,
+    public,
+    requires,
+)
+from core.types import (
+    Health,
+    Job,
+    NavItem,
+    NotificationType,
+    Permission,
+    PluginInfo,
+    SearchResult,
+    Setting,
+    Widget,
+)
+from core.views import unavailable
+
+
+def current_user() -> User | None:
+    """The signed-in person of this request, or None."""
+    return g.get("user")
+
+
+def current_commune() -> Commune | None:
+    """The commune of this request's URL (``/c/<INSEE>/...``), or None."""
+    return g.get("commune")
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of the plugin's templates inside the portal's layout."""
+    return render_template(template, **context)
+
+
+def module_settings(commune: Commune, plugin: str) -> dict[str, Any]:
+    """The plugin's decrypted settings for ``commune``, defaults filled in."""
+    from flask import current_app
+
+    from core.modules import module_row
+    from core.settings import current_values
+
+    schema = current_app.extensions["viatic.plugins"].plugins[plugin].settings
+    return current_values(schema, module_row(commune, plugin))
+
+
+__all__ = [
+    "Base",
+    "CapabilityUnavailable",
+    "Commune",
+    "Health",
+    "Job",
+    "Membership",
+    "NavItem",
+    "NotificationType",
+    "OutboxMessage",
+    "Permission",
+    "PluginInfo",
+    "SearchResult",
+    "Setting",
+    "User",
+    "Widget",
+    "audit",
+    "capability",
+    "check",
+    "commune_admin_required",
+    "current_commune",
+    "current_user",
+    "db",
+    "has_permission",
+    "hookimpl",
+    "login_required",
+    "module_settings",
+    "notify",
+    "outbox_put",
+    "public",
+    "render",
+    "requires",
+    "unavailable",
+    "utcnow",
+]

@@ -1,0 +1,132 @@
+"""The values that plugins hand to the core through the hooks of ``core.hookspecs``.
+
+Plain frozen dataclasses: a plugin builds them, the core reads them. All are re-exported by
+``core.toolkit``, which is where plugins import them from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from markupsafe import Markup
+
+SettingType = Literal["string", "text", "integer", "boolean", "url", "email", "choice", "secret"]
+Scope = Literal["global", "commune"]
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What the portal needs to know of a plugin before calling any other hook.
+
+    ``name`` is the plugin's identifier: lower case letters, digits and ``_``; its blueprint,
+    its tables, its permissions and its URLs (``/c/<INSEE>/<name>/``) all carry it.
+    ``core_version`` is a PEP 440 specifier the running core must satisfy (``">=0.1,<1"``).
+    ``provides`` names the capabilities it implements (``"video"``); ``requires`` names the
+    plugins that must be installed and enabled with it. ``essential`` plugins are enabled for
+    every commune and cannot be disabled. ``migrations`` is the folder of its Alembic branch.
+    """
+
+    name: str
+    label: str
+    version: str
+    description: str = ""
+    category: str = "outils"
+    provides: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    core_version: str = ""
+    essential: bool = False
+    migrations: Path | None = None
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A right a plugin checks; ``name`` is ``<plugin>.<action>``; granted to ``default_roles``."""
+
+    name: str
+    label: str
+    default_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of a plugin's per-commune settings form.
+
+    ``secret`` values are encrypted at rest and never shown back; ``choices`` are
+    ``(value, label)`` pairs for ``type="choice"``.
+    """
+
+    name: str
+    label: str
+    type: SettingType = "string"
+    help: str = ""
+    required: bool = False
+    default: Any = None
+    choices: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def secret(self) -> bool:
+        return self.type == "secret"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """An entry of the commune's navigation; ``endpoint`` is a Flask endpoint of the plugin."""
+
+    label: str
+    endpoint: str
+    order: int = 100
+    permission: str | None = None
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A dashboard card. ``render`` returns its HTML body; it is called inside a guard, so a
+    failure shows "Module momentanément indisponible" instead of breaking the dashboard."""
+
+    title: str
+    render: Callable[[], str | Markup]
+    order: int = 100
+    permission: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    title: str
+    url: str
+    excerpt: str = ""
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job. ``trigger`` and ``trigger_args`` are APScheduler's (``"interval"``,
+    ``{"minutes": 5}``). A ``commune`` job is called once for each commune where the plugin is
+    enabled, with that commune as its only argument; a ``global`` job with no argument."""
+
+    id: str
+    func: Callable[..., Any]
+    trigger: str = "interval"
+    trigger_args: dict[str, Any] = field(default_factory=dict)
+    scope: Scope = "global"
+    # A run longer than this is considered dead and its lock may be taken over.
+    max_runtime_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class NotificationType:
+    """A kind of notification people may mute; ``email`` says whether it is also e-mailed."""
+
+    name: str
+    label: str
+    email: bool = True
+
+
+@dataclass(frozen=True)
+class Health:
+    """The answer of a plugin's health check for one commune."""
+
+    ok: bool
+    message: str = ""

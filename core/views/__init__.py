@@ -1,0 +1,166 @@
+"""The portal's own pages, and what every page's layout needs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from core import notifications, rights
+from core.db import db
+from core.forms import ActionForm
+from core.i18n import role_label
+from core.models import Commune, Membership
+from core.plugins import HookFailure
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Flask) -> None:
+    from core.views import account, admin, auth, commune, platform, public
+
+    for module in (public, auth, commune, admin, platform, account):
+        app.register_blueprint(module.bp)
+    app.context_processor(_layout_context)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(
+        role_label=role_label, has_permission=_has_permission, get_locale=get_locale
+    )
+
+
+def _has_permission(permission: str) -> bool:
+    return rights.has_permission(g.get("user"), g.get("commune"), permission)
+
+
+def my_communes() -> list[Commune]:
+    user = g.get("user")
+    if user is None:
+        return []
+    return list(
+        db.scalars(
+            select(Commune)
+            .join(Membership)
+            .where(Membership.user_id == user.id)
+            .order_by(Commune.name)
+        )
+    )
+
+
+def navigation() -> list[dict[str, Any]]:
+    """The commune's navigation, assembled from the enabled modules' hooks."""
+    from flask import current_app, url_for
+
+    commune = g.get("commune")
+    if commune is None:
+        return []
+    registry = current_app.extensions["viatic.plugins"]
+    items = []
+    for plugin, result in registry.call_for_commune(
+        "viatic_nav_items", commune, user=g.get("user")
+    ):
+        if isinstance(result, HookFailure):
+            continue
+        for item in result or ():
+            if item.permission and not _has_permission(item.permission):
+                continue
+            try:
+                url = url_for(item.endpoint)
+            except Exception:
+                log.exception("Plugin '%s' gave a nav item with a bad endpoint", plugin)
+                continue
+            items.append({"label": item.label, "url": url, "order": item.order, "plugin": plugin})
+    items.sort(key=lambda i: (i["order"], str(i["label"])))
+    return items
+
+
+def _layout_context() -> dict[str, Any]:
+    user = g.get("user")
+    return {
+        "current_user": user,
+        "commune": g.get("commune"),
+        "my_communes": my_communes,
+        "navigation": navigation,
+        "unread_notifications": (lambda: notifications.unread_count(user)) if user else (lambda: 0),
+        "is_commune_admin": rights.is_commune_admin(user, g.get("commune")),
+        "action_form": ActionForm,
+    }
+
+
+def _error_page(status: int, title: str, message: str) -> Any:
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"status": status, "message": message}}), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _csrf_error(_exc: CSRFError) -> Any:
+    return _error_page(
+        400,
+        _("Formulaire expiré"),
+        _(
+            "Le formulaire a expiré ou n'a pas été envoyé depuis cette page. "
+            "Revenez en arrière, rechargez la page et recommencez : rien n'a été enregistré."
+        ),
+    )
+
+
+MESSAGES = {
+    400: lambda: (_("Demande incorrecte"), _("La demande n'a pas pu être comprise.")),
+    401: lambda: (_("Connexion nécessaire"), _("Connectez-vous pour accéder à cette page.")),
+    403: lambda: (
+        _("Accès refusé"),
+        _("Vous n'avez pas les droits nécessaires pour accéder à cette page."),
+    ),
+    404: lambda: (
+        _("Page introuvable"),
+        _("Cette page n'existe pas, ou ce module n'est pas activé pour cette commune."),
+    ),
+    405: lambda: (_("Méthode non autorisée"), _("Cette action n'est pas possible ici.")),
+    413: lambda: (_("Fichier trop volumineux"), _("Le fichier envoyé dépasse la taille permise.")),
+    429: lambda: (_("Trop de tentatives"), _("Patientez quelques minutes avant de réessayer.")),
+}
+
+
+def _http_error(exc: HTTPException) -> Any:
+    status = exc.code or 500
+    if status < 400:
+        return exc
+    title, message = MESSAGES.get(status, lambda: (_("Erreur"), _("Une erreur est survenue.")))()
+    if status == 400 and exc.description and getattr(exc, "viatic_message", False):
+        message = exc.description
+    return _error_page(status, title, message)
+
+
+def _unexpected_error(exc: Exception) -> Any:
+    log.exception("Unexpected error on %s", request.path)
+    db.rollback()
+    return _error_page(
+        500,
+        _("Erreur inattendue"),
+        _("Une erreur inattendue est survenue ; elle a été enregistrée. Réessayez plus tard."),
+    )
+
+
+def guarded_html(plugin: str, render: Any) -> Markup:
+    """Render a plugin's piece of page; its failure shows a notice instead of a 500."""
+    try:
+        return Markup(render())
+    except Exception:
+        log.exception("Plugin '%s' failed to render a widget", plugin)
+        db.rollback()
+        return unavailable()
+
+
+def unavailable() -> Markup:
+    return Markup('<p class="notice notice--warning" role="status">{}</p>').format(
+        _("Module momentanément indisponible.")
+    )

@@ -1,0 +1,193 @@
+"""Signing in and out, password reset, and accepting an invitation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core import audit, auth, mail, members
+from core.db import db, utcnow
+from core.forms import (
+    AcceptInvitationForm,
+    ActionForm,
+    LoginForm,
+    NewPasswordForm,
+    ResetRequestForm,
+)
+from core.models import PasswordReset, User
+from core.rights import public
+
+bp = Blueprint("auth", __name__)
+
+RESET_LIFETIME = dt.timedelta(hours=1)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only paths on this site: an open redirect would help phishing."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+@public
+def login() -> Any:
+    form = LoginForm(next=request.args.get("next", ""))
+    status = 200
+    error = None
+    if request.method == "POST":
+        if not form.validate():
+            status = 400
+        else:
+            wait = auth.throttled_for(form.email.data, auth.client_ip())
+            if wait is not None:
+                minutes = math.ceil(wait.total_seconds() / 60)
+                error = _(
+                    "Trop de tentatives de connexion. Par sécurité, réessayez dans "
+                    "%(minutes)d minutes, ou réinitialisez votre mot de passe.",
+                    minutes=minutes,
+                )
+                status = 429
+            else:
+                user = auth.authenticate(form.email.data, form.password.data)
+                if user is not None:
+                    auth.login_user(user)
+                    db.commit()
+                    return redirect(safe_next(form.next.data) or url_for("public.home"))
+                db.commit()
+                error = _("Adresse e-mail ou mot de passe incorrect.")
+                status = 401
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/deconnexion")
+@public
+def logout() -> Any:
+    form = ActionForm()
+    if not form.validate():
+        abort(400)
+    auth.logout_user()
+    flash(_("Vous êtes déconnecté·e."), "success")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/mot-de-passe/oublie", methods=["GET", "POST"])
+@public
+def forgot_password() -> Any:
+    form = ResetRequestForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("auth/forgot.html", form=form), 400
+        user = auth.find_user(form.email.data)
+        if user is not None and user.is_active:
+            token, token_hash = auth.new_token()
+            db.add(
+                PasswordReset(
+                    user=user, token_hash=token_hash, expires_at=utcnow() + RESET_LIFETIME
+                )
+            )
+            link = url_for("auth.reset_password", token=token, _external=True)
+            mail.queue(
+                user.email,
+                _("Réinitialisation de votre mot de passe Viatic"),
+                _(
+                    "Bonjour %(name)s,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien "
+                    "(valable une heure, une seule fois) :\n%(link)s\n\nSi vous n'avez rien "
+                    "demandé, ignorez ce message : votre mot de passe ne change pas.",
+                    name=user.name,
+                    link=link,
+                ),
+            )
+            audit.record(
+                "password.reset_requested", actor=user, object_type="user", object_id=user.id
+            )
+            db.commit()
+        # The same answer whether the account exists or not.
+        flash(
+            _(
+                "Si un compte existe pour cette adresse, un e-mail vient de lui être envoyé "
+                "avec un lien pour choisir un nouveau mot de passe."
+            ),
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+def _valid_reset(token: str) -> PasswordReset | None:
+    reset = db.scalar(
+        select(PasswordReset).where(PasswordReset.token_hash == auth.token_hash(token))
+    )
+    if reset is None or reset.used_at is not None or reset.expires_at < utcnow():
+        return None
+    return reset
+
+
+@bp.route("/mot-de-passe/nouveau/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str) -> Any:
+    reset = _valid_reset(token)
+    if reset is None:
+        return render_template("auth/link_invalid.html"), 400
+    form = NewPasswordForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("auth/reset.html", form=form), 400
+        reset.used_at = utcnow()
+        auth.set_password(reset.user, form.password.data)
+        audit.record(
+            "password.reset", actor=reset.user, object_type="user", object_id=reset.user_id
+        )
+        db.commit()
+        flash(_("Votre mot de passe est changé. Vous pouvez vous connecter."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+def invitation(token: str) -> Any:
+    invite = members.find_invitation(token)
+    if invite is None:
+        return render_template("auth/link_invalid.html"), 400
+    existing = db.scalar(select(User).where(User.email == invite.email))
+    if existing is not None:
+        # The account exists: its owner signs in as themselves, then joins.
+        if g.user is None or g.user.id != existing.id:
+            flash(
+                _(
+                    "Connectez-vous avec le compte %(email)s pour accepter l'invitation.",
+                    email=invite.email,
+                ),
+                "info",
+            )
+            return redirect(url_for("auth.login", next=request.path))
+        form = ActionForm()
+        if request.method == "POST":
+            if not form.validate():
+                abort(400)
+            members.accept(invite, existing)
+            db.commit()
+            flash(_("Bienvenue à %(commune)s !", commune=invite.commune.name), "success")
+            return redirect(url_for("commune.dashboard", insee=invite.commune.insee))
+        return render_template("auth/join.html", invite=invite, form=form)
+    form = AcceptInvitationForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("auth/accept.html", invite=invite, form=form), 400
+        user = User(email=invite.email, name=form.name.data.strip())
+        auth.set_password(user, form.password.data)
+        db.add(user)
+        db.flush()
+        audit.record("user.created", actor=user, object_type="user", object_id=user.id)
+        members.accept(invite, user)
+        auth.login_user(user)
+        db.commit()
+        flash(_("Bienvenue à %(commune)s !", commune=invite.commune.name), "success")
+        return redirect(url_for("commune.dashboard", insee=invite.commune.insee))
+    return render_template("auth/accept.html", invite=invite, form=form)

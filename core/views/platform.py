@@ -1,0 +1,109 @@
+"""The platform admin's pages: communes, installed plugins, outbox, development mailbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from core import mail, outbox
+from core.db import db
+from core.forms import ActionForm
+from core.models import Commune, Departement, EmailMessage, Epci, JobRun, OutboxMessage, Region
+from core.rights import platform_admin_required
+
+bp = Blueprint("platform", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+@platform_admin_required
+def home() -> Any:
+    counts = {
+        "communes": db.scalar(select(func.count()).select_from(Commune)),
+        "epci": db.scalar(select(func.count()).select_from(Epci)),
+        "departements": db.scalar(select(func.count()).select_from(Departement)),
+        "regions": db.scalar(select(func.count()).select_from(Region)),
+    }
+    failed = db.scalar(select(func.count()).where(OutboxMessage.status == OutboxMessage.FAILED))
+    return render_template("platform/home.html", counts=counts, failed=failed)
+
+
+@bp.get("/communes")
+@platform_admin_required
+def communes() -> Any:
+    query = request.args.get("q", "").strip()[:100]
+    results: list[Commune] = []
+    if query:
+        results = list(
+            db.scalars(
+                select(Commune)
+                .where(
+                    or_(
+                        Commune.name.ilike(f"%{query}%"),
+                        Commune.insee == query,
+                        Commune.siren == query,
+                    )
+                )
+                .order_by(Commune.name)
+                .limit(50)
+            )
+        )
+    total = db.scalar(select(func.count()).select_from(Commune))
+    return render_template("platform/communes.html", query=query, results=results, total=total)
+
+
+@bp.get("/plugins")
+@platform_admin_required
+def plugins() -> Any:
+    registry = current_app.extensions["viatic.plugins"]
+    runs = {
+        r.name: r
+        for r in db.scalars(
+            select(JobRun).where(
+                JobRun.id.in_(select(func.max(JobRun.id)).group_by(JobRun.name).scalar_subquery())
+            )
+        )
+    }
+    return render_template(
+        "platform/plugins.html", plugins=list(registry.plugins.values()), runs=runs
+    )
+
+
+@bp.get("/outbox")
+@platform_admin_required
+def outbox_page() -> Any:
+    status = request.args.get("statut", OutboxMessage.FAILED)
+    if status not in (OutboxMessage.PENDING, OutboxMessage.FAILED, OutboxMessage.DELIVERED):
+        status = OutboxMessage.FAILED
+    messages = db.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == status)
+        .order_by(OutboxMessage.id.desc())
+        .limit(100)
+    ).all()
+    return render_template("platform/outbox.html", messages=messages, status=status)
+
+
+@bp.post("/outbox/<int:message_id>/relancer")
+@platform_admin_required
+def retry(message_id: int) -> Any:
+    message = db.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    outbox.retry(message)
+    db.commit()
+    flash(_("Le message sera renvoyé dans quelques secondes."), "success")
+    return redirect(url_for("platform.outbox_page"))
+
+
+@bp.get("/courriels")
+@platform_admin_required
+def mailbox() -> Any:
+    if not mail.uses_dev_mailbox():
+        abort(404)
+    emails = db.scalars(select(EmailMessage).order_by(EmailMessage.id.desc()).limit(100)).all()
+    return render_template("platform/mailbox.html", emails=emails)

@@ -1,0 +1,1 @@
+"""Built-in plugins, each loaded through the viatic.plugins entry points like any other."""
