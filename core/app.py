@@ -56,6 +56,7 @@ def create_app(
     app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] != "development" and not app.testing
 
     database.init_app(app)
+    auth.init_app(app)
     Babel(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
     CSRFProtect(app)
 

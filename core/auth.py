@@ -12,9 +12,10 @@ import datetime as dt
 import hashlib
 import secrets
 
+import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, g, request, session
+from flask import Flask, current_app, g, request, session
 from sqlalchemy import func, select
 
 from core import audit
@@ -26,13 +27,23 @@ THROTTLE_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_IP = 20
 
-_hasher = PasswordHasher()
-# Verified against when the account does not exist, so that the answer takes as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+def init_app(app: Flask) -> None:
+    """Argon2 with the parameters of ``VIATIC_ARGON2_PROFILE`` (default: RFC 9106's low-memory
+    profile; the test suite uses ``CHEAPEST``)."""
+    profile = getattr(argon2.profiles, app.config.get("ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"))
+    hasher = PasswordHasher.from_parameters(profile)
+    app.extensions["viatic.password_hasher"] = hasher
+    # Verified against when the account does not exist, so that the answer takes as long.
+    app.extensions["viatic.dummy_hash"] = hasher.hash(secrets.token_hex(16))
+
+
+def _hasher() -> PasswordHasher:
+    return current_app.extensions["viatic.password_hasher"]
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def normalize_email(email: str) -> str:
@@ -52,13 +63,13 @@ def set_password(user: User, password: str) -> None:
 def check_password(user: User | None, password: str) -> bool:
     if user is None or not user.password_hash:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher().verify(current_app.extensions["viatic.dummy_hash"], password)
         return False
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return True
 

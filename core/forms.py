@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
 
 from core.auth import MIN_PASSWORD_LENGTH
@@ -13,10 +21,10 @@ from core.models import ROLES
 REQUIRED = _l("Ce champ est obligatoire.")
 
 
-def role_choices() -> list[tuple[str, str]]:
+def role_choices() -> list[SelectChoice]:
     from core.i18n import role_label
 
-    return [(key, role_label(key)) for key in ROLES]
+    return [SelectChoice(key, role_label(key)) for key in ROLES]
 
 
 class LoginForm(FlaskForm):

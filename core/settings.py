@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    SelectChoice,
     BooleanField,
     EmailField,
     IntegerField,
@@ -125,7 +126,7 @@ def _field(setting: Setting, has_secret: bool) -> Any:
             return SelectField(
                 setting.label,
                 validators,
-                choices=list(setting.choices),
+                choices=[SelectChoice(value, label) for value, label in setting.choices],
                 description=description,
                 validate_choice=True,
             )

@@ -121,6 +121,7 @@ def make_app(database_url: str, plugins: list[object], **config: Any) -> Flask:
         "DATABASE_URL": database_url,
         "SERVER_NAME": "viatic.test",
         "SMTP_HOST": "",
+        "ARGON2_PROFILE": "CHEAPEST",  # real Argon2, test-sized cost
     }
     settings.update(config)
     app = create_app(settings, plugins=plugins)

@@ -34,7 +34,10 @@ def register(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
-        role_label=role_label, has_permission=_has_permission, get_locale=get_locale
+        role_label=role_label,
+        has_permission=_has_permission,
+        get_locale=get_locale,
+        action_form=ActionForm,
     )
 
 
@@ -92,7 +95,6 @@ def _layout_context() -> dict[str, Any]:
         "navigation": navigation,
         "unread_notifications": (lambda: notifications.unread_count(user)) if user else (lambda: 0),
         "is_commune_admin": rights.is_commune_admin(user, g.get("commune")),
-        "action_form": ActionForm,
     }
 
 

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from core import audit, capabilities, members, modules, settings
 from core.db import db
@@ -181,7 +182,9 @@ def modules_page() -> Any:
     for name in capability_names:
         providers = [p for p in registry.providers_of(name) if p in enabled]
         form = ProviderForm(capability=name, provider=capabilities.chosen_provider(g.commune, name))
-        form.provider.choices = [(p, str(registry.plugins[p].info.label)) for p in providers]
+        form.provider.choices = [
+            SelectChoice(p, str(registry.plugins[p].info.label)) for p in providers
+        ]
         choices.append({"capability": name, "providers": providers, "form": form})
     return render_template("admin/modules.html", entries=entries, choices=choices)
 
@@ -262,7 +265,9 @@ def module_settings(plugin: str) -> Any:
 @commune_admin_required
 def choose_provider() -> Any:
     form = ProviderForm()
-    form.provider.choices = [(p, p) for p in _registry().providers_of(form.capability.data or "")]
+    form.provider.choices = [
+        SelectChoice(p) for p in _registry().providers_of(form.capability.data or "")
+    ]
     if not form.validate():
         abort(400)
     try:

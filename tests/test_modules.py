@@ -1,0 +1,140 @@
+"""Installed is not enabled: per-commune activation, the central gate, hook isolation."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.db import db
+from core.models import AuditEvent, Commune
+from core.testing import make_app
+from tests.conftest import FAKE_PLUGINS
+from tests.fake_plugins import meteo
+
+
+def _admin(client, commune, make_member):
+    client.login(make_member(commune, role="maire", admin=True).email)
+
+
+def test_a_module_not_enabled_answers_404_on_pages_and_api(client, commune, make_member):
+    _admin(client, commune, make_member)
+    assert client.get("/c/10145/meteo/").status_code == 404
+    assert client.get("/api/v1/c/10145/meteo/bulletin").status_code == 404
+
+
+def test_enabling_shows_nav_item_and_widget_and_disabling_hides_them(client, commune, make_member):
+    _admin(client, commune, make_member)
+    dashboard = client.get("/c/10145/").get_data(as_text=True)
+    assert "Météo du jour" not in dashboard and ">Météo<" not in dashboard
+
+    response = client.submit("/c/10145/admin/modules/meteo/activer", page="/c/10145/admin/modules")
+    assert response.status_code == 302
+    dashboard = client.get("/c/10145/").get_data(as_text=True)
+    assert "Météo du jour" in dashboard and "Ciel dégagé sur Faux-Villecerf" in dashboard
+    assert 'href="/c/10145/meteo/"' in dashboard
+    assert client.get("/c/10145/meteo/").status_code == 200
+    assert client.get("/api/v1/c/10145/meteo/bulletin").json == {
+        "commune": "10145",
+        "ciel": "dégagé",
+    }
+
+    client.submit("/c/10145/admin/modules/meteo/desactiver", page="/c/10145/admin/modules")
+    dashboard = client.get("/c/10145/").get_data(as_text=True)
+    assert "Météo du jour" not in dashboard and 'href="/c/10145/meteo/"' not in dashboard
+    assert client.get("/c/10145/meteo/").status_code == 404
+
+
+def test_activation_is_per_commune(client, commune, other_commune, make_member, enable_module):
+    user = make_member(commune, role="maire")
+    make_member(other_commune, role="maire", email=user.email)
+    enable_module(commune, "meteo")
+    client.login(user.email)
+    assert client.get("/c/10145/meteo/").status_code == 200
+    assert client.get("/c/10124/meteo/").status_code == 404
+    assert "Météo du jour" not in client.get("/c/10124/").get_data(as_text=True)
+
+
+def test_callbacks_are_called_and_changes_audited(app, client, commune, make_member):
+    _admin(client, commune, make_member)
+    client.submit("/c/10145/admin/modules/meteo/activer", page="/c/10145/admin/modules")
+    client.submit("/c/10145/admin/modules/meteo/desactiver", page="/c/10145/admin/modules")
+    assert meteo.CALLS == [("enabled", "10145"), ("disabled", "10145")]
+    with app.app_context():
+        actions = list(db.scalars(select(AuditEvent.action).where(AuditEvent.module == "meteo")))
+    assert actions == ["module.enabled", "module.disabled"]
+
+
+def test_another_worker_sees_an_activation_on_its_next_request(app, commune, make_member):
+    """Each worker caches the enabled set; the commune's version number invalidates it."""
+    other_worker = make_app(app.config["DATABASE_URL"], FAKE_PLUGINS)
+    user = make_member(commune, role="maire", admin=True)
+    first, second = app.test_client(), other_worker.test_client()
+    first.login(user.email)
+    second.login(user.email)
+    assert second.get("/c/10145/meteo/").status_code == 404  # cached: not enabled
+    first.submit("/c/10145/admin/modules/meteo/activer", page="/c/10145/admin/modules")
+    assert second.get("/c/10145/meteo/").status_code == 200
+    first.submit("/c/10145/admin/modules/meteo/desactiver", page="/c/10145/admin/modules")
+    assert second.get("/c/10145/meteo/").status_code == 404
+
+
+def test_a_failing_widget_and_nav_item_do_not_break_the_page(
+    client, commune, make_member, enable_module, caplog
+):
+    enable_module(commune, "fragile")
+    enable_module(commune, "meteo")
+    client.login(make_member(commune).email)
+    response = client.get("/c/10145/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Module momentanément indisponible." in html
+    assert "Météo du jour" in html  # the healthy plugin still shows
+    assert any("fragile" in r.getMessage() for r in caplog.records)
+
+
+def test_a_failing_search_provider_leaves_the_other_results(
+    client, commune, make_member, enable_module
+):
+    enable_module(commune, "fragile")
+    enable_module(commune, "meteo")
+    client.login(make_member(commune).email)
+    html = client.get("/c/10145/recherche?q=pluie").get_data(as_text=True)
+    assert "Pluie attendue jeudi" in html
+    assert "Module momentanément indisponible." in html
+
+
+def test_search_without_match_says_so(client, commune, make_member, enable_module):
+    enable_module(commune, "meteo")
+    client.login(make_member(commune).email)
+    html = client.get("/c/10145/recherche?q=neige").get_data(as_text=True)
+    assert "Aucun résultat pour « neige »." in html
+
+
+def test_modules_page_shows_health_and_essential_core_is_not_listed(
+    client, commune, make_member, enable_module
+):
+    enable_module(commune, "meteo")
+    _admin(client, commune, make_member)
+    html = client.get("/c/10145/admin/modules").get_data(as_text=True)
+    assert "En panne : clé d&#39;accès manquante" in html
+    assert "Socle Viatic" not in html
+
+
+def test_unknown_module_toggle_answers_404(client, commune, make_member):
+    _admin(client, commune, make_member)
+    response = client.submit(
+        "/c/10145/admin/modules/inconnu/activer", page="/c/10145/admin/modules"
+    )
+    assert response.status_code == 404
+
+
+def test_non_admin_cannot_toggle_modules(client, commune, make_member):
+    client.login(make_member(commune, role="conseiller").email)
+    assert client.get("/c/10145/admin/modules").status_code == 403
+    response = client.submit("/c/10145/admin/modules/meteo/activer", page="/c/10145/")
+    assert response.status_code == 403
+
+
+def test_enabled_set_counts_the_version(app, commune, enable_module):
+    enable_module(commune, "meteo")
+    with app.app_context():
+        assert db.scalar(select(Commune.modules_version).where(Commune.id == commune.id)) == 1
