@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint
 from markupsafe import escape
+from sqlalchemy import select
 
 from core import toolkit
 
@@ -27,7 +28,16 @@ def index() -> str:
 @bp.post("/alerte")
 @toolkit.requires("meteo.alert")
 def alert() -> tuple[str, int]:
+    commune = toolkit.current_commune()
     toolkit.audit("meteo.alert_sent", module="meteo", object_type="alert", object_id="1")
+    members = toolkit.db.scalars(
+        select(toolkit.User)
+        .join(toolkit.Membership)
+        .where(toolkit.Membership.commune_id == commune.id)
+    )
+    toolkit.notify(
+        members, "meteo.alerte", "Orage annoncé ce soir", "Rentrez les tables.", commune=commune
+    )
     toolkit.db.commit()
     return "alerte envoyée", 201
 

@@ -1,0 +1,85 @@
+"""The audit log: who did what, when, where; readable with filters; impossible to edit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
+
+from core import audit
+from core.db import db
+from core.models import AuditEvent, AuditLogIsAppendOnly
+
+
+def test_admin_reads_the_log_with_filters(client, commune, make_member, enable_module):
+    admin = make_member(commune, role="maire", admin=True, email="maire@faux-villecerf.fr")
+    client.login(admin.email)
+    client.submit("/c/10145/admin/modules/meteo/activer", page="/c/10145/admin/modules")
+    client.submit(
+        "/c/10145/admin/membres/inviter",
+        {"email": "agent@exemple.fr", "role": "agent"},
+        page="/c/10145/admin/membres",
+    )
+
+    everything = client.get("/c/10145/admin/journal").get_data(as_text=True)
+    assert "module.enabled" in everything and "member.invited" in everything
+    assert "maire@faux-villecerf.fr" in everything
+
+    only_meteo = client.get("/c/10145/admin/journal?module=meteo").get_data(as_text=True)
+    assert "module.enabled" in only_meteo and "member.invited" not in only_meteo
+
+    nobody = client.get("/c/10145/admin/journal?personne=quelquun-dautre").get_data(as_text=True)
+    assert "Aucune action ne correspond à ces filtres." in nobody
+
+    future = client.get("/c/10145/admin/journal?du=2999-01-01").get_data(as_text=True)
+    assert "Aucune action" in future
+    bad_date = client.get("/c/10145/admin/journal?du=hier")
+    assert bad_date.status_code == 200  # an unreadable date is ignored, not a 500
+
+
+def test_the_log_of_one_commune_does_not_show_another(
+    client, commune, other_commune, make_member, enable_module
+):
+    enable_module(other_commune, "meteo")
+    client.login(make_member(commune, role="maire", admin=True).email)
+    assert "module.enabled" not in client.get("/c/10145/admin/journal").get_data(as_text=True)
+
+
+def test_plugins_record_through_the_toolkit(app, client, commune, make_member, enable_module):
+    enable_module(commune, "meteo")
+    client.login(make_member(commune, role="maire").email)
+    assert client.submit("/c/10145/meteo/alerte", page="/c/10145/meteo/").status_code == 201
+    with app.app_context():
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "meteo.alert_sent"))
+    assert (event.module, event.commune_id, event.object_type) == ("meteo", commune.id, "alert")
+
+
+def test_the_orm_refuses_to_change_or_delete_an_event(app):
+    with app.app_context():
+        audit.record("essai")
+        db.commit()
+        event = db.scalar(select(AuditEvent))
+        event.action = "falsifié"
+        with pytest.raises(AuditLogIsAppendOnly):
+            db.commit()
+        db.rollback()
+        db.delete(db.scalar(select(AuditEvent)))
+        with pytest.raises(AuditLogIsAppendOnly):
+            db.commit()
+
+
+def test_the_database_refuses_to_change_or_delete_an_event(app):
+    with app.app_context():
+        audit.record("essai")
+        db.commit()
+        for statement in ("UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"):
+            with pytest.raises(DatabaseError, match="append-only"):
+                db.execute(text(statement))
+            db.rollback()
+        assert db.scalar(select(AuditEvent.action)) == "essai"
+
+
+def test_no_route_can_edit_the_log(app):
+    """Nothing in the app changes the log: its only page is read-only."""
+    rules = [r for r in app.url_map.iter_rules() if "journal" in r.rule]
+    assert [sorted(r.methods - {"HEAD", "OPTIONS"}) for r in rules] == [["GET"]]
