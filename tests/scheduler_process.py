@@ -1,4 +1,4 @@
-"""Runs a real scheduler for a few seconds on a database: `python -m tests.scheduler_process URL SECONDS`."""
+"""A real scheduler for a few seconds: `python -m tests.scheduler_process URL SECONDS`."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def test_two_scheduler_processes_never_run_the_same_job_at_once(app):
         )
     assert len(runs) >= 3, "the job should have run several times in 5 seconds"
     assert all(run.finished_at is not None and run.error is None for run in runs)
-    for earlier, later in zip(runs, runs[1:], strict=False):
+    for earlier, later in itertools.pairwise(runs):
         assert later.started_at >= earlier.finished_at, (
             f"{earlier.owner} and {later.owner} overlapped"
         )
