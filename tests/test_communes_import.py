@@ -111,7 +111,7 @@ def test_a_file_that_is_not_json_is_named(app, tmp_path):
     (folder / "epci.json").write_text('[{"code": ')
     with (
         app.app_context(),
-        pytest.raises(communes_import.ImportFileError, match="epci.json: not valid JSON"),
+        pytest.raises(communes_import.ImportFileError, match=r"epci\.json: not valid JSON"),
     ):
         communes_import.import_folder(db, folder)
 
@@ -121,7 +121,7 @@ def test_a_missing_file_is_named(app, tmp_path):
     (folder / "regions.json").unlink()
     with (
         app.app_context(),
-        pytest.raises(communes_import.ImportFileError, match="regions.json: file not found"),
+        pytest.raises(communes_import.ImportFileError, match=r"regions\.json: file not found"),
     ):
         communes_import.import_folder(db, folder)
 
