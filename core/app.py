@@ -15,7 +15,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
-from core import auth, rights
+from core import auth, rights, throttle
 from core import db as database
 from core.db import db
 from core.models import Commune
@@ -57,6 +57,7 @@ def create_app(
 
     database.init_app(app)
     auth.init_app(app)
+    throttle.init_app(app)
     Babel(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
     CSRFProtect(app)
 

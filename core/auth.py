@@ -8,7 +8,6 @@ account's security stamp: a password change or reset signs out every other sessi
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import secrets
 
@@ -16,16 +15,13 @@ import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app, g, request, session
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from core import audit
+from core import audit, throttle
 from core.db import db, utcnow
-from core.models import LoginAttempt, User, new_security_stamp
+from core.models import User, new_security_stamp
 
 MIN_PASSWORD_LENGTH = 10
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_IP = 20
 
 
 def init_app(app: Flask) -> None:
@@ -81,31 +77,11 @@ def client_ip() -> str:
     return request.remote_addr or "?"
 
 
-def throttled_for(email: str, ip: str) -> dt.timedelta | None:
-    """How long this account or address must still wait, or None if it may try now."""
-    since = utcnow() - THROTTLE_WINDOW
-    for column, value, limit in (
-        (LoginAttempt.email, normalize_email(email), MAX_FAILURES_PER_ACCOUNT),
-        (LoginAttempt.ip, ip, MAX_FAILURES_PER_IP),
-    ):
-        failures = db.execute(
-            select(func.count(), func.min(LoginAttempt.at)).where(
-                column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since
-            )
-        ).one()
-        if failures[0] >= limit:
-            oldest = failures[1]
-            if oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=dt.UTC)
-            return max(oldest + THROTTLE_WINDOW - utcnow(), dt.timedelta(minutes=1))
-    return None
-
-
 def authenticate(email: str, password: str) -> User | None:
     """Check the credentials, record the attempt (and its audit event), return the user."""
     user = find_user(email)
     ok = check_password(user, password) and user is not None and user.is_active
-    db.add(LoginAttempt(email=normalize_email(email)[:254], ip=client_ip(), succeeded=ok))
+    throttle.record_login(normalize_email(email), client_ip(), ok)
     if ok:
         audit.record(
             "login.success", actor=user, commune=None, object_type="user", object_id=user.id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import select
 
 from core import outbox
@@ -234,3 +235,50 @@ def test_emails_are_delivered_by_the_outbox_to_the_dev_mailbox(app, client, comm
     assert "Réinitialisation de votre mot de passe" in client.get("/admin/courriels").get_data(
         as_text=True
     )
+
+
+@pytest.mark.redis
+def test_throttling_counters_in_redis_are_shared_by_workers(database_backend, tmp_path):
+    """Two workers on one Redis: failures counted by one throttle the other."""
+    import os
+    import uuid
+
+    import redis
+
+    from core.testing import make_app, unavailable
+
+    url = os.environ.get("VIATIC_TEST_REDIS_URL")
+    if not url:
+        unavailable("Redis tests need VIATIC_TEST_REDIS_URL")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis is not reachable: {type(exc).__name__}")
+    prefix = f"viatic-test-{uuid.uuid4().hex[:8]}:"
+    database = database_backend.fresh_url(tmp_path)
+    first, second = (make_app(database, [], REDIS_URL=url, REDIS_PREFIX=prefix) for _ in range(2))
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(5):
+            first.test_client().submit("/connexion", {"email": "maire@exemple.fr", "password": "x"})
+        response = second.test_client().submit(
+            "/connexion", {"email": "maire@exemple.fr", "password": "x"}
+        )
+        assert response.status_code == 429
+        keys = client.keys(f"{prefix}*")
+        assert len(keys) == 2 and all(0 < client.ttl(k) <= 15 * 60 for k in keys)
+    finally:
+        for key in client.keys(f"{prefix}*"):
+            client.delete(key)
+
+
+def test_throttling_falls_back_to_the_database_when_redis_is_down(database_backend, tmp_path):
+    from core.testing import make_app
+
+    app = make_app(database_backend.fresh_url(tmp_path), [], REDIS_URL="redis://127.0.0.1:1/0")
+    for _ in range(5):
+        app.test_client().submit("/connexion", {"email": "maire@exemple.fr", "password": "x"})
+    response = app.test_client().submit(
+        "/connexion", {"email": "maire@exemple.fr", "password": "x"}
+    )
+    assert response.status_code == 429

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core import audit, auth, mail, members
+from core import audit, auth, mail, members, throttle
 from core.db import db, utcnow
 from core.forms import (
     AcceptInvitationForm,
@@ -44,7 +44,9 @@ def login() -> Any:
         if not form.validate():
             status = 400
         else:
-            wait = auth.throttled_for(form.email.data, auth.client_ip())
+            wait = throttle.wait_before_login(
+                auth.normalize_email(form.email.data), auth.client_ip()
+            )
             if wait is not None:
                 minutes = math.ceil(wait.total_seconds() / 60)
                 error = _(
