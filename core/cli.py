@@ -64,6 +64,22 @@ def db_upgrade() -> None:
     click.echo("Base de données à jour.")
 
 
+@db.command("revision", help="Écrit une nouvelle migration (autogénérée) du socle ou d'un plugin.")
+@click.option("-m", "--message", required=True, help="Ce que change la migration.")
+@click.option("--plugin", help="Le plugin dont la branche reçoit la migration (sinon : le socle).")
+def db_revision(message: str, plugin: str | None) -> None:
+    from core.migrate import revision
+
+    app = _app()
+    with app.app_context():
+        if plugin is not None and plugin not in app.extensions["viatic.plugins"].plugins:
+            raise click.ClickException(f"Plugin inconnu : {plugin}.")
+        try:
+            revision(message, plugin)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
 @main.command(help="Lance les tâches planifiées des plugins (processus à part en production).")
 def scheduler() -> None:
     from core.scheduler import build_scheduler
