@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,7 @@ def communes() -> None:
 )
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def communes_import(directory: Path) -> None:
+    from core import audit
     from core import communes_import as importer
     from core.db import db as session
 
@@ -132,6 +134,8 @@ def communes_import(directory: Path) -> None:
             summary = importer.import_folder(session, directory, progress)
         except importer.ImportFileError as exc:
             raise click.ClickException(f"Rien n'a été importé. {exc}") from exc
+        audit.record("communes.imported", actor_label="cli", details=dataclasses.asdict(summary))
+        session.commit()
     click.echo(
         f"Importé : {summary.regions} régions, {summary.departements} départements, "
         f"{summary.epci} EPCI, {summary.communes} communes."

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy import func, select
 
 from core import mail
@@ -57,9 +57,19 @@ def notify(
         db.add(note)
         sent.append(note)
         if kind.email:
-            text = body + (f"\n\n{url}" if url else "")
+            text = body + (f"\n\n{absolute(url)}" if url else "")
             mail.queue(user.email, title, text, commune=commune)
     return sent
+
+
+def absolute(url: str) -> str:
+    """A link that works from an e-mail: relative paths get the site's address."""
+    if not url.startswith("/"):
+        return url
+    try:
+        return url_for("public.home", _external=True).rstrip("/") + url
+    except RuntimeError:  # no request and no VIATIC_SERVER_NAME: keep the path
+        return url
 
 
 def unread_count(user: User) -> int:

@@ -166,6 +166,13 @@ def test_communes_import_reports_counts(cli, tmp_path):
     assert "Importé : 26 régions, 109 départements, 13 EPCI, 431 communes." in result.output
 
 
+def test_the_platform_admin_sees_the_last_import(cli, client, make_member):
+    cli("communes", "import", str(DEMO_DATA))
+    client.login(make_member(None, platform_admin=True).email)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "Dernier import :" in page and "431 communes" in page
+
+
 def test_communes_import_of_a_malformed_file_imports_nothing(app, cli, tmp_path):
     folder = tmp_path / "etalab"
     shutil.copytree(DEMO_DATA, folder)

@@ -11,7 +11,16 @@ from sqlalchemy import func, or_, select
 from core import mail, outbox
 from core.db import db
 from core.forms import ActionForm
-from core.models import Commune, Departement, EmailMessage, Epci, JobRun, OutboxMessage, Region
+from core.models import (
+    AuditEvent,
+    Commune,
+    Departement,
+    EmailMessage,
+    Epci,
+    JobRun,
+    OutboxMessage,
+    Region,
+)
 from core.rights import platform_admin_required
 
 bp = Blueprint("platform", __name__, url_prefix="/admin")
@@ -27,7 +36,15 @@ def home() -> Any:
         "regions": db.scalar(select(func.count()).select_from(Region)),
     }
     failed = db.scalar(select(func.count()).where(OutboxMessage.status == OutboxMessage.FAILED))
-    return render_template("platform/home.html", counts=counts, failed=failed)
+    last_import = db.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == "communes.imported")
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return render_template(
+        "platform/home.html", counts=counts, failed=failed, last_import=last_import
+    )
 
 
 @bp.get("/communes")
