@@ -151,13 +151,20 @@ def plugins() -> None:
     "list", help="Liste les plugins installés, leur version, leurs services et leur état."
 )
 def plugins_list() -> None:
+    from core.modules import Usage, usage
+
     app = _app()
     registry = app.extensions["viatic.plugins"]
+    with app.app_context():
+        counts = usage()
     for plugin in registry.plugins.values():
         provides = ", ".join(plugin.capabilities) or "—"
-        click.echo(
-            f"{plugin.name:20} {plugin.info.version:10} services: {provides:20} état: chargé"
-        )
+        if plugin.essential:
+            state = "chargé, toujours actif"
+        else:
+            used = counts.get(plugin.name, Usage(0, 0))
+            state = f"chargé, actif dans {used.communes} commune(s), {used.failing} en erreur"
+        click.echo(f"{plugin.name:16} {plugin.info.version:8} services : {provides:14} {state}")
         if plugin.info.description:
             click.echo(f"    {plugin.info.description}")
 

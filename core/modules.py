@@ -7,8 +7,10 @@ plugin's callback and the audit event land together or not at all.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import audit
 from core.db import db, utcnow
@@ -116,6 +118,27 @@ def choose_provider(commune: Commune, capability: str, provider: str) -> None:
         object_id=capability,
         details={"before": before, "after": provider},
     )
+
+
+@dataclass(frozen=True)
+class Usage:
+    communes: int  # where the module is enabled
+    failing: int  # of which with a recorded error
+
+
+def usage() -> dict[str, Usage]:
+    """For each module, in how many communes it is enabled and failing: its health at a
+    glance for the platform admin (per-commune health checks are on the communes' pages)."""
+    rows = db.execute(
+        select(
+            CommuneModule.plugin,
+            func.count(),
+            func.count(CommuneModule.last_error),
+        )
+        .where(CommuneModule.enabled.is_(True))
+        .group_by(CommuneModule.plugin)
+    )
+    return {plugin: Usage(enabled, failing) for plugin, enabled, failing in rows}
 
 
 def record_error(commune: Commune, name: str, error: str) -> None:

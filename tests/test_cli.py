@@ -154,10 +154,17 @@ def test_modules_commands_name_what_is_unknown(cli, commune, args, message):
         assert message in result.output
 
 
-def test_plugins_list_shows_installed_plugins(cli):
+def test_plugins_list_shows_installed_plugins_and_their_use(app, cli, commune):
+    cli("modules", "enable", "10145", "idees")
+    with app.app_context():
+        from core import modules
+
+        modules.record_error(db.get(Commune, commune.id), "idees", "délai dépassé")
+        db.commit()
     result = cli("plugins", "list")
     assert result.exit_code == 0
-    assert "core" in result.output and "idees" in result.output and "0.1.0" in result.output
+    assert "core             0.1.0" in result.output
+    assert "idees" in result.output and "actif dans 1 commune(s), 1 en erreur" in result.output
 
 
 def test_communes_import_reports_counts(cli, tmp_path):

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from core import mail, outbox
+from core import mail, modules, outbox
 from core.db import db
 from core.forms import ActionForm
 from core.models import (
@@ -84,7 +84,10 @@ def plugins() -> Any:
         )
     }
     return render_template(
-        "platform/plugins.html", plugins=list(registry.plugins.values()), runs=runs
+        "platform/plugins.html",
+        plugins=list(registry.plugins.values()),
+        runs=runs,
+        usage=modules.usage(),
     )
 
 
