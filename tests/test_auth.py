@@ -282,3 +282,15 @@ def test_throttling_falls_back_to_the_database_when_redis_is_down(database_backe
         "/connexion", {"email": "maire@exemple.fr", "password": "x"}
     )
     assert response.status_code == 429
+
+
+def test_reset_links_are_limited_to_three_an_hour(app, client, commune, make_member):
+    user = make_member(commune)
+    for _ in range(5):
+        response = client.submit(
+            "/mot-de-passe/oublie", {"email": user.email}, follow_redirects=True
+        )
+        assert "Si un compte existe pour cette adresse" in response.get_data(as_text=True)
+    with app.app_context():
+        sent = db.scalars(select(EmailMessage).where(EmailMessage.recipient == user.email)).all()
+    assert len(sent) == 3

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import audit, auth, mail, members, throttle
 from core.db import db, utcnow
@@ -25,6 +25,7 @@ from core.rights import public
 bp = Blueprint("auth", __name__)
 
 RESET_LIFETIME = dt.timedelta(hours=1)
+MAX_RESETS_PER_HOUR = 3
 
 
 def safe_next(target: str | None) -> str | None:
@@ -86,7 +87,7 @@ def forgot_password() -> Any:
         if not form.validate():
             return render_template("auth/forgot.html", form=form), 400
         user = auth.find_user(form.email.data)
-        if user is not None and user.is_active:
+        if user is not None and user.is_active and not _too_many_resets(user):
             token, token_hash = auth.new_token()
             db.add(
                 PasswordReset(
@@ -119,6 +120,17 @@ def forgot_password() -> Any:
         )
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form)
+
+
+def _too_many_resets(user: User) -> bool:
+    """A few links an hour are plenty; more would let anyone flood a mailbox."""
+    recent = db.scalar(
+        select(func.count()).where(
+            PasswordReset.user_id == user.id,
+            PasswordReset.created_at > utcnow() - dt.timedelta(hours=1),
+        )
+    )
+    return (recent or 0) >= MAX_RESETS_PER_HOUR
 
 
 def _valid_reset(token: str) -> PasswordReset | None:
