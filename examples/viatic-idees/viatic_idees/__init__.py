@@ -1,0 +1,158 @@
+"""Boîte à idées: members of a commune propose ideas, the elected team answers them.
+
+The example third-party plugin of the plugin authors' guide. This module holds its hook
+implementations and nothing else; the logic is in ``services``, the pages in ``views``, the
+JSON API in ``api``, the tables in ``models`` and their Alembic branch in ``migrations/``.
+It reaches the core only through ``core.toolkit``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core import toolkit
+from flask import Blueprint
+from flask_babel import gettext as _
+
+from viatic_idees import api, services, views
+
+__version__ = "1.0.0"
+
+EVERY_ROLE = ("maire", "adjoint", "conseiller", "agent", "citoyen", "partenaire")
+ELECTED = ("maire", "adjoint", "conseiller")
+
+
+# The declarations below are read once, at start-up and outside any request: like the core's
+# own, they are plain French. Text shown during a request goes through gettext (``_``).
+
+
+@toolkit.hookimpl
+def viatic_plugin_info() -> toolkit.PluginInfo:
+    return toolkit.PluginInfo(
+        name="idees",
+        label="Boîte à idées",
+        version=__version__,
+        description=(
+            "Les habitants proposent des idées pour leur commune ; "
+            "l'équipe municipale les étudie et leur répond."
+        ),
+        category="participation",
+        core_version=">=0.1,<1",
+        migrations=Path(__file__).parent / "migrations",
+    )
+
+
+@toolkit.hookimpl
+def viatic_blueprint() -> Blueprint:
+    return views.bp
+
+
+@toolkit.hookimpl
+def viatic_api_blueprint() -> Blueprint:
+    return api.bp
+
+
+@toolkit.hookimpl
+def viatic_permissions() -> list[toolkit.Permission]:
+    return [
+        toolkit.Permission("idees.view", "Voir la boîte à idées", EVERY_ROLE),
+        toolkit.Permission("idees.propose", "Proposer une idée", EVERY_ROLE),
+        toolkit.Permission("idees.answer", "Répondre aux idées", ELECTED),
+        toolkit.Permission(
+            "idees.moderate", "Masquer ou rétablir une idée (modération)", ("maire", "adjoint")
+        ),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_settings_schema() -> list[toolkit.Setting]:
+    return [
+        toolkit.Setting(
+            "intro",
+            "Texte d'accueil",
+            type="text",
+            help="Affiché en haut de la boîte à idées.",
+            default=(
+                "Une idée pour améliorer la vie du village ? Proposez-la ici : "
+                "l'équipe municipale vous répondra."
+            ),
+        ),
+        toolkit.Setting(
+            "visible_before_answer",
+            "Les habitants voient les idées des autres avant la réponse des élus",
+            type="boolean",
+            help="Sinon, chacun ne voit que ses propres idées et celles qui ont reçu une réponse.",
+            default=True,
+        ),
+        toolkit.Setting(
+            "max_length",
+            "Longueur maximale d'une idée ou d'une réponse (en caractères)",
+            type="integer",
+            default=services.DEFAULT_MAX_LENGTH,
+        ),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_notification_types() -> list[toolkit.NotificationType]:
+    return [
+        toolkit.NotificationType("idees.new_idea", "Une idée est proposée à la commune"),
+        toolkit.NotificationType("idees.answered", "L'équipe municipale a répondu à mon idée"),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_module_enabled(commune: toolkit.Commune) -> None:
+    """Nothing to provision: the ideas live in this plugin's own tables."""
+
+
+@toolkit.hookimpl
+def viatic_module_disabled(commune: toolkit.Commune) -> None:
+    """Nothing to stop: the ideas stay, and come back as they were if the module is enabled
+    again."""
+
+
+@toolkit.hookimpl
+def viatic_health_check(commune: toolkit.Commune, settings: dict) -> toolkit.Health:
+    # Plain text: a health check may run outside any request (from the command line).
+    return toolkit.Health(True, "Aucun outil externe : rien à vérifier.")
+
+
+@toolkit.hookimpl
+def viatic_nav_items(commune: toolkit.Commune, user: toolkit.User | None) -> list[toolkit.NavItem]:
+    return [toolkit.NavItem(_("Boîte à idées"), "idees.index", order=60, permission="idees.view")]
+
+
+@toolkit.hookimpl
+def viatic_dashboard_widgets(
+    commune: toolkit.Commune, user: toolkit.User | None
+) -> list[toolkit.Widget]:
+    def render() -> str:
+        # Queried here, not above: the core calls render() inside its guard.
+        return toolkit.render(
+            "idees/_widget.html",
+            ideas=services.latest(commune, user),
+            can_propose=toolkit.has_permission(user, commune, "idees.propose"),
+        )
+
+    return [toolkit.Widget(_("Dernières idées"), render, order=60, permission="idees.view")]
+
+
+@toolkit.hookimpl
+def viatic_search(
+    commune: toolkit.Commune, user: toolkit.User | None, query: str, limit: int
+) -> list[toolkit.SearchResult]:
+    return [
+        toolkit.SearchResult(
+            title=idea.title,
+            url=services.idea_url(commune, idea),
+            excerpt=f"{idea.status_label} · {services.excerpt(idea.body)}",
+            kind=_("Idée"),
+        )
+        for idea in services.search(commune, user, query, limit)
+    ]
+
+
+@toolkit.hookimpl
+def viatic_demo_content(commune: toolkit.Commune) -> None:
+    services.add_demo_content(commune)

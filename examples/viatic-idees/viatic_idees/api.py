@@ -1,0 +1,73 @@
+"""The ideas box's JSON API: list, read and propose ideas, through the same services.
+
+Mounted by the core under ``/api/v1/c/<INSEE>/idees/``. Errors are JSON too, with a French
+message: 400 for bad input (below), 401/403/404 from the core's own error handlers. A POST
+carries the session's CSRF token in the ``X-CSRFToken`` header, like any form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import toolkit
+from flask import Blueprint, jsonify, request, url_for
+from flask_babel import gettext as _
+
+from viatic_idees import services
+from viatic_idees.models import Idea
+
+bp = Blueprint("idees_api", __name__)
+
+
+@bp.errorhandler(services.IdeaError)
+def _invalid(error: services.IdeaError) -> Any:
+    body = {"error": {"status": 400, "message": error.message, "field": error.field}}
+    return jsonify(body), 400
+
+
+def _as_json(idea: Idea) -> dict[str, Any]:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    return {
+        "id": idea.id,
+        "title": idea.title,
+        "body": idea.body,
+        "status": idea.status,
+        "status_label": idea.status_label,
+        "author": (
+            idea.author.name
+            if idea.author is not None and services.shows_author(commune, user, idea)
+            else None
+        ),
+        "created_at": idea.created_at.isoformat(),
+        "answer": idea.answer,
+        "answered_at": idea.answered_at.isoformat() if idea.answered_at else None,
+        "hidden": idea.hidden_at is not None,
+        "url": services.idea_url(commune, idea, external=True),
+    }
+
+
+@bp.get("/")
+@toolkit.requires("idees.view")
+def list_ideas() -> Any:
+    ideas = services.list_ideas(toolkit.current_commune(), toolkit.current_user())
+    return {"ideas": [_as_json(idea) for idea in ideas]}
+
+
+@bp.get("/<int:idea_id>")
+@toolkit.requires("idees.view")
+def get_idea(idea_id: int) -> Any:
+    return _as_json(services.get_idea(toolkit.current_commune(), toolkit.current_user(), idea_id))
+
+
+@bp.post("/")
+@toolkit.requires("idees.propose")
+def propose() -> Any:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise services.IdeaError(
+            _("Envoyez un objet JSON avec un titre (« title ») et un texte (« body »).")
+        )
+    commune = toolkit.current_commune()
+    idea = services.propose(commune, toolkit.current_user(), data.get("title"), data.get("body"))
+    toolkit.db.commit()
+    return _as_json(idea), 201, {"Location": url_for(".get_idea", idea_id=idea.id)}
