@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, g, has_request_context, redirect, request, session, url_for
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -55,15 +55,20 @@ def create_app(
     app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'viatic.db'}")
     app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] != "development" and not app.testing
 
-    database.init_app(app)
-    auth.init_app(app)
-    throttle.init_app(app)
-    Babel(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
-    CSRFProtect(app)
-
     registry = PluginRegistry()
     registry.load(plugins, entry_points=entry_points)
     app.extensions["viatic.plugins"] = registry
+
+    database.init_app(app)
+    auth.init_app(app)
+    throttle.init_app(app)
+    # Plugins' catalogs are merged into the core's, so one gettext serves every template.
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
+        ["translations"]
+        + [str(p.info.translations) for p in registry.plugins.values() if p.info.translations]
+    )
+    Babel(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
+    CSRFProtect(app)
 
     from core import views
 
@@ -92,6 +97,8 @@ def _configure_secrets(app: Flask) -> None:
 
 def _select_locale() -> str:
     languages = ("fr", "en")
+    if not has_request_context():
+        return "fr"  # e-mails sent by the scheduler or the CLI
     user = g.get("user")
     if user is not None and user.locale in languages:
         return user.locale

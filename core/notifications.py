@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import current_app, url_for
+from flask import current_app, g, has_request_context, url_for
 from sqlalchemy import func, select
 
 from core import mail
@@ -28,7 +28,9 @@ def notify(
     commune: Commune | None = None,
 ) -> list[Notification]:
     """Notify each recipient who has not muted ``type`` (in-app, and by e-mail if the type
-    says so). Added to the caller's transaction."""
+    says so). ``commune`` defaults to the request's. Added to the caller's transaction."""
+    if commune is None and has_request_context():
+        commune = g.get("commune")
     kind = current_app.extensions["viatic.plugins"].notification_types.get(type)
     if kind is None:
         raise UnknownNotificationType(f"notification type '{type}' is not declared by any plugin")

@@ -127,6 +127,25 @@ def has_permission(user: User | None, commune: Commune | None, permission: str) 
     return permission in role_permissions(commune).get(membership.role, set())
 
 
+def members_with_permission(commune: Commune, permission: str) -> list[User]:
+    """The active members of ``commune`` whose role has ``permission`` there (to notify them)."""
+    roles = [role for role, granted in role_permissions(commune).items() if permission in granted]
+    if not roles:
+        return []
+    return list(
+        db.scalars(
+            select(User)
+            .join(Membership)
+            .where(
+                Membership.commune_id == commune.id,
+                Membership.role.in_(roles),
+                User.is_active.is_(True),
+            )
+            .order_by(User.name)
+        )
+    )
+
+
 def check(permission: str, commune: Commune | None = None, user: User | None = None) -> None:
     """Raise 403 unless the current (or given) user has ``permission`` in the commune.
 

@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import MetaData, Table, delete, insert, inspect, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from core import modules
 from core.db import db, get_database, utcnow
@@ -144,6 +144,16 @@ def _prune_runs(name: str) -> None:
     db.commit()
 
 
+def _create_jobs_table(store: SQLAlchemyJobStore, engine: Any) -> None:
+    """APScheduler creates its table on start; two schedulers starting together would race
+    to it, so create it first and let the loser of the race find it there."""
+    try:
+        store.jobs_t.create(engine, checkfirst=True)
+    except DatabaseError:
+        if not inspect(engine).has_table(JOBS_TABLE):
+            raise
+
+
 def _forget_uninstalled(engine: Any, installed: set[str]) -> None:
     """Drop stored jobs of plugins that are no longer installed."""
     if not inspect(engine).has_table(JOBS_TABLE):
@@ -161,9 +171,11 @@ def build_scheduler(
     _app = app
     with app.app_context():
         engine = get_database().engine
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
+    _create_jobs_table(store, engine)
     scheduler_class = BackgroundScheduler if background else BlockingScheduler
     scheduler = scheduler_class(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
+        jobstores={"default": store},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         timezone="Europe/Paris",
     )

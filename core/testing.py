@@ -166,7 +166,7 @@ def app(
 class ViaticClient(FlaskClient):
     """A test client that fills in the CSRF token of the page a form comes from."""
 
-    def csrf_token(self, page: str = "/connexion") -> str:
+    def csrf_token(self, page: str = "/accessibilite") -> str:
         response = self.get(page)
         found = CSRF_FIELD.search(response.get_data(as_text=True))
         assert found, f"no CSRF token on {page} (status {response.status_code})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, render_template
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from core.audit import record as audit
 from core.capabilities import CapabilityUnavailable, capability
@@ -25,6 +26,7 @@ from core.rights import (
     commune_admin_required,
     has_permission,
     login_required,
+    members_with_permission,
     public,
     requires,
 )
@@ -39,7 +41,7 @@ from core.types import (
     Setting,
     Widget,
 )
-from core.views import unavailable
+from core.views import refuse, unavailable
 
 
 def current_user() -> User | None:
@@ -91,13 +93,18 @@ __all__ = [
     "current_commune",
     "current_user",
     "db",
+    "gettext",
     "has_permission",
     "hookimpl",
+    "lazy_gettext",
     "login_required",
+    "members_with_permission",
     "module_settings",
+    "ngettext",
     "notify",
     "outbox_put",
     "public",
+    "refuse",
     "render",
     "requires",
     "unavailable",

@@ -26,7 +26,8 @@ class PluginInfo:
     ``core_version`` is a PEP 440 specifier the running core must satisfy (``">=0.1,<1"``).
     ``provides`` names the capabilities it implements (``"video"``); ``requires`` names the
     plugins that must be installed and enabled with it. ``essential`` plugins are enabled for
-    every commune and cannot be disabled. ``migrations`` is the folder of its Alembic branch.
+    every commune and cannot be disabled. ``migrations`` is the folder of its Alembic branch;
+    ``translations`` the folder of its gettext catalogs (``en/LC_MESSAGES/messages.po``).
     """
 
     name: str
@@ -39,6 +40,7 @@ class PluginInfo:
     core_version: str = ""
     essential: bool = False
     migrations: Path | None = None
+    translations: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import get_locale
@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from core import notifications, rights
 from core.db import db
@@ -137,9 +137,17 @@ def _http_error(exc: HTTPException) -> Any:
     if status < 400:
         return exc
     title, message = MESSAGES.get(status, lambda: (_("Erreur"), _("Une erreur est survenue.")))()
-    if status == 400 and exc.description and getattr(exc, "viatic_message", False):
+    if getattr(exc, "viatic_message", False):
         message = exc.description
     return _error_page(status, title, message)
+
+
+def refuse(message: str, status: int = 400) -> NoReturn:
+    """Stop the request with a 4xx page (JSON under /api/) that shows ``message``, which
+    should tell the person, in French, what to do."""
+    error = default_exceptions[status](description=message)
+    error.viatic_message = True  # type: ignore[attr-defined]
+    raise error
 
 
 def _unexpected_error(exc: Exception) -> Any:
