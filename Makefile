@@ -15,7 +15,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d core/translations
+	$(BIN)/pybabel compile -d core/translations
 
 dev-install: $(VENV)/.dev-installed translations
 
