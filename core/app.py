@@ -14,6 +14,7 @@ from flask import Flask, abort, g, has_request_context, redirect, request, sessi
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from core import auth, rights, throttle
 from core import db as database
@@ -150,7 +151,9 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
         g.commune = None
         insee = g.pop("commune_insee", None)
         if insee is not None:
-            g.commune = db.scalar(select(Commune).where(Commune.insee == insee))
+            g.commune = db.scalar(
+                select(Commune).options(joinedload(Commune.epci)).where(Commune.insee == insee)
+            )
             if g.commune is None:
                 abort(404)
         plugin = plugin_of_blueprint(registry, request.blueprint)

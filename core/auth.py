@@ -15,11 +15,11 @@ import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app, g, request, session
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import audit, throttle
 from core.db import db, utcnow
-from core.models import User, new_security_stamp
+from core.models import Notification, User, new_security_stamp
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -28,10 +28,16 @@ def init_app(app: Flask) -> None:
     """Argon2 with the parameters of ``VIATIC_ARGON2_PROFILE`` (default: RFC 9106's low-memory
     profile; the test suite uses ``CHEAPEST``)."""
     profile = getattr(argon2.profiles, app.config.get("ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"))
-    hasher = PasswordHasher.from_parameters(profile)
-    app.extensions["viatic.password_hasher"] = hasher
-    # Verified against when the account does not exist, so that the answer takes as long.
-    app.extensions["viatic.dummy_hash"] = hasher.hash(secrets.token_hex(16))
+    app.extensions["viatic.password_hasher"] = PasswordHasher.from_parameters(profile)
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so that the answer takes
+    as long. Made on first use: hashing costs a worker 64 MiB and a fraction of a second."""
+    extensions = current_app.extensions
+    if "viatic.dummy_hash" not in extensions:
+        extensions["viatic.dummy_hash"] = _hasher().hash(secrets.token_hex(16))
+    return extensions["viatic.dummy_hash"]
 
 
 def _hasher() -> PasswordHasher:
@@ -59,7 +65,7 @@ def set_password(user: User, password: str) -> None:
 def check_password(user: User | None, password: str) -> bool:
     if user is None or not user.password_hash:
         with contextlib.suppress(VerificationError):
-            _hasher().verify(current_app.extensions["viatic.dummy_hash"], password)
+            _hasher().verify(_dummy_hash(), password)
         return False
     try:
         _hasher().verify(user.password_hash, password)
@@ -121,15 +127,23 @@ def logout_user() -> None:
 
 
 def load_user() -> User | None:
-    """The signed-in user of this request, if the session is still valid."""
+    """The signed-in user of this request, if the session is still valid. Their count of
+    unread notifications comes in the same query, for the header's bell."""
     uid = session.get("uid")
     if uid is None:
         return None
-    user = db.get(User, uid)
-    if user is None or not user.is_active or session.get("stamp") != user.security_stamp:
+    unread = (
+        select(func.count())
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
+    )
+    row = db.execute(select(User, unread).where(User.id == uid)).one_or_none()
+    if row is None or not row[0].is_active or session.get("stamp") != row[0].security_stamp:
         session.pop("uid", None)
         return None
-    return user
+    g.unread_notifications = row[1]
+    return row[0]
 
 
 # --- Single-use tokens (password reset, invitations) ------------------------------------------

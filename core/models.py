@@ -62,9 +62,9 @@ class Commune(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     epci_siren: Mapped[str | None] = mapped_column(ForeignKey("epci.siren"), index=True)
     population: Mapped[int | None]
-    # Bumped whenever a module is enabled or disabled, so that every worker's cache of
-    # per-commune hook callers notices the change without talking to the others.
-    modules_version: Mapped[int] = mapped_column(default=0)
+    # Bumped whenever a module is enabled or disabled or the rights table changes, so that
+    # every worker's caches of this commune notice it without talking to the others.
+    config_version: Mapped[int] = mapped_column(default=0)
 
     departement: Mapped[Departement | None] = relationship()
     region: Mapped[Region | None] = relationship()

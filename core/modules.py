@@ -55,7 +55,7 @@ def enable(commune: Commune, name: str) -> bool:
         row = CommuneModule(commune_id=commune.id, plugin=name, settings={})
         db.add(row)
     row.enabled = True
-    commune.modules_version += 1
+    commune.config_version += 1
     db.flush()
     registry().call_on(name, "viatic_module_enabled", commune=commune)
     audit.record(
@@ -84,7 +84,7 @@ def disable(commune: Commune, name: str) -> bool:
     if row is None or not row.enabled:
         return False
     row.enabled = False
-    commune.modules_version += 1
+    commune.config_version += 1
     db.flush()
     registry().call_on(name, "viatic_module_disabled", commune=commune)
     audit.record(

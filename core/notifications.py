@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask import current_app, g, has_request_context, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import mail
 from core.db import db
@@ -72,14 +72,3 @@ def absolute(url: str) -> str:
         return url_for("public.home", _external=True).rstrip("/") + url
     except RuntimeError:  # no request and no VIATIC_SERVER_NAME: keep the path
         return url
-
-
-def unread_count(user: User) -> int:
-    return (
-        db.scalar(
-            select(func.count()).where(
-                Notification.user_id == user.id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
-    )

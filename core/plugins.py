@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import inspect
 import logging
+import operator
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -76,7 +77,7 @@ class PluginRegistry:
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, LoadedPlugin] = {}
         self._enabled_cache: dict[tuple[int, int], frozenset[str]] = {}
-        self._impls_cache: dict[tuple[str, frozenset[str]], list[tuple[str, Callable, tuple]]] = {}
+        self._impls_cache: dict[tuple[str, frozenset[str]], list[tuple[str, Callable]]] = {}
         self._lock = threading.Lock()
 
     # --- loading --------------------------------------------------------------------------
@@ -239,10 +240,10 @@ class PluginRegistry:
     def enabled_for(self, commune: Any) -> frozenset[str]:
         """The names of the plugins enabled for ``commune``, the core and essentials included.
 
-        Cached per commune and ``Commune.modules_version``, which every activation change
+        Cached per commune and ``Commune.config_version``, which every activation change
         bumps: a worker that did not make the change still sees it on its next request.
         """
-        key = (commune.id, commune.modules_version)
+        key = (commune.id, commune.config_version)
         cached = self._enabled_cache.get(key)
         if cached is not None:
             return cached
@@ -265,14 +266,14 @@ class PluginRegistry:
             self._enabled_cache[key] = enabled
         return enabled
 
-    def _impls(self, hook: str, enabled: frozenset[str]) -> list[tuple[str, Callable, tuple]]:
+    def _impls(self, hook: str, enabled: frozenset[str]) -> list[tuple[str, Callable[[dict], Any]]]:
         key = (hook, enabled)
         impls = self._impls_cache.get(key)
         if impls is None:
             caller = getattr(self.pm.hook, hook)
             # pluggy calls the last registered first; keep its order (tryfirst/trylast too).
             impls = [
-                (impl.plugin_name, impl.function, tuple(impl.argnames))
+                (impl.plugin_name, _bind(impl.function, tuple(impl.argnames)))
                 for impl in reversed(caller.get_hookimpls())
                 if impl.plugin_name in enabled
             ]
@@ -287,13 +288,24 @@ class PluginRegistry:
         """
         kwargs["commune"] = commune
         results = []
-        for name, function, argnames in self._impls(hook, self.enabled_for(commune)):
+        for name, call in self._impls(hook, self.enabled_for(commune)):
             try:
-                results.append((name, function(*[kwargs[a] for a in argnames])))
+                results.append((name, call(kwargs)))
             except Exception as exc:
                 log.exception("Plugin '%s' failed in %s for commune %s", name, hook, commune.insee)
                 results.append((name, HookFailure(name, repr(exc))))
         return results
+
+
+def _bind(function: Callable, argnames: tuple[str, ...]) -> Callable[[dict], Any]:
+    """A caller that picks from the hook's keyword arguments the ones ``function`` takes.
+    Made once per implementation: per-commune hooks run on every request."""
+    if not argnames:
+        return lambda _kwargs: function()
+    pick = operator.itemgetter(*argnames)
+    if len(argnames) == 1:
+        return lambda kwargs: function(pick(kwargs))
+    return lambda kwargs: function(*pick(kwargs))
 
 
 def _argnames(function: Callable) -> tuple[str, ...]:

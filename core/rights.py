@@ -13,10 +13,13 @@ from typing import Any, Literal, TypeVar
 
 from flask import current_app, g
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden
 
+from core import audit
 from core.db import db
 from core.models import ROLES, Commune, Membership, RolePermission, User
+from core.types import Permission
 
 View = TypeVar("View", bound=Callable[..., Any])
 AccessKind = Literal["public", "login", "permission", "commune_admin", "platform_admin"]
@@ -71,39 +74,86 @@ def access_of(view: Callable[..., Any]) -> Access | None:
 # --- Who has what -----------------------------------------------------------------------------
 
 
+def memberships(user: User) -> dict[int, Membership]:
+    """Every membership of ``user`` with its commune, by commune id: one query a request,
+    serving both the rights checks and the header's commune switcher."""
+    cache = g.setdefault("_viatic_memberships", {})
+    if user.id not in cache:
+        rows = db.scalars(
+            select(Membership)
+            .options(joinedload(Membership.commune))
+            .where(Membership.user_id == user.id)
+        )
+        cache[user.id] = {m.commune_id: m for m in rows}
+    return cache[user.id]
+
+
 def membership_of(user: User | None, commune: Commune | None) -> Membership | None:
     if user is None or commune is None:
         return None
-    cache = g.setdefault("_viatic_memberships", {})
-    key = (user.id, commune.id)
-    if key not in cache:
-        cache[key] = db.scalar(
-            select(Membership).where(
-                Membership.user_id == user.id, Membership.commune_id == commune.id
-            )
-        )
-    return cache[key]
+    return memberships(user).get(commune.id)
 
 
-def role_permissions(commune: Commune) -> dict[str, set[str]]:
-    """The commune's role→permissions table: the declared defaults, then its own changes."""
-    cache = g.setdefault("_viatic_role_permissions", {})
-    if commune.id in cache:
-        return cache[commune.id]
-    table: dict[str, set[str]] = {role: set() for role in ROLES}
+def role_permissions(commune: Commune) -> dict[str, frozenset[str]]:
+    """The commune's role→permissions table: the declared defaults, then its own changes.
+
+    Cached in the process per commune and ``Commune.config_version``, which every change of
+    the table bumps, so another worker's change is seen on the next request.
+    """
+    cache = current_app.extensions.setdefault("viatic.role_permissions", {})
+    key = (commune.id, commune.config_version)
+    table = cache.get(key)
+    if table is not None:
+        return table
+    grants: dict[str, set[str]] = {role: set() for role in ROLES}
     for permission in current_app.extensions["viatic.plugins"].permissions.values():
         for role in permission.default_roles:
-            table[role].add(permission.name)
+            grants[role].add(permission.name)
     changes = db.scalars(select(RolePermission).where(RolePermission.commune_id == commune.id))
     for change in changes:
-        if change.role not in table:
+        if change.role not in grants:
             continue
         if change.granted:
-            table[change.role].add(change.permission)
+            grants[change.role].add(change.permission)
         else:
-            table[change.role].discard(change.permission)
-    cache[commune.id] = table
+            grants[change.role].discard(change.permission)
+    table = {role: frozenset(names) for role, names in grants.items()}
+    for stale in [k for k in list(cache) if k[0] == commune.id]:
+        cache.pop(stale, None)
+    cache[key] = table
     return table
+
+
+def set_role_permission(commune: Commune, role: str, permission: Permission, granted: bool) -> None:
+    """Grant or withdraw ``permission`` for ``role`` in ``commune`` (audited). A choice equal
+    to the declared default is stored as no change at all."""
+    existing = db.scalar(
+        select(RolePermission).where(
+            RolePermission.commune_id == commune.id,
+            RolePermission.role == role,
+            RolePermission.permission == permission.name,
+        )
+    )
+    if granted == (role in permission.default_roles):
+        if existing is not None:
+            db.delete(existing)
+    elif existing is None:
+        db.add(
+            RolePermission(
+                commune_id=commune.id, role=role, permission=permission.name, granted=granted
+            )
+        )
+    else:
+        existing.granted = granted
+    commune.config_version += 1
+    audit.record(
+        "permission.granted" if granted else "permission.withdrawn",
+        commune=commune,
+        module=permission.name.split(".", 1)[0],
+        object_type="permission",
+        object_id=permission.name,
+        details={"role": role},
+    )
 
 
 def is_commune_admin(user: User | None, commune: Commune | None) -> bool:

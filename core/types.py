@@ -1,7 +1,8 @@
 """The values that plugins hand to the core through the hooks of ``core.hookspecs``.
 
-Plain frozen dataclasses: a plugin builds them, the core reads them. All are re-exported by
-``core.toolkit``, which is where plugins import them from.
+Plain dataclasses: a plugin builds them, the core reads them. Those returned by per-commune
+hooks on every request (``NavItem``, ``Widget``, ``SearchResult``) are not frozen: a frozen
+dataclass costs three times as much to build. All are re-exported by ``core.toolkit``.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class Setting:
         return self.type == "secret"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NavItem:
     """An entry of the commune's navigation; ``endpoint`` is a Flask endpoint of the plugin."""
 
@@ -83,7 +84,7 @@ class NavItem:
     permission: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Widget:
     """A dashboard card. ``render`` returns its HTML body; it is called inside a guard, so a
     failure shows "Module momentanément indisponible" instead of breaking the dashboard."""
@@ -94,7 +95,7 @@ class Widget:
     permission: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SearchResult:
     title: str
     url: str

@@ -137,4 +137,4 @@ def test_non_admin_cannot_toggle_modules(client, commune, make_member):
 def test_enabled_set_counts_the_version(app, commune, enable_module):
     enable_module(commune, "meteo")
     with app.app_context():
-        assert db.scalar(select(Commune.modules_version).where(Commune.id == commune.id)) == 1
+        assert db.scalar(select(Commune.config_version).where(Commune.id == commune.id)) == 1

@@ -10,14 +10,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from core import notifications, rights
+from core import rights
 from core.db import db
 from core.forms import ActionForm
 from core.i18n import role_label
-from core.models import Commune, Membership
+from core.models import Commune
 from core.plugins import HookFailure
 
 log = logging.getLogger(__name__)
@@ -49,14 +48,7 @@ def my_communes() -> list[Commune]:
     user = g.get("user")
     if user is None:
         return []
-    return list(
-        db.scalars(
-            select(Commune)
-            .join(Membership)
-            .where(Membership.user_id == user.id)
-            .order_by(Commune.name)
-        )
-    )
+    return sorted((m.commune for m in rights.memberships(user).values()), key=lambda c: c.name)
 
 
 def navigation() -> list[dict[str, Any]]:
@@ -93,7 +85,7 @@ def _layout_context() -> dict[str, Any]:
         "commune": g.get("commune"),
         "my_communes": my_communes,
         "navigation": navigation,
-        "unread_notifications": (lambda: notifications.unread_count(user)) if user else (lambda: 0),
+        "unread_notifications": g.get("unread_notifications", 0),
         "is_commune_admin": rights.is_commune_admin(user, g.get("commune")),
     }
 

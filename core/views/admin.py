@@ -29,10 +29,9 @@ from core.models import (
     CommuneModule,
     Invitation,
     Membership,
-    RolePermission,
     User,
 )
-from core.rights import commune_admin_required, role_permissions
+from core.rights import commune_admin_required, role_permissions, set_role_permission
 from core.types import Health
 
 bp = Blueprint("admin", __name__, url_prefix="/c/<insee>/admin")
@@ -296,49 +295,17 @@ def permissions() -> Any:
         if not ActionForm().validate():
             abort(400)
         current = role_permissions(g.commune)
-        changes = []
         for permission in declared:
             for role in ROLES:
                 wanted = request.form.get(f"{role}:{permission.name}") == "on"
                 if wanted != (permission.name in current[role]):
-                    changes.append((role, permission.name, wanted))
-        _save_permission_changes(changes, {p.name: p for p in declared})
+                    set_role_permission(g.commune, role, permission, wanted)
         db.commit()
         flash(_("Droits enregistrés."), "success")
         return redirect(url_for("admin.permissions"))
     return render_template(
         "admin/permissions.html", declared=declared, roles=ROLES, table=role_permissions(g.commune)
     )
-
-
-def _save_permission_changes(
-    changes: list[tuple[str, str, bool]], declared: dict[str, Any]
-) -> None:
-    for role, name, granted in changes:
-        existing = db.scalar(
-            select(RolePermission).where(
-                RolePermission.commune_id == g.commune.id,
-                RolePermission.role == role,
-                RolePermission.permission == name,
-            )
-        )
-        is_default = granted == (role in declared[name].default_roles)
-        if is_default:
-            if existing is not None:
-                db.delete(existing)
-        elif existing is None:
-            db.add(
-                RolePermission(commune_id=g.commune.id, role=role, permission=name, granted=granted)
-            )
-        else:
-            existing.granted = granted
-        audit.record(
-            "permission.granted" if granted else "permission.withdrawn",
-            module=name.split(".", 1)[0],
-            object_type="permission",
-            object_id=name,
-            details={"role": role},
-        )
 
 
 # --- Audit log ----------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def upgrade() -> None:
     sa.Column('region_code', sa.String(length=3), nullable=True),
     sa.Column('epci_siren', sa.String(length=9), nullable=True),
     sa.Column('population', sa.Integer(), nullable=True),
-    sa.Column('modules_version', sa.Integer(), nullable=False),
+    sa.Column('config_version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['departement_code'], ['departement.code'], name=op.f('fk_commune_departement_code_departement')),
     sa.ForeignKeyConstraint(['epci_siren'], ['epci.siren'], name=op.f('fk_commune_epci_siren_epci')),
     sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_commune_region_code_region')),
