@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEV := VIATIC_ENV=development
 
-.PHONY: install dev-install translations run test lint bench clean
+.PHONY: install dev-install translations i18n-update run test lint bench clean
 
 install: $(VENV)/.installed translations
 
@@ -45,3 +45,8 @@ bench: dev-install
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info
+
+# After changing UI text: refresh the catalog, then translate what is new in the .po file.
+i18n-update: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o core/translations/messages.pot .
+	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations

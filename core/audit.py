@@ -6,9 +6,13 @@ together with the change it describes.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import g, has_request_context, request
+from sqlalchemy import select
 
 from core.db import db
 from core.models import AuditEvent, Commune, User
@@ -50,3 +54,58 @@ def record(
     )
     db.add(event)
     return event
+
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class AuditPage:
+    """One page of the audit log, filtered as the reader asked."""
+
+    events: list[AuditEvent]
+    page: int
+    has_next: bool
+    filters: dict[str, str]
+
+
+def search(commune_id: int | None, args: Mapping[str, str]) -> AuditPage:
+    """The events of a commune (or, with None, those tied to no commune: sign-ins, imports),
+    newest first, filtered by ``personne`` (part of an e-mail), ``module``, ``du`` and ``au``
+    (dates, inclusive) as they come from the page's query string; unreadable dates are
+    ignored."""
+    filters = {
+        key: (args.get(key) or "").strip()[:100] for key in ("personne", "module", "du", "au")
+    }
+    query = select(AuditEvent).where(
+        AuditEvent.commune_id == commune_id
+        if commune_id is not None
+        else AuditEvent.commune_id.is_(None)
+    )
+    if filters["personne"]:
+        query = query.where(AuditEvent.actor.ilike(f"%{filters['personne']}%"))
+    if filters["module"]:
+        query = query.where(AuditEvent.module == filters["module"])
+    if start := _date(filters["du"]):
+        query = query.where(AuditEvent.at >= start)
+    if end := _date(filters["au"]):
+        query = query.where(AuditEvent.at < end + dt.timedelta(days=1))
+    try:
+        page = max(int(args.get("page") or 1), 1)
+    except ValueError:
+        page = 1
+    events = list(
+        db.scalars(
+            query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        )
+    )
+    return AuditPage(events[:PAGE_SIZE], page, len(events) > PAGE_SIZE, filters)
+
+
+def _date(value: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None

@@ -82,4 +82,28 @@ def test_the_database_refuses_to_change_or_delete_an_event(app):
 def test_no_route_can_edit_the_log(app):
     """Nothing in the app changes the log: its only page is read-only."""
     rules = [r for r in app.url_map.iter_rules() if "journal" in r.rule]
-    assert [sorted(r.methods - {"HEAD", "OPTIONS"}) for r in rules] == [["GET"]]
+    assert len(rules) == 2  # the commune admin's and the platform admin's
+    assert all(r.methods - {"HEAD", "OPTIONS"} == {"GET"} for r in rules)
+
+
+def test_platform_admin_reads_sign_ins_and_other_events_of_no_commune(client, commune, make_member):
+    member = make_member(commune, email="elu@exemple.fr")
+    client.submit("/connexion", {"email": member.email, "password": "mauvais"})
+    client.login(make_member(None, platform_admin=True, email="admin@exemple.fr").email)
+    page = client.get("/admin/journal").get_data(as_text=True)
+    assert "login.failure" in page and "elu@exemple.fr" in page
+    filtered = client.get("/admin/journal?personne=admin@").get_data(as_text=True)
+    assert "login.success" in filtered and "login.failure" not in filtered
+
+
+def test_the_log_pages_by_fifty(app, client, commune, make_member):
+    with app.app_context():
+        for n in range(60):
+            audit.record(f"essai.{n}", commune=db.merge(commune))
+        db.commit()
+    client.login(make_member(commune, role="maire", admin=True).email)
+    first = client.get("/c/10145/admin/journal").get_data(as_text=True)
+    assert "essai.59" in first and "essai.9<" not in first and "Plus anciens" in first
+    second = client.get("/c/10145/admin/journal?page=2").get_data(as_text=True)
+    assert "essai.9<" in second and "essai.59" not in second
+    assert client.get("/c/10145/admin/journal?page=abc").status_code == 200

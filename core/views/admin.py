@@ -25,7 +25,6 @@ from core.db import db
 from core.forms import ActionForm, InviteForm, MemberForm, ProviderForm
 from core.models import (
     ROLES,
-    AuditEvent,
     CommuneModule,
     Invitation,
     Membership,
@@ -35,8 +34,6 @@ from core.rights import commune_admin_required, role_permissions, set_role_permi
 from core.types import Health
 
 bp = Blueprint("admin", __name__, url_prefix="/c/<insee>/admin")
-
-AUDIT_PAGE_SIZE = 50
 
 
 def _registry() -> Any:
@@ -314,42 +311,8 @@ def permissions() -> Any:
 @bp.get("/journal")
 @commune_admin_required
 def audit_log() -> Any:
-    query = select(AuditEvent).where(AuditEvent.commune_id == g.commune.id)
-    person = request.args.get("personne", "").strip()
-    module = request.args.get("module", "").strip()
-    start = _parse_date(request.args.get("du"))
-    end = _parse_date(request.args.get("au"))
-    if person:
-        query = query.where(AuditEvent.actor.ilike(f"%{person}%"))
-    if module:
-        query = query.where(AuditEvent.module == module)
-    if start:
-        query = query.where(AuditEvent.at >= start)
-    if end:
-        query = query.where(AuditEvent.at < end + dt.timedelta(days=1))
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    events = db.scalars(
-        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * AUDIT_PAGE_SIZE)
-        .limit(AUDIT_PAGE_SIZE + 1)
-    ).all()
     return render_template(
         "admin/audit.html",
-        events=events[:AUDIT_PAGE_SIZE],
-        has_next=len(events) > AUDIT_PAGE_SIZE,
-        page=page,
+        log=audit.search(g.commune.id, request.args),
         modules=["core", *sorted(p.name for p in _registry().modules)],
-        filters={
-            "personne": person,
-            "module": module,
-            "du": request.args.get("du", ""),
-            "au": request.args.get("au", ""),
-        },
     )
-
-
-def _parse_date(value: str | None) -> dt.datetime | None:
-    try:
-        return dt.datetime.strptime(value or "", "%Y-%m-%d").replace(tzinfo=dt.UTC)
-    except ValueError:
-        return None

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from core import mail, modules, outbox
+from core import audit, mail, modules, outbox
 from core.db import db
 from core.forms import ActionForm
 from core.models import (
@@ -127,3 +127,15 @@ def mailbox() -> Any:
         abort(404)
     emails = db.scalars(select(EmailMessage).order_by(EmailMessage.id.desc()).limit(100)).all()
     return render_template("platform/mailbox.html", emails=emails)
+
+
+@bp.get("/journal")
+@platform_admin_required
+def audit_log() -> Any:
+    """Events tied to no commune: sign-ins, accounts, imports."""
+    registry = current_app.extensions["viatic.plugins"]
+    return render_template(
+        "platform/audit.html",
+        log=audit.search(None, request.args),
+        modules=["core", *sorted(p.name for p in registry.modules)],
+    )
