@@ -6,7 +6,7 @@ import logging
 from typing import Any, NoReturn
 
 from flask import Flask, g, jsonify, render_template, request
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -14,7 +14,6 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 from core import rights
 from core.db import db
-from core.forms import ActionForm
 from core.i18n import role_label
 from core.models import Commune
 from core.plugins import HookFailure
@@ -32,12 +31,24 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.add_extension("jinja2.ext.do")
+    # Templates call gettext a score of times a page: look the catalog up once per request.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda message: _translations().ugettext(message),
+        ngettext=lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        newstyle=True,
+    )
     app.jinja_env.globals.update(
         role_label=role_label,
         has_permission=_has_permission,
         get_locale=get_locale,
-        action_form=ActionForm,
     )
+
+
+def _translations() -> Any:
+    translations = g.get("_viatic_translations")
+    if translations is None:
+        translations = g._viatic_translations = get_translations()
+    return translations
 
 
 def _has_permission(permission: str) -> bool:

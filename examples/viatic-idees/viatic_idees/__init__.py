@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from core import toolkit
+from core.toolkit import gettext as _
+from core.toolkit import lazy_gettext as _l
 from flask import Blueprint
-from flask_babel import gettext as _
 
 from viatic_idees import api, services, views
 
@@ -20,25 +21,30 @@ __version__ = "1.0.0"
 
 EVERY_ROLE = ("maire", "adjoint", "conseiller", "agent", "citoyen", "partenaire")
 ELECTED = ("maire", "adjoint", "conseiller")
+HERE = Path(__file__).parent
 
 
-# The declarations below are read once, at start-up and outside any request: like the core's
-# own, they are plain French. Text shown during a request goes through gettext (``_``).
+# Labels handed to the core (plugin, permissions, settings, notification types, navigation)
+# are lazy (``_l``): most are read once, at start-up and outside any request, and the core
+# translates them each time it shows them, in the reader's language. Text built during a
+# request (a widget's title, a search result) goes through gettext (``_``). The English
+# catalog is in ``translations/``, which ``PluginInfo.translations`` hands to the core.
 
 
 @toolkit.hookimpl
 def viatic_plugin_info() -> toolkit.PluginInfo:
     return toolkit.PluginInfo(
         name="idees",
-        label="Boîte à idées",
+        label=_l("Boîte à idées"),
         version=__version__,
-        description=(
+        description=_l(
             "Les habitants proposent des idées pour leur commune ; "
             "l'équipe municipale les étudie et leur répond."
         ),
         category="participation",
         core_version=">=0.1,<1",
-        migrations=Path(__file__).parent / "migrations",
+        migrations=HERE / "migrations",
+        translations=HERE / "translations",
     )
 
 
@@ -55,11 +61,11 @@ def viatic_api_blueprint() -> Blueprint:
 @toolkit.hookimpl
 def viatic_permissions() -> list[toolkit.Permission]:
     return [
-        toolkit.Permission("idees.view", "Voir la boîte à idées", EVERY_ROLE),
-        toolkit.Permission("idees.propose", "Proposer une idée", EVERY_ROLE),
-        toolkit.Permission("idees.answer", "Répondre aux idées", ELECTED),
+        toolkit.Permission("idees.view", _l("Voir la boîte à idées"), EVERY_ROLE),
+        toolkit.Permission("idees.propose", _l("Proposer une idée"), EVERY_ROLE),
+        toolkit.Permission("idees.answer", _l("Répondre aux idées"), ELECTED),
         toolkit.Permission(
-            "idees.moderate", "Masquer ou rétablir une idée (modération)", ("maire", "adjoint")
+            "idees.moderate", _l("Masquer ou rétablir une idée (modération)"), ("maire", "adjoint")
         ),
     ]
 
@@ -69,9 +75,11 @@ def viatic_settings_schema() -> list[toolkit.Setting]:
     return [
         toolkit.Setting(
             "intro",
-            "Texte d'accueil",
+            _l("Texte d'accueil"),
             type="text",
-            help="Affiché en haut de la boîte à idées.",
+            help=_l("Affiché en haut de la boîte à idées."),
+            # A default is a value, not a label: it is stored and written to the audit log
+            # as it is, so it stays a plain string (the commune's own text, in French).
             default=(
                 "Une idée pour améliorer la vie du village ? Proposez-la ici : "
                 "l'équipe municipale vous répondra."
@@ -79,14 +87,16 @@ def viatic_settings_schema() -> list[toolkit.Setting]:
         ),
         toolkit.Setting(
             "visible_before_answer",
-            "Les habitants voient les idées des autres avant la réponse des élus",
+            _l("Les habitants voient les idées des autres avant la réponse des élus"),
             type="boolean",
-            help="Sinon, chacun ne voit que ses propres idées et celles qui ont reçu une réponse.",
+            help=_l(
+                "Sinon, chacun ne voit que ses propres idées et celles qui ont reçu une réponse."
+            ),
             default=True,
         ),
         toolkit.Setting(
             "max_length",
-            "Longueur maximale d'une idée ou d'une réponse (en caractères)",
+            _l("Longueur maximale d'une idée ou d'une réponse (en caractères)"),
             type="integer",
             default=services.DEFAULT_MAX_LENGTH,
         ),
@@ -96,8 +106,8 @@ def viatic_settings_schema() -> list[toolkit.Setting]:
 @toolkit.hookimpl
 def viatic_notification_types() -> list[toolkit.NotificationType]:
     return [
-        toolkit.NotificationType("idees.new_idea", "Une idée est proposée à la commune"),
-        toolkit.NotificationType("idees.answered", "L'équipe municipale a répondu à mon idée"),
+        toolkit.NotificationType("idees.new_idea", _l("Une idée est proposée à la commune")),
+        toolkit.NotificationType("idees.answered", _l("L'équipe municipale a répondu à mon idée")),
     ]
 
 
@@ -114,13 +124,14 @@ def viatic_module_disabled(commune: toolkit.Commune) -> None:
 
 @toolkit.hookimpl
 def viatic_health_check(commune: toolkit.Commune, settings: dict) -> toolkit.Health:
-    # Plain text: a health check may run outside any request (from the command line).
-    return toolkit.Health(True, "Aucun outil externe : rien à vérifier.")
+    # Shown on the modules page, in the admin's language; outside a request (the command
+    # line), gettext gives the French text.
+    return toolkit.Health(True, _("Aucun outil externe : rien à vérifier."))
 
 
 @toolkit.hookimpl
 def viatic_nav_items(commune: toolkit.Commune, user: toolkit.User | None) -> list[toolkit.NavItem]:
-    return [toolkit.NavItem(_("Boîte à idées"), "idees.index", order=60, permission="idees.view")]
+    return [toolkit.NavItem(_l("Boîte à idées"), "idees.index", order=60, permission="idees.view")]
 
 
 @toolkit.hookimpl

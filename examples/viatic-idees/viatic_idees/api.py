@@ -1,7 +1,8 @@
 """The ideas box's JSON API: list, read and propose ideas, through the same services.
 
-Mounted by the core under ``/api/v1/c/<INSEE>/idees/``. Errors are JSON too, with a French
-message: 400 for bad input (below), 401/403/404 from the core's own error handlers. A POST
+Mounted by the core under ``/api/v1/c/<INSEE>/idees/``. Errors are JSON too, with a message
+in the person's language: 400 naming the field at fault for bad input (below), and the core's
+own ``{"error": {"status", "message"}}`` for the rest (``toolkit.refuse``, 401/403/404). A POST
 carries the session's CSRF token in the ``X-CSRFToken`` header, like any form.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from core import toolkit
+from core.toolkit import gettext as _
 from flask import Blueprint, jsonify, request, url_for
-from flask_babel import gettext as _
 
 from viatic_idees import services
 from viatic_idees.models import Idea
@@ -21,6 +22,7 @@ bp = Blueprint("idees_api", __name__)
 
 @bp.errorhandler(services.IdeaError)
 def _invalid(error: services.IdeaError) -> Any:
+    # The core's error answer, plus the field at fault, so a client can point at it.
     body = {"error": {"status": 400, "message": error.message, "field": error.field}}
     return jsonify(body), 400
 
@@ -64,9 +66,8 @@ def get_idea(idea_id: int) -> Any:
 def propose() -> Any:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise services.IdeaError(
-            _("Envoyez un objet JSON avec un titre (« title ») et un texte (« body »).")
-        )
+        # No field to point at: the core's error answer says it all.
+        toolkit.refuse(_("Envoyez un objet JSON avec un titre (« title ») et un texte (« body »)."))
     commune = toolkit.current_commune()
     idea = services.propose(commune, toolkit.current_user(), data.get("title"), data.get("body"))
     toolkit.db.commit()

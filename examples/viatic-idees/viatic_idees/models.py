@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from core import toolkit
-from flask_babel import lazy_gettext as _l
+from core.toolkit import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import toolkit
+from core.toolkit import gettext as _
+from core.toolkit import lazy_gettext as _l
+from core.toolkit import ngettext
 from flask import url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
@@ -43,8 +44,8 @@ STATUS_REQUIRED = _l("Choisissez l'état de l'idée : à l'étude, retenue ou é
 
 
 class IdeaError(Exception):
-    """Input that cannot be accepted. ``message`` is French, for the person who sent it;
-    ``field`` names the form field (or JSON key) at fault."""
+    """Input that cannot be accepted. ``message`` is for the person who sent it, in their
+    language; ``field`` names the form field (or JSON key) at fault."""
 
     def __init__(self, message: object, field: str | None = None) -> None:
         super().__init__(message)
@@ -132,7 +133,7 @@ def get_idea(commune: toolkit.Commune, user: toolkit.User | None, idea_id: int) 
     same answer whether it does not exist or is not for this person)."""
     idea = toolkit.db.scalar(visible_ideas(commune, user).where(Idea.id == idea_id))
     if idea is None:
-        raise NotFound()
+        toolkit.refuse(_("Cette idée n'existe pas, ou elle ne vous est pas visible."), 404)
     return idea
 
 
@@ -193,11 +194,14 @@ def propose(commune: toolkit.Commune, author: toolkit.User, title: object, body:
         raise IdeaError(BODY_REQUIRED, "body")
     limit = box_settings(commune).max_length
     if len(body) > limit:
+        # The limit is the commune's setting, so it may be 1: ngettext picks the form.
         raise IdeaError(
-            _(
-                "Le texte de l'idée ne doit pas dépasser %(limit)d caractères "
+            ngettext(
+                "Le texte de l'idée ne doit pas dépasser %(num)d caractère "
                 "(%(count)d actuellement).",
-                limit=limit,
+                "Le texte de l'idée ne doit pas dépasser %(num)d caractères "
+                "(%(count)d actuellement).",
+                limit,
                 count=len(body),
             ),
             "body",
@@ -215,6 +219,8 @@ def propose(commune: toolkit.Commune, author: toolkit.User, title: object, body:
         details={"title": title},
         actor=author,
     )
+    # ``commune`` is given although notify defaults to the request's: a service acts on the
+    # commune it is handed, and may run outside a request (a script, a scheduled job).
     toolkit.notify(
         answerers(commune, besides=author),
         "idees.new_idea",
@@ -241,9 +247,10 @@ def answer(
     limit = box_settings(commune).max_length
     if len(text) > limit:
         raise IdeaError(
-            _(
-                "La réponse ne doit pas dépasser %(limit)d caractères (%(count)d actuellement).",
-                limit=limit,
+            ngettext(
+                "La réponse ne doit pas dépasser %(num)d caractère (%(count)d actuellement).",
+                "La réponse ne doit pas dépasser %(num)d caractères (%(count)d actuellement).",
+                limit,
                 count=len(text),
             ),
             "answer",
@@ -301,17 +308,8 @@ def set_hidden(commune: toolkit.Commune, user: toolkit.User, idea: Idea, hidden:
 def answerers(commune: toolkit.Commune, besides: toolkit.User | None = None) -> list[toolkit.User]:
     """The active members of ``commune`` who may answer ideas there (the commune admin may
     have changed who does), ``besides`` left out."""
-    members = toolkit.db.scalars(
-        select(toolkit.User)
-        .join(toolkit.Membership, toolkit.Membership.user_id == toolkit.User.id)
-        .where(toolkit.Membership.commune_id == commune.id, toolkit.User.is_active.is_(True))
-        .order_by(toolkit.User.id)
-    )
-    return [
-        member
-        for member in members
-        if (besides is None or member.id != besides.id) and can_answer(commune, member)
-    ]
+    members = toolkit.members_with_permission(commune, "idees.answer")
+    return [member for member in members if besides is None or member.id != besides.id]
 
 
 # --- Demonstration content --------------------------------------------------------------------

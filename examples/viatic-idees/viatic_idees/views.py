@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from core import toolkit
+from core.toolkit import gettext as _
+from core.toolkit import lazy_gettext as _l
+from core.toolkit import ngettext
 from flask import Blueprint, flash, redirect, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
@@ -78,7 +79,9 @@ def propose() -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     settings = services.box_settings(commune)
     form = ProposeForm()
-    form.body.description = _("%(limit)d caractères au plus.", limit=settings.max_length)
+    form.body.description = ngettext(
+        "%(num)d caractère au plus.", "%(num)d caractères au plus.", settings.max_length
+    )
     form.body.render_kw = {**form.body.render_kw, "maxlength": settings.max_length}
     if form.validate_on_submit():
         try:
