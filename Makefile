@@ -8,19 +8,20 @@ DEV := VIATIC_ENV=development
 
 install: $(VENV)/.installed translations
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml examples/viatic-idees/setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[postgres,redis]"
+	$(BIN)/pip install -q -e ".[postgres,redis]" -e examples/viatic-idees
 	touch $@
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d core/translations
+	$(BIN)/pybabel compile -d examples/viatic-idees/viatic_idees/translations
 
 dev-install: $(VENV)/.dev-installed translations
 
-$(VENV)/.dev-installed: $(VENV)/.installed examples/viatic-idees/setup.cfg
-	$(BIN)/pip install -q -e ".[dev]" -e examples/viatic-idees
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[dev]"
 	@# Browser tests drive the system Chromium (never a downloaded one).
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 
 import core
@@ -23,9 +24,9 @@ ELECTED_AND_STAFF = ("maire", "adjoint", "conseiller", "agent")
 def viatic_plugin_info() -> PluginInfo:
     return PluginInfo(
         name="core",
-        label="Socle Viatic",
+        label=_l("Socle Viatic"),
         version=core.__version__,
-        description="Identité, communes, droits, portail, planificateur et journal d'audit.",
+        description=_l("Identité, communes, droits, portail, planificateur et journal d'audit."),
         essential=True,
     )
 
@@ -35,18 +36,18 @@ def viatic_permissions() -> list[Permission]:
     return [
         Permission(
             "core.view",
-            "Voir l'espace de la commune",
+            _l("Voir l'espace de la commune"),
             ("maire", "adjoint", "conseiller", "agent", "citoyen", "partenaire"),
         ),
-        Permission("core.members.view", "Voir la liste des membres", ELECTED_AND_STAFF),
+        Permission("core.members.view", _l("Voir la liste des membres"), ELECTED_AND_STAFF),
     ]
 
 
 @hookimpl
 def viatic_notification_types() -> list[NotificationType]:
     return [
-        NotificationType("core.member_joined", "Un membre a rejoint la commune", email=False),
-        NotificationType("core.role_changed", "Mon rôle dans une commune a changé", email=True),
+        NotificationType("core.member_joined", _l("Un membre a rejoint la commune"), email=False),
+        NotificationType("core.role_changed", _l("Mon rôle dans une commune a changé"), email=True),
     ]
 
 

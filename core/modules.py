@@ -72,7 +72,7 @@ def disable(commune: Commune, name: str) -> bool:
             f"Le module « {plugin.info.label} » est essentiel : il ne peut pas être désactivé."
         )
     dependants = [
-        p.info.label
+        str(p.info.label)
         for p in registry().modules
         if name in p.info.requires and p.name in registry().enabled_for(commune)
     ]
