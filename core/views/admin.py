@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import (
@@ -21,7 +20,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from core import audit, capabilities, members, modules, settings
-from core.db import db
+from core.db import db, utcnow
 from core.forms import ActionForm, InviteForm, MemberForm, ProviderForm
 from core.models import (
     ROLES,
@@ -43,9 +42,7 @@ def _registry() -> Any:
 # --- Members ------------------------------------------------------------------------------
 
 
-@bp.get("/membres", endpoint="members")
-@commune_admin_required
-def members_page() -> Any:
+def _members_page(form: InviteForm, status: int = 200) -> Any:
     rows = db.execute(
         select(User, Membership)
         .join(Membership)
@@ -57,13 +54,16 @@ def members_page() -> Any:
         .where(Invitation.commune_id == g.commune.id, Invitation.accepted_at.is_(None))
         .order_by(Invitation.created_at.desc())
     ).all()
-    return render_template(
-        "admin/members.html",
-        rows=rows,
-        pending=pending,
-        form=InviteForm(),
-        now=dt.datetime.now(dt.UTC),
+    page = render_template(
+        "admin/members.html", rows=rows, pending=pending, form=form, now=utcnow()
     )
+    return page, status
+
+
+@bp.get("/membres", endpoint="members")
+@commune_admin_required
+def members_page() -> Any:
+    return _members_page(InviteForm())
 
 
 @bp.post("/membres/inviter")
@@ -81,13 +81,7 @@ def invite() -> Any:
             db.commit()
             flash(_("Invitation envoyée à %(email)s.", email=form.email.data), "success")
             return redirect(url_for("admin.members"))
-    rows = db.execute(
-        select(User, Membership)
-        .join(Membership)
-        .where(Membership.commune_id == g.commune.id)
-        .order_by(User.name)
-    ).all()
-    return render_template("admin/members.html", rows=rows, pending=[], form=form), 400
+    return _members_page(form, 400)
 
 
 def _membership_or_404(membership_id: int) -> Membership:
