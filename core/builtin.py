@@ -14,7 +14,7 @@ import core
 from core import mail, outbox
 from core.db import db, utcnow
 from core.hookspecs import hookimpl
-from core.models import LoginAttempt, PasswordReset
+from core.models import ConnectorCall, LoginAttempt, PasswordReset
 from core.types import Job, NotificationType, Permission, PluginInfo
 
 ELECTED_AND_STAFF = ("maire", "adjoint", "conseiller", "agent")
@@ -60,15 +60,18 @@ def deliver_outbox() -> None:
     outbox.deliver_due()
 
 
-def forget_old_attempts() -> None:
-    """Login attempts are needed 15 minutes for throttling; keep a day for the admins."""
-    db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - dt.timedelta(days=1)))
-    db.execute(delete(PasswordReset).where(PasswordReset.expires_at < utcnow()))
+def forget_old_records() -> None:
+    """Login attempts serve 15 minutes for throttling (a day for the admins); connector calls
+    two weeks for the admins; expired reset tokens, nothing."""
+    now = utcnow()
+    db.execute(delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(days=1)))
+    db.execute(delete(PasswordReset).where(PasswordReset.expires_at < now))
+    db.execute(delete(ConnectorCall).where(ConnectorCall.at < now - dt.timedelta(days=14)))
 
 
 @hookimpl
 def viatic_scheduled_jobs() -> list[Job]:
     return [
         Job("deliver_outbox", deliver_outbox, "interval", {"seconds": 15}),
-        Job("forget_old_attempts", forget_old_attempts, "interval", {"hours": 6}),
+        Job("forget_old_records", forget_old_records, "interval", {"hours": 6}),
     ]

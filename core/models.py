@@ -346,3 +346,21 @@ class JobRun(Base):
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ConnectorCall(Base):
+    """One call of a connector to an external system (see connectors/http.py): what the
+    platform admin reads when a tool misbehaves. No body, no header, secrets masked."""
+
+    __tablename__ = "connector_call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    connector: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(10))
+    url: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[int | None]
+    duration_ms: Mapped[int]
+    attempt: Mapped[int]
+    error: Mapped[str | None] = mapped_column(Text)

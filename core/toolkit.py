@@ -16,6 +16,7 @@ from flask_babel import gettext, lazy_gettext, ngettext
 
 from core.audit import record as audit
 from core.capabilities import CapabilityUnavailable, capability
+from core.connector_log import connector_logger
 from core.db import Base, db, utcnow
 from core.hookspecs import hookimpl
 from core.models import Commune, Membership, OutboxMessage, User
@@ -90,6 +91,7 @@ __all__ = [
     "capability",
     "check",
     "commune_admin_required",
+    "connector_logger",
     "current_commune",
     "current_user",
     "db",

@@ -404,6 +404,7 @@ def test_core_pages_pass_axe_and_fit_a_360_px_screen(
         ("plateforme-envois", "/admin/outbox"),
         ("plateforme-courriels", "/admin/courriels"),
         ("plateforme-journal", "/admin/journal"),
+        ("plateforme-connecteurs", "/admin/connecteurs"),
     ]:
         response = page.goto(path)
         assert response is not None and response.status == 200, name

@@ -45,7 +45,7 @@ def test_hook_viatic_capabilities(app):
 def test_hook_viatic_scheduled_jobs(app):
     from core.scheduler import scheduled_jobs
 
-    assert {"core.deliver_outbox", "core.forget_old_attempts"} <= set(scheduled_jobs(app))
+    assert {"core.deliver_outbox", "core.forget_old_records"} <= set(scheduled_jobs(app))
 
 
 def test_hook_viatic_notification_types(app):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -9,11 +10,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from core import audit, mail, modules, outbox
-from core.db import db
+from core.db import db, utcnow
 from core.forms import ActionForm
 from core.models import (
     AuditEvent,
     Commune,
+    ConnectorCall,
     Departement,
     EmailMessage,
     Epci,
@@ -36,6 +38,11 @@ def home() -> Any:
         "regions": db.scalar(select(func.count()).select_from(Region)),
     }
     failed = db.scalar(select(func.count()).where(OutboxMessage.status == OutboxMessage.FAILED))
+    connector_errors = db.scalar(
+        select(func.count()).where(
+            ConnectorCall.error.is_not(None), ConnectorCall.at > utcnow() - dt.timedelta(days=1)
+        )
+    )
     last_import = db.scalar(
         select(AuditEvent)
         .where(AuditEvent.action == "communes.imported")
@@ -43,7 +50,11 @@ def home() -> Any:
         .limit(1)
     )
     return render_template(
-        "platform/home.html", counts=counts, failed=failed, last_import=last_import
+        "platform/home.html",
+        counts=counts,
+        failed=failed,
+        connector_errors=connector_errors,
+        last_import=last_import,
     )
 
 
@@ -118,6 +129,26 @@ def retry(message_id: int) -> Any:
     db.commit()
     flash(_("Le message sera renvoyé dans quelques secondes."), "success")
     return redirect(url_for("platform.outbox_page"))
+
+
+@bp.get("/connecteurs")
+@platform_admin_required
+def connector_errors() -> Any:
+    """The last failed calls to external systems, newest first."""
+    connector = request.args.get("connecteur", "").strip()[:64]
+    query = select(ConnectorCall).where(ConnectorCall.error.is_not(None))
+    if connector:
+        query = query.where(ConnectorCall.connector == connector)
+    calls = db.execute(
+        query.add_columns(Commune.name)
+        .outerjoin(Commune, Commune.id == ConnectorCall.commune_id)
+        .order_by(ConnectorCall.id.desc())
+        .limit(100)
+    ).all()
+    names = db.scalars(select(ConnectorCall.connector).distinct().order_by(ConnectorCall.connector))
+    return render_template(
+        "platform/connectors.html", calls=calls, connector=connector, connectors=list(names)
+    )
 
 
 @bp.get("/courriels")

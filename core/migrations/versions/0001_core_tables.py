@@ -161,6 +161,23 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_commune_capability')),
     sa.UniqueConstraint('commune_id', 'capability', name=op.f('uq_commune_capability_commune_id_capability'))
     )
+    op.create_table('connector_call',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('commune_id', sa.Integer(), nullable=True),
+    sa.Column('connector', sa.String(length=64), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['commune_id'], ['commune.id'], name=op.f('fk_connector_call_commune_id_commune'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_connector_call'))
+    )
+    with op.batch_alter_table('connector_call', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_connector_call_at'), ['at'], unique=False)
+
     op.create_table('commune_module',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('commune_id', sa.Integer(), nullable=False),
@@ -283,6 +300,7 @@ def _protect_audit_log() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('connector_call')
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_event_append_only ON audit_event")
         op.execute("DROP FUNCTION audit_event_append_only()")
