@@ -19,6 +19,19 @@ class MemberError(Exception):
     """A request about a member that cannot be honoured; the message is for the admin."""
 
 
+def listing(commune: Commune) -> list[tuple[User, Membership]]:
+    """The commune's members with their membership, by name."""
+    return [
+        (user, membership)
+        for user, membership in db.execute(
+            select(User, Membership)
+            .join(Membership)
+            .where(Membership.commune_id == commune.id)
+            .order_by(User.name)
+        )
+    ]
+
+
 def invite(
     commune: Commune, email: str, role: str, is_commune_admin: bool, by: User | None
 ) -> Invitation:

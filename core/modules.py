@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
 
 from core import audit
-from core.db import db, utcnow
+from core.db import db, get_database, utcnow
 from core.models import Commune, CommuneCapability, CommuneModule
 from core.plugins import LoadedPlugin, PluginRegistry
 
@@ -37,7 +38,7 @@ def module_row(commune: Commune, plugin: str) -> CommuneModule | None:
 def get_module(name: str) -> LoadedPlugin:
     plugin = registry().plugins.get(name)
     if plugin is None or plugin.name == "core":
-        raise ModuleError(f"Module inconnu : « {name} ».")
+        raise ModuleError(_("Module inconnu : « %(name)s ».", name=name))
     return plugin
 
 
@@ -69,7 +70,10 @@ def disable(commune: Commune, name: str) -> bool:
     plugin = get_module(name)
     if plugin.essential:
         raise ModuleError(
-            f"Le module « {plugin.info.label} » est essentiel : il ne peut pas être désactivé."
+            _(
+                "Le module « %(label)s » est essentiel : il ne peut pas être désactivé.",
+                label=plugin.info.label,
+            )
         )
     dependants = [
         str(p.info.label)
@@ -78,7 +82,10 @@ def disable(commune: Commune, name: str) -> bool:
     ]
     if dependants:
         raise ModuleError(
-            f"Désactivez d'abord les modules qui en dépendent : {', '.join(dependants)}."
+            _(
+                "Désactivez d'abord les modules qui en dépendent : %(names)s.",
+                names=", ".join(dependants),
+            )
         )
     row = module_row(commune, name)
     if row is None or not row.enabled:
@@ -95,9 +102,15 @@ def disable(commune: Commune, name: str) -> bool:
 
 def choose_provider(commune: Commune, capability: str, provider: str) -> None:
     if provider not in registry().providers_of(capability):
-        raise ModuleError(f"« {provider} » ne fournit pas « {capability} ».")
+        raise ModuleError(
+            _(
+                "« %(provider)s » ne fournit pas « %(capability)s ».",
+                provider=provider,
+                capability=capability,
+            )
+        )
     if provider not in registry().enabled_for(commune):
-        raise ModuleError("Activez d'abord ce module.")
+        raise ModuleError(_("Activez d'abord ce module."))
     choice = db.scalar(
         select(CommuneCapability).where(
             CommuneCapability.commune_id == commune.id,
@@ -142,8 +155,12 @@ def usage() -> dict[str, Usage]:
 
 
 def record_error(commune: Commune, name: str, error: str) -> None:
-    """Remember a module's last error for the commune admin's status page."""
-    row = module_row(commune, name)
-    if row is not None:
-        row.last_error = error[:2000]
-        row.last_error_at = utcnow()
+    """Remember a module's last error for the commune admin's status page, in a transaction
+    of its own: it must stay even when the work that failed is rolled back."""
+    engine = get_database().engine
+    with engine.begin() as connection:
+        connection.execute(
+            update(CommuneModule)
+            .where(CommuneModule.commune_id == commune.id, CommuneModule.plugin == name)
+            .values(last_error=error[:2000], last_error_at=utcnow())
+        )

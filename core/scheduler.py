@@ -135,7 +135,6 @@ def _run_per_commune(scheduled: ScheduledJob) -> None:
             db.rollback()
             log.exception("Job %s failed for commune %s", scheduled.name, commune.insee)
             modules.record_error(commune, scheduled.plugin, f"{scheduled.name}: {exc!r}")
-            db.commit()
 
 
 def _prune_runs(name: str) -> None:

@@ -89,6 +89,9 @@ def test_a_failing_widget_and_nav_item_do_not_break_the_page(
     assert "Module momentanément indisponible." in html
     assert "Météo du jour" in html  # the healthy plugin still shows
     assert any("fragile" in r.getMessage() for r in caplog.records)
+    client.login(make_member(commune, role="maire", admin=True).email)
+    modules_page = client.get("/c/10145/admin/modules").get_data(as_text=True)
+    assert "Dernière erreur" in modules_page and "exploded" in modules_page
 
 
 def test_a_failing_search_provider_leaves_the_other_results(

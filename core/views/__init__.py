@@ -75,6 +75,7 @@ def navigation() -> list[dict[str, Any]]:
         "viatic_nav_items", commune, user=g.get("user")
     ):
         if isinstance(result, HookFailure):
+            hook_failed(result)
             continue
         for item in result or ():
             if item.permission and not _has_permission(item.permission):
@@ -167,10 +168,19 @@ def guarded_html(plugin: str, render: Any) -> Markup:
     """Render a plugin's piece of page; its failure shows a notice instead of a 500."""
     try:
         return Markup(render())
-    except Exception:
+    except Exception as exc:
         log.exception("Plugin '%s' failed to render a widget", plugin)
         db.rollback()
+        hook_failed(HookFailure(plugin, repr(exc)))
         return unavailable()
+
+
+def hook_failed(failure: HookFailure) -> None:
+    """Show a plugin's failure on the commune admin's modules page (it is already logged)."""
+    from core import modules
+
+    if g.get("commune") is not None and failure.plugin != "core":
+        modules.record_error(g.commune, failure.plugin, failure.error)
 
 
 def unavailable() -> Markup:

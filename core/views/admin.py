@@ -27,7 +27,6 @@ from core.models import (
     CommuneModule,
     Invitation,
     Membership,
-    User,
 )
 from core.rights import commune_admin_required, role_permissions, set_role_permission
 from core.types import Health
@@ -43,12 +42,7 @@ def _registry() -> Any:
 
 
 def _members_page(form: InviteForm, status: int = 200) -> Any:
-    rows = db.execute(
-        select(User, Membership)
-        .join(Membership)
-        .where(Membership.commune_id == g.commune.id)
-        .order_by(User.name)
-    ).all()
+    rows = members.listing(g.commune)
     pending = db.scalars(
         select(Invitation)
         .where(Invitation.commune_id == g.commune.id, Invitation.accepted_at.is_(None))

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, request
-from sqlalchemy import select
 
-from core.db import db
-from core.models import Membership, User
+from core import members as members_service
 from core.plugins import HookFailure
 from core.rights import requires
-from core.views import guarded_html, unavailable
+from core.views import guarded_html, hook_failed, unavailable
 
 bp = Blueprint("commune", __name__, url_prefix="/c/<insee>")
 
@@ -28,6 +26,7 @@ def dashboard() -> Any:
     ):
         label = registry.plugins[plugin].info.label
         if isinstance(result, HookFailure):
+            hook_failed(result)
             widgets.append({"title": label, "html": unavailable(), "order": 1000, "plugin": plugin})
             continue
         for widget in result or ():
@@ -63,6 +62,7 @@ def search() -> Any:
         ):
             label = registry.plugins[plugin].info.label
             if isinstance(result, HookFailure):
+                hook_failed(result)
                 groups.append({"label": label, "results": [], "failed": True})
             elif result:
                 groups.append(
@@ -74,10 +74,4 @@ def search() -> Any:
 @bp.get("/membres")
 @requires("core.members.view")
 def members() -> Any:
-    rows = db.execute(
-        select(User, Membership)
-        .join(Membership)
-        .where(Membership.commune_id == g.commune.id)
-        .order_by(User.name)
-    ).all()
-    return render_template("commune/members.html", rows=rows)
+    return render_template("commune/members.html", rows=members_service.listing(g.commune))
