@@ -154,13 +154,13 @@ def usage() -> dict[str, Usage]:
     return {plugin: Usage(enabled, failing) for plugin, enabled, failing in rows}
 
 
-def record_error(commune: Commune, name: str, error: str) -> None:
+def record_error(commune_id: int, name: str, error: str) -> None:
     """Remember a module's last error for the commune admin's status page, in a transaction
     of its own: it must stay even when the work that failed is rolled back."""
     engine = get_database().engine
     with engine.begin() as connection:
         connection.execute(
             update(CommuneModule)
-            .where(CommuneModule.commune_id == commune.id, CommuneModule.plugin == name)
+            .where(CommuneModule.commune_id == commune_id, CommuneModule.plugin == name)
             .values(last_error=error[:2000], last_error_at=utcnow())
         )

@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from core import modules
 from core.db import db, utcnow
 from core.models import Commune, OutboxMessage
 
@@ -88,6 +89,11 @@ def deliver_due(limit: int = 100) -> int:
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = OutboxMessage.FAILED
+            if message.commune_id is not None:
+                # The commune admin sees it beside the module: "its tool does not answer".
+                modules.record_error(
+                    message.commune_id, message.kind.split(".", 1)[0], message.last_error
+                )
             message.next_attempt_at = utcnow() + backoff(message.attempts)
             log.warning("Outbox message %s (%s) failed: %s", message.id, message.kind, exc)
         else:

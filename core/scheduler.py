@@ -134,7 +134,7 @@ def _run_per_commune(scheduled: ScheduledJob) -> None:
         except Exception as exc:
             db.rollback()
             log.exception("Job %s failed for commune %s", scheduled.name, commune.insee)
-            modules.record_error(commune, scheduled.plugin, f"{scheduled.name}: {exc!r}")
+            modules.record_error(commune.id, scheduled.plugin, f"{scheduled.name}: {exc!r}")
 
 
 def _prune_runs(name: str) -> None:

@@ -139,3 +139,17 @@ def test_a_message_rolls_back_with_the_local_change(app):
 def test_an_unknown_kind_is_refused(app):
     with app.app_context(), pytest.raises(outbox.UnknownOutboxKind):
         outbox.put("inconnu.push", {})
+
+
+def test_a_failing_delivery_shows_on_the_commune_admins_modules_page(
+    app, client, commune, make_member, enable_module
+):
+    TOOL.failures = 1
+    enable_module(commune, "sync")
+    with app.app_context():
+        outbox.put("sync.push", {}, key="evt-3", commune=db.merge(commune))
+        db.commit()
+        outbox.deliver_due()
+    client.login(make_member(commune, role="maire", admin=True).email)
+    page = client.get("/c/10145/admin/modules").get_data(as_text=True)
+    assert "Dernière erreur" in page and "service indisponible" in page

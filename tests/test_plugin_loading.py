@@ -135,4 +135,5 @@ def test_installed_entry_point_plugins_are_loaded_without_a_list_in_the_core(app
     import importlib.metadata
 
     names = {ep.name for ep in importlib.metadata.entry_points(group="viatic.plugins")}
+    assert "idees" in names, "make test installs examples/viatic-idees"
     assert names <= set(app.extensions["viatic.plugins"].plugins)

@@ -180,7 +180,7 @@ def hook_failed(failure: HookFailure) -> None:
     from core import modules
 
     if g.get("commune") is not None and failure.plugin != "core":
-        modules.record_error(g.commune, failure.plugin, failure.error)
+        modules.record_error(g.commune.id, failure.plugin, failure.error)
 
 
 def unavailable() -> Markup:
