@@ -10,7 +10,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, g, has_request_context, redirect, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -53,7 +63,9 @@ def create_app(
     app.config.from_prefixed_env("VIATIC")
     app.config.update(config or {})
     _configure_secrets(app)
-    app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'viatic.db'}")
+    if "DATABASE_URL" not in app.config:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'viatic.db'}"
     app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] != "development" and not app.testing
 
     registry = PluginRegistry()
@@ -97,7 +109,7 @@ def _configure_secrets(app: Flask) -> None:
 
 
 def _select_locale() -> str:
-    languages = ("fr", "en")
+    languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return "fr"  # e-mails sent by the scheduler or the CLI
     user = g.get("user")

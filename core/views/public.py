@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import or_, select
 
 from core.db import db
@@ -71,7 +81,7 @@ def legal() -> Any:
 def language() -> Any:
     form = ActionForm()
     locale = request.form.get("locale")
-    if form.validate() and locale in ("fr", "en"):
+    if form.validate() and locale in current_app.config["LANGUAGES"]:
         session["locale"] = locale
         if g.user is not None:
             g.user.locale = locale
