@@ -163,9 +163,7 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
         g.commune = None
         insee = g.pop("commune_insee", None)
         if insee is not None:
-            g.commune = db.scalar(
-                select(Commune).options(joinedload(Commune.epci)).where(Commune.insee == insee)
-            )
+            g.commune = _find_commune(insee)
             if g.commune is None:
                 abort(404)
         plugin = plugin_of_blueprint(registry, request.blueprint)
@@ -188,6 +186,18 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
         return response
+
+
+def _find_commune(insee: str) -> Commune | None:
+    """The commune of the URL: among the signed-in person's own communes when it is one of
+    them (their memberships are loaded anyway, with their communes), else by its code."""
+    if g.user is not None:
+        for membership in rights.memberships(g.user).values():
+            if membership.commune.insee == insee:
+                return membership.commune
+    return db.scalar(
+        select(Commune).options(joinedload(Commune.epci)).where(Commune.insee == insee)
+    )
 
 
 def _check_access(app: Flask) -> Any:

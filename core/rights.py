@@ -81,7 +81,7 @@ def memberships(user: User) -> dict[int, Membership]:
     if user.id not in cache:
         rows = db.scalars(
             select(Membership)
-            .options(joinedload(Membership.commune))
+            .options(joinedload(Membership.commune).joinedload(Commune.epci))
             .where(Membership.user_id == user.id)
         )
         cache[user.id] = {m.commune_id: m for m in rows}
