@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,8 @@ def scheduler() -> None:
     from core.scheduler import build_scheduler
 
     sched = build_scheduler(_app())
+    # A process manager stops us with SIGTERM: let the running job finish, then leave.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sched.shutdown())
     click.echo("Planificateur démarré (Ctrl+C pour arrêter).")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         sched.start()
