@@ -31,6 +31,7 @@ from core import db as database
 from core.db import db
 from core.models import Commune
 from core.plugins import CORE, PluginError, PluginRegistry
+from core.views import wants_json
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +136,6 @@ def plugin_of_blueprint(registry: PluginRegistry, blueprint: str | None) -> str 
     name = blueprint.split(".", 1)[0].removesuffix("_api")
     plugin = registry.plugins.get(name)
     return name if plugin is not None and name != CORE else None
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
 
 
 def _install_guards(app: Flask, registry: PluginRegistry) -> None:

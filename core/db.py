@@ -80,10 +80,6 @@ class Database:
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
-    @property
-    def is_postgresql(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
-
 
 def init_app(app: Flask) -> Database:
     database = Database(app.config["DATABASE_URL"])

@@ -5,6 +5,7 @@ Idempotent: running it again changes nothing that is already there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def _user(email: str, name: str) -> User:
     return user
 
 
-def run(echo: callable = print) -> list[tuple[str, str]]:  # type: ignore[valid-type]
+def run(echo: Callable[[str], None] = print) -> list[tuple[str, str]]:
     """Set the demo up; returns the (e-mail, description) of each login."""
     summary = communes_import.import_folder(db, DATA)
     echo(f"Territoire : {summary.communes} communes de l'Aube, {summary.epci} intercommunalités.")

@@ -135,9 +135,6 @@ def viatic_plugins() -> list[object]:
     return []
 
 
-_templates: dict[str, TemplateDatabase] = {}
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_backend(
     request: pytest.FixtureRequest,

@@ -39,7 +39,7 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         role_label=role_label,
-        has_permission=_has_permission,
+        has_permission=has_permission,
         get_locale=get_locale,
     )
 
@@ -51,7 +51,8 @@ def _translations() -> Any:
     return translations
 
 
-def _has_permission(permission: str) -> bool:
+def has_permission(permission: str) -> bool:
+    """Whether the person of this request has ``permission`` in its commune."""
     return rights.has_permission(g.get("user"), g.get("commune"), permission)
 
 
@@ -78,7 +79,7 @@ def navigation() -> list[dict[str, Any]]:
             hook_failed(result)
             continue
         for item in result or ():
-            if item.permission and not _has_permission(item.permission):
+            if item.permission and not has_permission(item.permission):
                 continue
             try:
                 url = url_for(item.endpoint)
@@ -102,8 +103,13 @@ def _layout_context() -> dict[str, Any]:
     }
 
 
+def wants_json() -> bool:
+    """API requests get their errors as JSON, pages as a page."""
+    return request.path.startswith("/api/")
+
+
 def _error_page(status: int, title: str, message: str) -> Any:
-    if request.path.startswith("/api/"):
+    if wants_json():
         return jsonify({"error": {"status": status, "message": message}}), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
 

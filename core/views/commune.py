@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, render_template, request
 from core import members as members_service
 from core.plugins import HookFailure
 from core.rights import requires
-from core.views import guarded_html, hook_failed, unavailable
+from core.views import guarded_html, has_permission, hook_failed, unavailable
 
 bp = Blueprint("commune", __name__, url_prefix="/c/<insee>")
 
@@ -30,7 +30,7 @@ def dashboard() -> Any:
             widgets.append({"title": label, "html": unavailable(), "order": 1000, "plugin": plugin})
             continue
         for widget in result or ():
-            if widget.permission and not _allowed(widget.permission):
+            if widget.permission and not has_permission(widget.permission):
                 continue
             widgets.append(
                 {
@@ -42,12 +42,6 @@ def dashboard() -> Any:
             )
     widgets.sort(key=lambda w: (w["order"], str(w["title"])))
     return render_template("commune/dashboard.html", widgets=widgets)
-
-
-def _allowed(permission: str) -> bool:
-    from core.rights import has_permission
-
-    return has_permission(g.user, g.commune, permission)
 
 
 @bp.get("/recherche")
