@@ -461,8 +461,7 @@ PROFILE_PARTS = (
         "orm/session.py",
         "_execute_internal",
     ),
-    ("SQLAlchemy: session close at teardown (ROLLBACK)", "orm/session.py", "_close_impl"),
-    ("SQLAlchemy: pool pre-ping", "engine/default.py", "_do_ping_w_event"),
+    ("SQLAlchemy: session close at teardown", "orm/session.py", "_close_impl"),
     ("the guard (before_request: user, commune, rights)", "core/app.py", "_guard"),
     (
         "render_template (queries made by the layout included)",

@@ -15,11 +15,12 @@ import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app, g, request, session
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from core import audit, throttle
 from core.db import db, utcnow
-from core.models import Notification, User, new_security_stamp
+from core.models import Commune, Membership, Notification, User, new_security_stamp
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -126,19 +127,34 @@ def logout_user() -> None:
     g.user = None
 
 
-def load_user() -> User | None:
-    """The signed-in user of this request, if the session is still valid. Their count of
-    unread notifications comes in the same query, for the header's bell."""
-    uid = session.get("uid")
-    if uid is None:
-        return None
+def _signed_in_user_query() -> Select[tuple[User, int]]:
+    """The signed-in user with their count of unread notifications (the header's bell) and
+    their memberships, communes and EPCI (rights, switcher, the commune of the URL): one
+    round trip for what every page needs. Built once; executed with ``uid``."""
     unread = (
         select(func.count())
         .where(Notification.user_id == User.id, Notification.read_at.is_(None))
         .correlate(User)
         .scalar_subquery()
     )
-    row = db.execute(select(User, unread).where(User.id == uid)).one_or_none()
+    return (
+        select(User, unread)
+        .options(
+            joinedload(User.memberships).joinedload(Membership.commune).joinedload(Commune.epci)
+        )
+        .where(User.id == bindparam("uid"))
+    )
+
+
+SIGNED_IN_USER = _signed_in_user_query()
+
+
+def load_user() -> User | None:
+    """The signed-in user of this request, if the session is still valid."""
+    uid = session.get("uid")
+    if uid is None:
+        return None
+    row = db.execute(SIGNED_IN_USER, {"uid": uid}).unique().one_or_none()
     if row is None or not row[0].is_active or session.get("stamp") != row[0].security_stamp:
         session.pop("uid", None)
         return None

@@ -7,10 +7,12 @@ migrations (``viatic db upgrade``), never by ``create_all()`` outside tests.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import time
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -56,6 +58,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+IDLE_BEFORE_PING = 10  # seconds
+_LOCKING_READ = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b", re.I)
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the settings Viatic relies on for each backend."""
     if url.startswith("sqlite"):
@@ -70,7 +76,53 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_size=10, max_overflow=10)
+    _checkout_for_reading(engine)
+    _begin_on_first_write(engine)
+    return engine
+
+
+def _checkout_for_reading(engine: Engine) -> None:
+    """A connection leaves the pool in autocommit mode (see ``_begin_on_first_write``), and
+    pinged first if it sat idle: the server or a firewall may have closed it meanwhile, and
+    the pool then replaces it instead of failing a request. A busy connection is not pinged
+    (``pool_pre_ping`` would cost a round trip on every request)."""
+
+    @event.listens_for(engine, "checkin")
+    def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _prepare(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle = time.monotonic() - record.info.get("checked_in", time.monotonic())
+        try:
+            dbapi_connection.autocommit = True  # the pool's reset left it out of a transaction
+            if idle >= IDLE_BEFORE_PING:
+                dbapi_connection.execute("SELECT 1")
+        except Exception as error:  # the pool retries with a fresh connection
+            raise exc.DisconnectionError(str(error)) from error
+
+
+def _begin_on_first_write(engine: Engine) -> None:
+    """Plain reads run outside a transaction; the first write (or locking read) opens one,
+    which lasts until the session commits or rolls back, as usual.
+
+    Most requests only read: this spares them the BEGIN and ROLLBACK round trips, and the
+    server a transaction left open while the page renders. Under PostgreSQL's READ COMMITTED
+    each statement takes its own snapshot anyway, so only locks need the transaction: hence
+    ``SELECT ... FOR UPDATE`` counts as a write. SQLite's driver already behaves so.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_before_writing(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.autocommit:
+            return
+        is_plain_read = statement.lstrip()[:6].upper() == "SELECT" and not _LOCKING_READ.search(
+            statement
+        )
+        if not is_plain_read:
+            dbapi_connection.autocommit = False  # psycopg sends BEGIN before this statement
 
 
 class Database:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from flask import current_app, g
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden
 
@@ -75,15 +75,19 @@ def access_of(view: Callable[..., Any]) -> Access | None:
 
 
 def memberships(user: User) -> dict[int, Membership]:
-    """Every membership of ``user`` with its commune, by commune id: one query a request,
-    serving both the rights checks and the header's commune switcher."""
+    """Every membership of ``user`` with its commune, by commune id, for the rights checks
+    and the header's commune switcher. The signed-in user's come with them
+    (``auth.SIGNED_IN_USER``); anyone else's cost one query."""
     cache = g.setdefault("_viatic_memberships", {})
     if user.id not in cache:
-        rows = db.scalars(
-            select(Membership)
-            .options(joinedload(Membership.commune).joinedload(Commune.epci))
-            .where(Membership.user_id == user.id)
-        )
+        if "memberships" in inspect(user).unloaded:
+            rows = db.scalars(
+                select(Membership)
+                .options(joinedload(Membership.commune).joinedload(Commune.epci))
+                .where(Membership.user_id == user.id)
+            )
+        else:
+            rows = user.memberships
         cache[user.id] = {m.commune_id: m for m in rows}
     return cache[user.id]
 
