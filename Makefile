@@ -20,12 +20,15 @@ translations: $(VENV)/.installed
 
 dev-install: $(VENV)/.dev-installed translations
 
-$(VENV)/.dev-installed: $(VENV)/.installed
+$(VENV)/.dev-installed: $(VENV)/.installed tests/oidc_provider/package-lock.json
 	$(BIN)/pip install -q -e ".[dev]"
 	@# Browser tests drive the system Chromium (never a downloaded one).
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "Chromium is not installed: the browser tests will be skipped."; }
+	@# The OIDC login tests run the real oidc-provider (npm), pinned by its package-lock.json.
+	@if command -v npm >/dev/null; then npm ci --prefix tests/oidc_provider --no-audit --no-fund; \
+		else echo "npm is not installed: the OIDC provider tests will be skipped."; fi
 	touch $@
 
 run: install

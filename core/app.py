@@ -26,7 +26,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core import auth, rights, throttle
+from core import auth, federation, rights, throttle
 from core import db as database
 from core.db import db
 from core.models import Commune
@@ -75,6 +75,7 @@ def create_app(
 
     database.init_app(app)
     auth.init_app(app)
+    app.extensions["viatic.oidc_providers"] = federation.environment_providers(app.config)
     throttle.init_app(app)
     # Plugins' catalogs are merged into the core's, so one gettext serves every template.
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(

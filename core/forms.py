@@ -12,6 +12,7 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    SubmitField,
 )
 from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
 
@@ -100,6 +101,16 @@ class MemberForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change something."""
+
+
+class ProveAccountForm(FlaskForm):
+    """Prove an existing account is yours, before linking an identity to it: its password,
+    or (``send_link``) a link e-mailed to it."""
+
+    password = PasswordField(
+        _l("Mot de passe de ce compte"), render_kw={"autocomplete": "current-password"}
+    )
+    send_link = SubmitField(_l("Recevoir un lien par e-mail"))
 
 
 class ProviderForm(FlaskForm):

@@ -161,6 +161,69 @@ class PasswordReset(Base):
     user: Mapped[User] = relationship()
 
 
+class IdentityProvider(Base):
+    """An OpenID Connect provider registered from the platform admin page (those given in
+    ``VIATIC_OIDC_PROVIDERS`` are not stored). The client secret is stored encrypted."""
+
+    __tablename__ = "identity_provider"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # proconnect, franceconnect or generic
+    label: Mapped[str] = mapped_column(String(100))
+    discovery_url: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    client_secret: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(String(500), default="")  # empty: the kind's defaults
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FederatedIdentity(Base):
+    """A person's identity at a provider. ``sub`` is pairwise (it differs from one provider,
+    and one client, to another), so only (provider, sub) names someone."""
+
+    __tablename__ = "federated_identity"
+    __table_args__ = (UniqueConstraint("provider", "sub"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(40))
+    sub: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    # What the provider last said that the portal shows: SIRET, organisation, names.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class IdentityLinkRequest(Base):
+    """A federated identity waiting to be linked to the existing account of its e-mail
+    address, until the person proves that account is theirs (its password, or a link sent
+    to it). ``browser_token_hash`` ties the request to the browser that signed in at the
+    provider; ``mail_token_hash`` is the e-mailed link's."""
+
+    __tablename__ = "identity_link_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(40))
+    sub: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    browser_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mail_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
 class LoginAttempt(Base):
     """One login attempt, kept for throttling (per account and per address)."""
 

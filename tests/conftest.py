@@ -6,6 +6,9 @@ import pytest
 
 from tests.fake_plugins import fragile, meteo, videos
 
+# The real oidc-provider (node) harness: fixtures oidc_provider and oidc_provider_factory.
+pytest_plugins = ["tests.real_oidc"]
+
 FAKE_PLUGINS = [meteo, fragile, videos.video_a, videos.video_b, videos.feature]
 
 

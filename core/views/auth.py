@@ -6,11 +6,11 @@ import datetime as dt
 import math
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core import audit, auth, mail, members, throttle
+from core import audit, auth, federation, mail, members, throttle
 from core.db import db, utcnow
 from core.forms import (
     AcceptInvitationForm,
@@ -65,7 +65,9 @@ def login() -> Any:
                 db.commit()
                 error = _("Adresse e-mail ou mot de passe incorrect.")
                 status = 401
-    return render_template("auth/login.html", form=form, error=error), status
+    return render_template(
+        "auth/login.html", form=form, error=error, providers=federation.providers().values()
+    ), status
 
 
 @bp.post("/deconnexion")
@@ -74,7 +76,13 @@ def logout() -> Any:
     form = ActionForm()
     if not form.validate():
         abort(400)
+    came_from_provider = session.get("oidc")
     auth.logout_user()
+    # Signed in through a provider: end its session too, or the next visitor of a shared
+    # computer would be signed in again with one click.
+    at_provider = federation.end_session_url(came_from_provider)
+    if at_provider is not None:
+        return redirect(at_provider)
     flash(_("Vous êtes déconnecté·e."), "success")
     return redirect(url_for("public.home"))
 
