@@ -178,10 +178,14 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # Forms post here only; a session opened through an identity provider may also be
+        # sent on to its logout (browsers check form-action on the form's redirects too).
+        form_action = " ".join(filter(None, ("'self'", federation.logout_origin())))
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data: https:; frame-src https:; "
-            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+            f"object-src 'none'; base-uri 'self'; form-action {form_action}; "
+            "frame-ancestors 'none'",
         )
         return response
 

@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app, session, url_for
 from sqlalchemy import select
@@ -287,6 +288,27 @@ def unlink(user: User, identity: FederatedIdentity) -> None:
 
 
 # --- Logout at the provider ---------------------------------------------------------------------
+
+
+def remember_sign_in(provider: Provider, id_token: str) -> None:
+    """Keep what the logout needs: the id_token for the provider's end-session endpoint, and
+    that endpoint's origin, which the pages' ``form-action`` must allow (a browser applies
+    it to the logout form's redirect)."""
+    endpoint = client(provider).metadata().end_session_endpoint
+    if endpoint is None:
+        return
+    parts = urlsplit(endpoint)
+    session["oidc"] = {
+        "provider": provider.slug,
+        "id_token": id_token,
+        "logout_origin": f"{parts.scheme}://{parts.netloc}",
+    }
+
+
+def logout_origin() -> str | None:
+    """The origin the logout form of this session may lead to, if any."""
+    signed_in_with = session.get("oidc")
+    return signed_in_with.get("logout_origin") if signed_in_with else None
 
 
 def end_session_url(signed_in_with: dict[str, Any] | None) -> str | None:

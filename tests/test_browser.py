@@ -117,6 +117,70 @@ def h1(page: Any) -> Any:
     return page.get_by_role("heading", level=1)
 
 
+# --- Signing in through an identity provider --------------------------------------------------
+
+
+@pytest.mark.browser
+@sqlite_only
+def test_a_citizen_signs_in_and_out_through_the_real_oidc_provider(
+    app, chromium_browser, live_server, oidc_provider_factory
+):
+    """The whole round trip in Chromium: the portal's button, the provider's login and
+    consent pages, back signed in; then the logout ends the provider's session too."""
+    from playwright.sync_api import expect
+
+    from core import federation
+    from tests.real_oidc import TEST_CLIENT_ID, TEST_CLIENT_SECRET
+
+    provider = oidc_provider_factory(
+        redirect_uris=[f"{live_server}/connexion/avec/mairie/retour"],
+        post_logout_redirect_uris=[f"{live_server}/deconnexion/retour"],
+    )
+    app.extensions["viatic.oidc_providers"] = federation.environment_providers(
+        {
+            "OIDC_PROVIDERS": [
+                {
+                    "slug": "mairie",
+                    "kind": "generic",
+                    "label": "Mon espace mairie",
+                    "discovery_url": provider.discovery_url,
+                    "client_id": TEST_CLIENT_ID,
+                    "client_secret": TEST_CLIENT_SECRET,
+                }
+            ]
+        }
+    )
+    context = chromium_browser.new_context(base_url=live_server, viewport=PHONE, locale="fr-FR")
+    allowed = (live_server, provider.issuer)
+    context.route(
+        re.compile(r"^(?!(" + "|".join(re.escape(o) for o in allowed) + r")/).*"),
+        lambda route: route.abort(),
+    )
+    page = context.new_page()
+    try:
+        page.goto("/connexion")
+        page.get_by_role("link", name="S'identifier avec Mon espace mairie").click()
+        # The provider's own pages (oidc-provider's development login, then consent).
+        expect(page).to_have_url(re.compile("^" + re.escape(provider.issuer)))
+        page.locator("input[name=login]").fill("alice")
+        page.locator("input[name=password]").fill("peu importe")
+        page.locator("button[type=submit]").click()
+        page.locator("button[type=submit]").click()  # consent
+        expect(h1(page)).to_have_text("Bonjour Alice Martin")
+        expect(page).to_have_url(f"{live_server}/")
+
+        page.locator("summary", has_text="Alice Martin").click()  # the account menu
+        page.get_by_role("button", name="Se déconnecter").click()
+        # oidc-provider asks to confirm the sign-out at its end.
+        expect(page).to_have_url(re.compile("^" + re.escape(provider.issuer)))
+        page.locator("button[autofocus], button[name=logout]").first.click()
+        expect(page.get_by_role("status")).to_contain_text(
+            "Vous êtes déconnecté·e de Viatic et de Mon espace mairie."
+        )
+    finally:
+        context.close()
+
+
 # --- The maire's journey ------------------------------------------------------------------------
 
 

@@ -295,6 +295,10 @@ def test_logout_ends_the_provider_session_and_checks_the_state(fed_app, provider
     slug = fed_app.config["TEST_SLUG"]
     client = fed_app.test_client()
     _sign_in(client, slug)
+    # The pages let the logout form lead on to the provider (browsers check form-action).
+    policy = client.get("/").headers["Content-Security-Policy"]
+    origin = provider.issuer.split("/api/")[0]
+    assert f"form-action 'self' {origin};" in policy
     out = client.post("/deconnexion", data={"csrf_token": client.csrf_token()})
     assert out.status_code == 302
     end_session = out.headers["Location"]

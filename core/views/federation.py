@@ -103,19 +103,19 @@ def callback(slug: str) -> Any:
     assert user is not None
     if not user.is_active:
         return _refused(provider, OidcError("inactive account", "inactive"), 403)
-    _sign_in(user, provider.slug, identity.id_token)
+    _sign_in(user, slug, provider, identity.id_token)
     db.commit()
     if outcome.created:
         flash(_("Bienvenue ! Votre compte est créé."), "success")
     return redirect(next_url or url_for("public.home"))
 
 
-def _sign_in(user: Any, provider: str, id_token: str | None) -> None:
+def _sign_in(user: Any, slug: str, provider: Any = None, id_token: str | None = None) -> None:
+    """Sign ``user`` in; with the provider's ``id_token``, the logout will end its session."""
     auth.login_user(user)
-    if id_token is not None:
-        # For the logout at the provider: its end-session endpoint wants this id_token.
-        session["oidc"] = {"provider": provider, "id_token": id_token}
-    federation.record("login.federated", user, provider)
+    if provider is not None and id_token is not None:
+        federation.remember_sign_in(provider, id_token)
+    federation.record("login.federated", user, slug)
 
 
 @bp.route("/connexion/lier", methods=["GET", "POST"])
@@ -159,7 +159,7 @@ def link() -> Any:
             elif auth.authenticate(email, form.password.data or "") is not None:
                 user = federation.complete_link(link_request)
                 session.pop("oidc_link", None)
-                _sign_in(user, link_request.provider, None)
+                _sign_in(user, link_request.provider)
                 db.commit()
                 flash(
                     _("Votre compte est maintenant lié à %(provider)s.", provider=label), "success"
@@ -212,7 +212,7 @@ def link_by_mail(token: str) -> Any:
             abort(400)
         user = federation.complete_link(link_request)
         session.pop("oidc_link", None)
-        _sign_in(user, link_request.provider, None)
+        _sign_in(user, link_request.provider)
         db.commit()
         flash(_("Votre compte est maintenant lié à %(provider)s.", provider=label), "success")
         return redirect(url_for("public.home"))
