@@ -230,8 +230,8 @@ class OidcClient:
 
     # -- the provider's documents
 
-    def metadata(self) -> Metadata:
-        cached = CACHE.get(self.settings.discovery_url, self.clock())
+    def metadata(self, refresh: bool = False) -> Metadata:
+        cached = None if refresh else CACHE.get(self.settings.discovery_url, self.clock())
         if cached is not None:
             return cached
         document = self._get_json(self.settings.discovery_url, "discovery document")

@@ -98,14 +98,13 @@ def environment_providers(config: Any) -> dict[str, Provider]:
     return providers
 
 
-def providers() -> dict[str, Provider]:
-    """Every enabled provider, those of the environment first."""
+def providers(*, enabled_only: bool = True) -> dict[str, Provider]:
+    """The providers offered at sign-in (or all of them), those of the environment first."""
     found = dict(current_app.extensions["viatic.oidc_providers"])
-    rows = db.scalars(
-        select(IdentityProvider)
-        .where(IdentityProvider.enabled.is_(True))
-        .order_by(IdentityProvider.label)
-    )
+    query = select(IdentityProvider).order_by(IdentityProvider.label)
+    if enabled_only:
+        query = query.where(IdentityProvider.enabled.is_(True))
+    rows = db.scalars(query)
     for row in rows:
         if row.slug in found:
             continue  # the environment's wins

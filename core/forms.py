@@ -13,13 +13,24 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    URLField,
 )
-from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    URL,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Regexp,
+    ValidationError,
+)
 
 from core.auth import MIN_PASSWORD_LENGTH
 from core.models import ROLES
 
 REQUIRED = _l("Ce champ est obligatoire.")
+SLUG_RULE = _l("De 2 à 40 caractères : lettres minuscules, chiffres et tirets.")
+URL_RULE = _l("Indiquez une adresse web complète (https://…).")
 
 
 def role_choices() -> list[SelectChoice]:
@@ -101,6 +112,47 @@ class MemberForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change something."""
+
+
+class IdentityProviderForm(FlaskForm):
+    """An OpenID Connect provider registered by the platform admin. The secret is never
+    shown again: left empty on an edit, the stored one is kept."""
+
+    slug = StringField(
+        _l("Identifiant"),
+        [InputRequired(REQUIRED), Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", message=SLUG_RULE)],
+        description=_l("Dans l’adresse de retour : lettres minuscules, chiffres, tirets."),
+    )
+    kind = SelectField(
+        _l("Type"),
+        choices=[
+            SelectChoice("proconnect", "ProConnect"),
+            SelectChoice("franceconnect", "FranceConnect"),
+            SelectChoice("generic", _l("Autre fournisseur OpenID Connect")),
+        ],
+    )
+    label = StringField(
+        _l("Nom affiché"),
+        [InputRequired(REQUIRED), Length(max=100)],
+        description=_l("Sur le bouton : « S’identifier avec … »."),
+    )
+    discovery_url = URLField(
+        _l("Adresse du document de découverte"),
+        [InputRequired(REQUIRED), URL(require_tld=False, message=URL_RULE), Length(max=500)],
+        description=_l("Elle se termine en général par /.well-known/openid-configuration."),
+    )
+    client_id = StringField(_l("Identifiant client"), [InputRequired(REQUIRED), Length(max=200)])
+    client_secret = PasswordField(
+        _l("Secret client"),
+        [Length(max=500)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    scopes = StringField(
+        _l("Portées demandées"),
+        [Length(max=500)],
+        description=_l("Séparées par des espaces ; vide : celles du type choisi."),
+    )
+    enabled = BooleanField(_l("Proposé sur la page de connexion"), default=True)
 
 
 class ProveAccountForm(FlaskForm):

@@ -178,22 +178,24 @@ def invitation(token: str) -> Any:
     if invite is None:
         return render_template("auth/link_invalid.html"), 400
     existing = db.scalar(select(User).where(User.email == invite.email))
-    if existing is not None:
+    if existing is not None and (g.user is None or g.user.id != existing.id):
         # The account exists: its owner signs in as themselves, then joins.
-        if g.user is None or g.user.id != existing.id:
-            flash(
-                _(
-                    "Connectez-vous avec le compte %(email)s pour accepter l'invitation.",
-                    email=invite.email,
-                ),
-                "info",
-            )
-            return redirect(url_for("auth.login", next=request.path))
+        flash(
+            _(
+                "Connectez-vous avec le compte %(email)s pour accepter l'invitation.",
+                email=invite.email,
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login", next=request.path))
+    if g.user is not None:
+        # Signed in (with a password or through a provider, whose address may differ): the
+        # link was sent to the invited address, and whoever holds it joins as themselves.
         form = ActionForm()
         if request.method == "POST":
             if not form.validate():
                 abort(400)
-            members.accept(invite, existing)
+            members.accept(invite, g.user)
             db.commit()
             flash(_("Bienvenue à %(commune)s !", commune=invite.commune.name), "success")
             return redirect(url_for("commune.dashboard", insee=invite.commune.insee))
@@ -201,7 +203,12 @@ def invitation(token: str) -> Any:
     form = AcceptInvitationForm()
     if request.method == "POST":
         if not form.validate():
-            return render_template("auth/accept.html", invite=invite, form=form), 400
+            return render_template(
+                "auth/accept.html",
+                invite=invite,
+                form=form,
+                providers=federation.providers().values(),
+            ), 400
         user = User(email=invite.email, name=form.name.data.strip())
         auth.set_password(user, form.password.data)
         db.add(user)
@@ -212,4 +219,6 @@ def invitation(token: str) -> Any:
         db.commit()
         flash(_("Bienvenue à %(commune)s !", commune=invite.commune.name), "success")
         return redirect(url_for("commune.dashboard", insee=invite.commune.insee))
-    return render_template("auth/accept.html", invite=invite, form=form)
+    return render_template(
+        "auth/accept.html", invite=invite, form=form, providers=federation.providers().values()
+    )

@@ -1,4 +1,5 @@
-"""The platform admin's pages: communes, installed plugins, outbox, development mailbox."""
+"""The platform admin's pages: communes, installed plugins, outbox, identity providers,
+development mailbox."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from core import audit, mail, modules, outbox
+from connectors.oidc import OidcError
+from core import audit, federation, mail, modules, outbox, settings
 from core.db import db, utcnow
-from core.forms import ActionForm
+from core.forms import ActionForm, IdentityProviderForm
 from core.models import (
     AuditEvent,
     Commune,
@@ -19,6 +21,7 @@ from core.models import (
     Departement,
     EmailMessage,
     Epci,
+    IdentityProvider,
     JobRun,
     OutboxMessage,
     Region,
@@ -170,3 +173,119 @@ def audit_log() -> Any:
         log=audit.search(None, request.args),
         modules=["core", *sorted(p.name for p in registry.modules)],
     )
+
+
+# --- Identity providers (OpenID Connect) --------------------------------------------------------
+
+
+@bp.get("/identite")
+@platform_admin_required
+def identity_providers() -> Any:
+    """Providers of the environment (read only) and of the database (editable), with the
+    addresses to register at each provider."""
+    stored = db.scalars(select(IdentityProvider).order_by(IdentityProvider.label)).all()
+    return render_template(
+        "platform/identity_providers.html",
+        environment=current_app.extensions["viatic.oidc_providers"].values(),
+        stored=stored,
+        logged_out_url=url_for("federation.logged_out", _external=True),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/identite/nouveau", methods=["GET", "POST"])
+@bp.route("/identite/<int:provider_id>", methods=["GET", "POST"])
+@platform_admin_required
+def identity_provider(provider_id: int | None = None) -> Any:
+    row = db.get(IdentityProvider, provider_id) if provider_id is not None else None
+    if provider_id is not None and row is None:
+        abort(404)
+    form = IdentityProviderForm(obj=row)
+    if request.method == "POST":
+        if form.validate() and _valid_provider(form, row):
+            before = _provider_audit(row) if row is not None else None
+            if row is None:
+                row = IdentityProvider(client_secret="")
+                db.add(row)
+            kept_secret = row.client_secret
+            form.populate_obj(row)
+            row.scopes = " ".join((form.scopes.data or "").split())
+            # Encrypted when given; an empty field on an edit keeps the stored one.
+            secret = form.client_secret.data
+            row.client_secret = settings.encrypt(secret) if secret else kept_secret
+            db.flush()
+            audit.record(
+                "identity_provider.saved",
+                object_type="identity_provider",
+                object_id=row.slug,
+                details={"before": before, "after": _provider_audit(row)},
+            )
+            db.commit()
+            flash(_("Fournisseur « %(label)s » enregistré.", label=row.label), "success")
+            return redirect(url_for("platform.identity_providers"))
+        return render_template("platform/identity_provider.html", form=form, row=row), 400
+    return render_template("platform/identity_provider.html", form=form, row=row)
+
+
+def _valid_provider(form: IdentityProviderForm, row: IdentityProvider | None) -> bool:
+    """The checks a field validator cannot make: a free slug, a secret for a new one."""
+    slug = form.slug.data
+    taken = slug in current_app.extensions["viatic.oidc_providers"] or db.scalar(
+        select(IdentityProvider.id).where(
+            IdentityProvider.slug == slug,
+            IdentityProvider.id != (row.id if row is not None else -1),
+        )
+    )
+    if taken:
+        form.slug.errors.append(_("Cet identifiant est déjà pris."))
+    if row is None and not form.client_secret.data:
+        form.client_secret.errors.append(_("Ce champ est obligatoire."))
+    return not form.slug.errors and not form.client_secret.errors
+
+
+def _provider_audit(row: IdentityProvider) -> dict[str, Any]:
+    """What the audit log keeps of a provider: everything but the secret."""
+    return {
+        "slug": row.slug,
+        "kind": row.kind,
+        "label": row.label,
+        "discovery_url": row.discovery_url,
+        "client_id": row.client_id,
+        "scopes": row.scopes,
+        "enabled": row.enabled,
+    }
+
+
+@bp.post("/identite/<slug>/verifier")
+@platform_admin_required
+def check_identity_provider(slug: str) -> Any:
+    """Fetch the provider's discovery document and keys now, and say what came back."""
+    if not ActionForm().validate():
+        abort(400)
+    provider = federation.providers(enabled_only=False).get(slug)
+    if provider is None:
+        abort(404)
+    client = federation.client(provider)
+    try:
+        metadata = client.metadata(refresh=True)
+        keys = client.key_set(refresh=True)
+    except OidcError as error:
+        flash(
+            _(
+                "« %(label)s » ne répond pas comme prévu : %(error)s",
+                label=provider.label,
+                error=str(error),
+            ),
+            "error",
+        )
+    else:
+        flash(
+            _(
+                "« %(label)s » répond : émetteur %(issuer)s, %(keys)d clé(s) de signature.",
+                label=provider.label,
+                issuer=metadata.issuer,
+                keys=len(keys.keys),
+            ),
+            "success",
+        )
+    return redirect(url_for("platform.identity_providers"))
