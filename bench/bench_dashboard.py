@@ -9,7 +9,8 @@ Four databases, built by this script and dropped at the end:
   EPCI), and a handful of users;
 each on PostgreSQL (a temporary database, then ``ANALYZE`` as autovacuum would) and on
 SQLite. In every one the measured maire (commune admin of 10145, conseiller in 10124) has
-the same memberships, notifications and modules, so that the pages are identical.
+the same memberships, notifications and modules, so that the pages are identical; as an
+admin she has a second factor (TOTP), and signs in with its code.
 
 Plus a bare Flask + Jinja app that renders the same templates (``base.html`` and
 ``commune/dashboard.html``) with static data: no database, no session, no plugins.
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import _common
+import pyotp
 
 from core.testing import PASSWORD
 
@@ -46,6 +48,7 @@ OTHER = "10124"
 SMALL_SET = (INSEE, OTHER, "10387")
 PATH = f"/c/{INSEE}/"
 MAIRE_EMAIL = "maire.bench@exemple.fr"
+MAIRE_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # admins must have a second factor
 MODULES = ("bench_actus", "bench_agenda", "bench_projets", "bench_sondages")
 TARGET_RATIO_SMALL = 1.5
 TARGET_RATIO_BARE = 3.0
@@ -166,6 +169,7 @@ def build(url: str, folder: Path, synthetic_users: int) -> Any:
         RolePermission,
         User,
     )
+    from core.settings import encrypt
 
     app = _common.make_app(url, BENCH_PLUGINS)
     now = utcnow()
@@ -178,7 +182,13 @@ def build(url: str, folder: Path, synthetic_users: int) -> Any:
         other = db.scalar(select(Commune).where(Commune.insee == OTHER))
 
         # The maire measured, the same in every database.
-        maire = User(email=MAIRE_EMAIL, name="Marie Banc", password_hash=password_hash)
+        maire = User(
+            email=MAIRE_EMAIL,
+            name="Marie Banc",
+            password_hash=password_hash,
+            totp_secret=encrypt(MAIRE_TOTP_SECRET),
+            totp_enabled_at=now,
+        )
         db.add(maire)
         db.flush()
         db.add(
@@ -391,7 +401,8 @@ class Target:
         self.app = app
         self.client = app.test_client()
         if signed_in:
-            self.client.login(MAIRE_EMAIL)
+            code = pyotp.TOTP(MAIRE_TOTP_SECRET).now()
+            self.client.login(MAIRE_EMAIL, code=code)
         first = self.client.get(PATH)
         self.body = first.get_data()
         if first.status_code != 200 or b"Faux-Villecerf" not in self.body:

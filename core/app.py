@@ -31,7 +31,8 @@ from core import db as database
 from core.db import db
 from core.models import Commune
 from core.plugins import CORE, PluginError, PluginRegistry
-from core.views import wants_json
+from core.views import refuse, wants_json
+from core.views.security import SECOND_FACTOR_REQUIRED
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
     "LANGUAGES": ("fr", "en"),
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # Platform and commune admins must enrol a second factor before anything else.
+    "ADMIN_TOTP_REQUIRED": True,
 }
 
 
@@ -217,6 +220,8 @@ def _check_access(app: Flask) -> Any:
         if wants_json():
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if auth.requires_second_factor(user) and request.blueprint != "security":
+        return _enrol_second_factor_first()
     commune = g.commune
     allowed = {
         "login": True,
@@ -229,6 +234,13 @@ def _check_access(app: Flask) -> Any:
     if not allowed:
         abort(403)
     return None
+
+
+def _enrol_second_factor_first() -> Any:
+    """An admin without a second factor is sent to enrol one (an API call is refused)."""
+    if wants_json():
+        refuse(str(SECOND_FACTOR_REQUIRED), 403)
+    return redirect(url_for("security.index"))
 
 
 __all__ = ["PluginError", "create_app"]

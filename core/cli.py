@@ -107,6 +107,10 @@ def demo() -> None:
     click.echo(f"Comptes de démonstration (mot de passe : {demo_module.PASSWORD}) :")
     for email, role in logins:
         click.echo(f"  {email:45} {role}")
+    click.echo(
+        "Les administrateurs activent une double authentification à leur première connexion "
+        "(VIATIC_ADMIN_TOTP_REQUIRED=false l'épargne à une démonstration)."
+    )
 
 
 @main.group(help="Référentiel des communes.")
@@ -305,6 +309,38 @@ def users_create(
         session.commit()
     click.echo(
         f"Compte créé : {email}" + (f" ({role} à {commune.name})" if commune is not None else "")
+    )
+
+
+@users.command(
+    "remove-second-factor",
+    help="Retire la double authentification d'un compte (téléphone et codes de secours perdus).",
+)
+@click.argument("email")
+def users_remove_second_factor(email: str) -> None:
+    from core import audit, auth, totp
+    from core.db import db as session
+
+    app = _app()
+    with app.app_context():
+        user = auth.find_user(email)
+        if user is None:
+            raise click.ClickException(f"Aucun compte pour {email}.")
+        if user.totp_secret is None:
+            click.echo(f"{user.email} n'a pas de double authentification.")
+            return
+        totp.disable(user)
+        audit.record(
+            "totp.disabled",
+            actor_label="cli",
+            object_type="user",
+            object_id=user.id,
+            details={"with": "cli"},
+        )
+        session.commit()
+    click.echo(
+        f"Double authentification retirée pour {user.email} : le mot de passe suffit à la "
+        "prochaine connexion (un administrateur devra la réactiver)."
     )
 
 

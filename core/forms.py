@@ -172,3 +172,35 @@ class ProviderForm(FlaskForm):
     def validate_provider(self, field: SelectField) -> None:
         if not field.data:
             raise ValidationError(REQUIRED)
+
+
+class TotpCodeForm(FlaskForm):
+    """The 6-digit code of an authenticator app."""
+
+    code = StringField(
+        _l("Code à 6 chiffres"),
+        [InputRequired(REQUIRED), Length(max=20)],
+        description=_l("Le code affiché en ce moment par votre application d'authentification."),
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 20},
+    )
+
+
+class RecoveryCodeForm(FlaskForm):
+    """One of the recovery codes, when the phone is not at hand."""
+
+    recovery_code = StringField(
+        _l("Code de secours"),
+        [InputRequired(REQUIRED), Length(max=40)],
+        description=_l("Un des codes de secours notés à l'activation, par exemple abcde-fghjk."),
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class DisableTotpForm(FlaskForm):
+    """Turning the second factor off takes a current code, or a recovery code."""
+
+    code = StringField(
+        _l("Code à 6 chiffres ou code de secours"),
+        [InputRequired(REQUIRED), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "none"},
+    )

@@ -95,10 +95,20 @@ class User(Base):
     security_stamp: Mapped[str] = mapped_column(String(32), default=new_security_stamp)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
+    # Second factor (TOTP, see core.totp): the secret, encrypted, set when enrolment starts;
+    # in force once confirmed with a code (``totp_enabled_at``). ``totp_last_step`` is the
+    # 30-second step of the last code accepted: no code of that step or before is taken again.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[dt.datetime | None]
+    totp_last_step: Mapped[int | None]
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_enabled_at is not None
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
@@ -157,6 +167,42 @@ class PasswordReset(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the TOTP code when the phone is lost; stored
+    hashed. A new set replaces the old one."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[dt.datetime | None]
+
+
+class UserSession(Base):
+    """One signed-in browser. The session cookie holds a random ``sid``, stored here hashed;
+    a session whose row is gone or revoked is signed out at its next request."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Refreshed at most every few minutes (see core.auth.LAST_SEEN_EVERY), not at every request.
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
 

@@ -8,6 +8,10 @@ plugin modules that are not installed through an entry point.
 
 ``VIATIC_TEST_REQUIRE_ALL=1`` (set by CI) turns every "server not available" skip into a
 failure, so that a green run proves the real servers were used.
+
+The test apps do not force admins to enrol a second factor (``ADMIN_TOTP_REQUIRED`` is off,
+so that ``make_member(..., admin=True)`` can sign in with a password alone); a test of that
+rule sets ``app.config["ADMIN_TOTP_REQUIRED"] = True``.
 """
 
 from __future__ import annotations
@@ -122,6 +126,7 @@ def make_app(database_url: str, plugins: list[object], **config: Any) -> Flask:
         "SERVER_NAME": "viatic.test",
         "SMTP_HOST": "",
         "ARGON2_PROFILE": "CHEAPEST",  # real Argon2, test-sized cost
+        "ADMIN_TOTP_REQUIRED": False,  # the fixtures' admins have no second factor
     }
     settings.update(config)
     app = create_app(settings, plugins=plugins)
@@ -177,9 +182,14 @@ class ViaticClient(FlaskClient):
         form["csrf_token"] = self.csrf_token(page or url)
         return self.post(url, data=form, **kwargs)
 
-    def login(self, email: str, password: str = PASSWORD) -> Any:
+    def login(self, email: str, password: str = PASSWORD, code: str | None = None) -> Any:
+        """Sign in; ``code`` answers the second step of a person with a second factor."""
         response = self.submit("/connexion", {"email": email, "password": password})
         assert response.status_code == 302, f"login of {email} failed ({response.status_code})"
+        if response.headers["Location"].startswith("/connexion/code"):
+            assert code is not None, f"{email} has a second factor: give login() its code"
+            response = self.submit("/connexion/code", {"code": code})
+            assert response.status_code == 302, f"code of {email} refused ({response.status_code})"
         return response
 
 

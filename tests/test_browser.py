@@ -434,6 +434,7 @@ def test_core_pages_pass_axe_and_fit_a_360_px_screen(
         ("notifications", "/compte/notifications"),
         ("preferences", "/compte/preferences"),
         ("mot-de-passe", "/compte/mot-de-passe"),
+        ("securite", "/compte/securite"),
         ("404", "/c/10145/nulle-part"),
     ]:
         response = page.goto(path)
@@ -450,6 +451,14 @@ def test_core_pages_pass_axe_and_fit_a_360_px_screen(
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.get_by_role("alert")).to_be_visible()
     checker.check(page, "mot-de-passe-erreurs")
+    page.goto("/compte/securite")
+    page.get_by_role("button", name="Configurer la double authentification").click()
+    expect(page.get_by_role("img", name="QR code de la double authentification")).to_be_visible()
+    checker.check(page, "securite-activation")
+    page.get_by_label("Code à 6 chiffres").fill("000000")
+    page.get_by_role("button", name="Activer la double authentification").click()
+    expect(page.get_by_role("alert")).to_contain_text("Ce code ne correspond pas")
+    checker.check(page, "securite-activation-erreur")
     page.goto("/c/10145/")
     page.locator("summary", has_text="Claire Martin").click()  # the account menu, opened
     page.set_viewport_size(PHONE)

@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
-    from core.views import account, admin, auth, commune, federation, platform, public
+    from core.views import account, admin, auth, commune, federation, platform, public, security
 
-    for module in (public, auth, federation, commune, admin, platform, account):
+    for module in (public, auth, federation, commune, admin, platform, account, security):
         app.register_blueprint(module.bp)
     app.context_processor(_layout_context)
     app.register_error_handler(CSRFError, _csrf_error)

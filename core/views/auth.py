@@ -1,4 +1,4 @@
-"""Signing in and out, password reset, and accepting an invitation."""
+"""Signing in (with its second step) and out, password reset, and accepting an invitation."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core import audit, auth, federation, mail, members, throttle
+from core import audit, auth, federation, mail, members, throttle, totp
 from core.db import db, utcnow
 from core.forms import (
     AcceptInvitationForm,
     ActionForm,
     LoginForm,
     NewPasswordForm,
+    RecoveryCodeForm,
     ResetRequestForm,
+    TotpCodeForm,
 )
 from core.models import PasswordReset, User
 from core.rights import public
@@ -49,24 +51,111 @@ def login() -> Any:
                 auth.normalize_email(form.email.data), auth.client_ip()
             )
             if wait is not None:
-                minutes = math.ceil(wait.total_seconds() / 60)
                 error = _(
                     "Trop de tentatives de connexion. Par sécurité, réessayez dans "
                     "%(minutes)d minutes, ou réinitialisez votre mot de passe.",
-                    minutes=minutes,
+                    minutes=_minutes(wait),
                 )
                 status = 429
             else:
                 user = auth.authenticate(form.email.data, form.password.data)
                 if user is not None:
-                    auth.login_user(user)
+                    next_url = safe_next(form.next.data)
+                    second_step = auth.begin_login(user, next_url)
                     db.commit()
-                    return redirect(safe_next(form.next.data) or url_for("public.home"))
+                    return second_step or redirect(next_url or url_for("public.home"))
                 db.commit()
                 error = _("Adresse e-mail ou mot de passe incorrect.")
                 status = 401
     return render_template(
         "auth/login.html", form=form, error=error, providers=federation.providers().values()
+    ), status
+
+
+def _minutes(wait: dt.timedelta) -> int:
+    return math.ceil(wait.total_seconds() / 60)
+
+
+@bp.route("/connexion/code", methods=["GET", "POST"])
+@public
+def second_factor() -> Any:
+    """The second step of signing in: the code of the person's app, or a recovery code.
+    Wrong codes count as failed sign-ins of the account (same throttle) and are audited."""
+    pending = auth.pending_login()
+    if pending is None:
+        flash(
+            _(
+                "Votre connexion a expiré ou n'a pas commencé : saisissez à nouveau votre "
+                "adresse e-mail et votre mot de passe."
+            ),
+            "error",
+        )
+        return redirect(url_for("auth.login"))
+    user, half = pending
+    code_form, recovery_form = TotpCodeForm(), RecoveryCodeForm()
+    status, error = 200, None
+    if request.method == "POST":
+        with_recovery = "recovery_code" in request.form
+        form = recovery_form if with_recovery else code_form
+        if not form.validate():
+            status = 400
+        elif (wait := throttle.wait_before_login(user.email, auth.client_ip())) is not None:
+            error = _(
+                "Trop de tentatives de connexion. Par sécurité, réessayez dans "
+                "%(minutes)d minutes.",
+                minutes=_minutes(wait),
+            )
+            status = 429
+        else:
+            code = recovery_form.recovery_code.data if with_recovery else code_form.code.data
+            method = totp.verify(user, code)
+            throttle.record_login(user.email, auth.client_ip(), method is not None)
+            if method is not None:
+                audit.record(
+                    "login.success",
+                    actor=user,
+                    commune=None,
+                    object_type="user",
+                    object_id=user.id,
+                    details={"second_factor": method},
+                )
+                next_url = auth.finish_login(user, half)
+                db.commit()
+                if method == "recovery":
+                    flash(
+                        _(
+                            "Code de secours accepté ; il ne servira plus. Il vous en reste "
+                            "%(count)d : vous pouvez en générer de nouveaux dans Mon compte → "
+                            "Sécurité.",
+                            count=totp.recovery_codes_left(user),
+                        ),
+                        "warning",
+                    )
+                return redirect(safe_next(next_url) or url_for("public.home"))
+            audit.record(
+                "login.second_factor_failure",
+                actor=user,
+                commune=None,
+                object_type="user",
+                object_id=user.id,
+                details={"method": "recovery" if with_recovery else "totp"},
+            )
+            db.commit()
+            error = (
+                _("Ce code de secours n'est pas valable ou a déjà servi.")
+                if with_recovery
+                else _(
+                    "Code incorrect ou déjà utilisé. Attendez le code suivant de votre "
+                    "application, puis réessayez."
+                )
+            )
+            status = 401
+    return render_template(
+        "auth/second_factor.html",
+        code_form=code_form,
+        recovery_form=recovery_form,
+        error=error,
+        with_recovery=request.method == "POST" and "recovery_code" in request.form,
     ), status
 
 
@@ -78,6 +167,7 @@ def logout() -> Any:
         abort(400)
     came_from_provider = session.get("oidc")
     auth.logout_user()
+    db.commit()
     # Signed in through a provider: end its session too, or the next visitor of a shared
     # computer would be signed in again with one click.
     at_provider = federation.end_session_url(came_from_provider)
