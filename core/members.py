@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from core import audit, auth, mail, notifications
 from core.db import db, utcnow
@@ -19,17 +19,18 @@ class MemberError(Exception):
     """A request about a member that cannot be honoured; the message is for the admin."""
 
 
+def listing_query(commune: Commune) -> Select[tuple[User, Membership]]:
+    """The commune's members with their membership, by name (a page of it for the API)."""
+    return (
+        select(User, Membership)
+        .join(Membership)
+        .where(Membership.commune_id == commune.id)
+        .order_by(User.name, User.id)
+    )
+
+
 def listing(commune: Commune) -> list[tuple[User, Membership]]:
-    """The commune's members with their membership, by name."""
-    return [
-        (user, membership)
-        for user, membership in db.execute(
-            select(User, Membership)
-            .join(Membership)
-            .where(Membership.commune_id == commune.id)
-            .order_by(User.name)
-        )
-    ]
+    return [(user, membership) for user, membership in db.execute(listing_query(commune))]
 
 
 def invite(

@@ -14,6 +14,9 @@ from typing import Any
 from flask import g, render_template
 from flask_babel import gettext, lazy_gettext, ngettext
 
+from core.api import Schema as ApiSchema
+from core.api import operation as api_operation
+from core.api import problem
 from core.audit import record as audit
 from core.capabilities import CapabilityUnavailable, capability
 from core.connector_log import connector_logger
@@ -72,6 +75,7 @@ def module_settings(commune: Commune, plugin: str) -> dict[str, Any]:
 
 
 __all__ = [
+    "ApiSchema",
     "Base",
     "CapabilityUnavailable",
     "Commune",
@@ -87,6 +91,7 @@ __all__ = [
     "Setting",
     "User",
     "Widget",
+    "api_operation",
     "audit",
     "capability",
     "check",
@@ -105,6 +110,7 @@ __all__ = [
     "ngettext",
     "notify",
     "outbox_put",
+    "problem",
     "public",
     "refuse",
     "render",

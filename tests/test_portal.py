@@ -60,11 +60,13 @@ def test_commune_dashboard_requires_sign_in(client, commune):
     assert "/connexion?next=/c/10145/" in response.headers["Location"]
 
 
-def test_api_without_session_answers_401_in_json(client, commune, enable_module):
+def test_api_without_session_answers_401_as_a_problem(client, commune, enable_module):
     enable_module(commune, "meteo")
     response = client.get("/api/v1/c/10145/meteo/bulletin")
     assert response.status_code == 401
-    assert response.json["error"]["status"] == 401
+    assert response.mimetype == "application/problem+json"
+    assert response.json["status"] == 401 and response.json["title"] == "Connexion nécessaire"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="viatic"'
 
 
 def test_commune_switcher_lists_each_commune_of_the_person(

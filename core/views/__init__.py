@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, NoReturn
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -22,9 +22,19 @@ log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
-    from core.views import account, admin, auth, commune, federation, platform, public, security
+    from core.views import (
+        account,
+        admin,
+        api,
+        auth,
+        commune,
+        federation,
+        platform,
+        public,
+        security,
+    )
 
-    for module in (public, auth, federation, commune, admin, platform, account, security):
+    for module in (public, auth, federation, commune, admin, platform, account, security, api):
         app.register_blueprint(module.bp)
     app.context_processor(_layout_context)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -110,7 +120,10 @@ def wants_json() -> bool:
 
 def _error_page(status: int, title: str, message: str) -> Any:
     if wants_json():
-        return jsonify({"error": {"status": status, "message": message}}), status
+        from core import api
+
+        headers = {"WWW-Authenticate": 'Bearer realm="viatic"'} if status == 401 else {}
+        return api.problem(status, title, message, headers=headers)
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 

@@ -67,9 +67,10 @@ def test_bad_input_gets_a_json_400_in_french_and_writes_nothing(
     client.login(village.habitant.email)
     refused = post_json(client, f"{API}/", payload)
     assert refused.status_code == 400
-    error = refused.get_json()["error"]
+    assert refused.mimetype == "application/problem+json"
+    error = refused.get_json()
     assert error["status"] == 400
-    assert error["message"].startswith(message)
+    assert error["detail"].startswith(message)
     assert error.get("field") == field  # none when no field is at fault (toolkit.refuse)
     assert ideas(app) == []
     assert audit_actions(app) == []
@@ -79,7 +80,7 @@ def test_an_api_post_without_csrf_token_is_refused_in_json(app, village, client)
     client.login(village.habitant.email)
     refused = post_json(client, f"{API}/", {"title": "Sans jeton", "body": "Texte."}, csrf=False)
     assert refused.status_code == 400
-    assert "formulaire a expiré" in refused.get_json()["error"]["message"]
+    assert "formulaire a expiré" in refused.get_json()["detail"]
     assert ideas(app) == []
 
 
@@ -93,7 +94,7 @@ def test_the_api_needs_a_signed_in_member_of_the_commune(
 
     anonymous = app.test_client()
     assert anonymous.get(f"{API}/").status_code == 401
-    assert anonymous.get(f"{API}/").get_json()["error"]["message"]
+    assert anonymous.get(f"{API}/").get_json()["detail"]
 
     enable_module(other_commune, "idees")
     stranger = app.test_client()
@@ -101,7 +102,7 @@ def test_the_api_needs_a_signed_in_member_of_the_commune(
     for url in (f"{API}/", f"{API}/{idea.id}"):
         refused = stranger.get(url)
         assert refused.status_code == 403, url
-        assert refused.get_json()["error"]["message"].startswith("Vous n'avez pas les droits")
+        assert refused.get_json()["detail"].startswith("Vous n'avez pas les droits")
     assert post_json(stranger, f"{API}/", {"title": "Intrus", "body": "x"}).status_code == 403
     assert stranger.get(f"/api/v1/c/10124/idees/{idea.id}").status_code == 404
     assert stranger.get("/api/v1/c/10124/idees/").get_json() == {"ideas": []}

@@ -54,7 +54,8 @@ def test_a_member_who_switches_to_english_reads_the_ideas_box_in_english(app, vi
         json={"title": "Trop long", "body": "x" * 2001},
         headers={"X-CSRFToken": client.csrf_token()},
     )
-    assert too_long.get_json()["error"]["message"] == (
+    assert too_long.get_json()["title"] == "Bad request"
+    assert too_long.get_json()["detail"] == (
         "The text of the idea must not be longer than 2000 characters (2001 now)."
     )
     missing = client.get(f"{IDEES}/{idea.id + 1}")

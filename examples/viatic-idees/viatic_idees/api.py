@@ -1,9 +1,10 @@
 """The ideas box's JSON API: list, read and propose ideas, through the same services.
 
-Mounted by the core under ``/api/v1/c/<INSEE>/idees/``. Errors are JSON too, with a message
-in the person's language: 400 naming the field at fault for bad input (below), and the core's
-own ``{"error": {"status", "message"}}`` for the rest (``toolkit.refuse``, 401/403/404). A POST
-carries the session's CSRF token in the ``X-CSRFToken`` header, like any form.
+Mounted by the core under ``/api/v1/c/<INSEE>/idees/``. Errors are problems (RFC 9457,
+``application/problem+json``) with a ``detail`` in the person's language: 400 naming the
+``field`` at fault for bad input (below), and the core's own for the rest (``toolkit.refuse``,
+401/403/404). A POST carries the session's CSRF token in the ``X-CSRFToken`` header, like any
+form.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from core import toolkit
 from core.toolkit import gettext as _
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, request, url_for
 
 from viatic_idees import services
 from viatic_idees.models import Idea
@@ -23,8 +24,7 @@ bp = Blueprint("idees_api", __name__)
 @bp.errorhandler(services.IdeaError)
 def _invalid(error: services.IdeaError) -> Any:
     # The core's error answer, plus the field at fault, so a client can point at it.
-    body = {"error": {"status": 400, "message": error.message, "field": error.field}}
-    return jsonify(body), 400
+    return toolkit.problem(400, _("Demande incorrecte"), error.message, field=error.field)
 
 
 def _as_json(idea: Idea) -> dict[str, Any]:
