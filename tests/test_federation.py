@@ -365,3 +365,30 @@ def make_member_for():
             db.commit()
 
     return make
+
+
+def test_a_person_with_a_second_factor_gives_the_code_after_the_provider(
+    fed_app, provider, monkeypatch
+):
+    """The provider is a first factor like a password: an enrolled person types the code,
+    and the logout still reaches the provider afterwards."""
+    from core import totp
+    from tests.test_totp import Clock, code_at, enrol
+
+    clock = Clock()
+    monkeypatch.setattr(totp, "now", lambda: clock.now)
+    slug = fed_app.config["TEST_SLUG"]
+    client = fed_app.test_client()
+    _sign_in(client, slug)
+    secret, _codes = enrol(client, clock)
+    client.post("/deconnexion", data={"csrf_token": client.csrf_token()})
+
+    second = fed_app.test_client()
+    answer = _sign_in(second, slug)
+    assert answer.headers["Location"] == "/connexion/code"
+    assert _signed_in_name(second) is None
+    done = second.submit("/connexion/code", {"code": code_at(secret, clock.now)})
+    assert done.status_code == 302
+    assert _signed_in_name(second) is not None
+    out = second.post("/deconnexion", data={"csrf_token": second.csrf_token()})
+    assert out.headers["Location"].startswith(provider.issuer)

@@ -103,19 +103,30 @@ def callback(slug: str) -> Any:
     assert user is not None
     if not user.is_active:
         return _refused(provider, OidcError("inactive account", "inactive"), 403)
-    _sign_in(user, slug, provider, identity.id_token)
-    db.commit()
-    if outcome.created:
-        flash(_("Bienvenue ! Votre compte est créé."), "success")
-    return redirect(next_url or url_for("public.home"))
+    welcome = _("Bienvenue ! Votre compte est créé.") if outcome.created else None
+    return _sign_in(user, slug, next_url, welcome, provider, identity.id_token)
 
 
-def _sign_in(user: Any, slug: str, provider: Any = None, id_token: str | None = None) -> None:
-    """Sign ``user`` in; with the provider's ``id_token``, the logout will end its session."""
-    auth.login_user(user)
+def _sign_in(
+    user: Any,
+    slug: str,
+    next_url: str | None,
+    message: str | None = None,
+    provider: Any = None,
+    id_token: str | None = None,
+) -> Any:
+    """Sign ``user`` in, through the second step when they enrolled one; with the
+    provider's ``id_token``, the logout will end the provider's session too."""
     if provider is not None and id_token is not None:
         federation.remember_sign_in(provider, id_token)
+    second_step = auth.begin_login(user, next_url, keep=("oidc",))
     federation.record("login.federated", user, slug)
+    db.commit()
+    if second_step is not None:
+        return second_step
+    if message:
+        flash(message, "success")  # after the sign-in, which starts a fresh session
+    return redirect(next_url or url_for("public.home"))
 
 
 @bp.route("/connexion/lier", methods=["GET", "POST"])
@@ -158,13 +169,8 @@ def link() -> Any:
                 status = 429
             elif auth.authenticate(email, form.password.data or "") is not None:
                 user = federation.complete_link(link_request)
-                session.pop("oidc_link", None)
-                _sign_in(user, link_request.provider)
-                db.commit()
-                flash(
-                    _("Votre compte est maintenant lié à %(provider)s.", provider=label), "success"
-                )
-                return redirect(safe_next(pending.get("next")) or url_for("public.home"))
+                linked = _("Votre compte est maintenant lié à %(provider)s.", provider=label)
+                return _sign_in(user, link_request.provider, safe_next(pending.get("next")), linked)
             else:
                 db.commit()  # the failed attempt counts for throttling
                 error = _("Mot de passe incorrect.")
@@ -212,10 +218,8 @@ def link_by_mail(token: str) -> Any:
             abort(400)
         user = federation.complete_link(link_request)
         session.pop("oidc_link", None)
-        _sign_in(user, link_request.provider)
-        db.commit()
-        flash(_("Votre compte est maintenant lié à %(provider)s.", provider=label), "success")
-        return redirect(url_for("public.home"))
+        linked = _("Votre compte est maintenant lié à %(provider)s.", provider=label)
+        return _sign_in(user, link_request.provider, None, linked)
     # A GET changes nothing: mail scanners open links too.
     return render_template(
         "auth/link_confirm.html", form=form, provider_label=label, email=link_request.user.email
