@@ -15,7 +15,7 @@ from core import auth, mail, outbox
 from core.db import db, utcnow
 from core.hookspecs import hookimpl
 from core.models import ConnectorCall, LoginAttempt, PasswordReset
-from core.types import Job, NotificationType, Permission, PluginInfo
+from core.types import ApiScope, Job, NotificationType, Permission, PluginInfo
 
 ELECTED_AND_STAFF = ("maire", "adjoint", "conseiller", "agent")
 
@@ -40,6 +40,17 @@ def viatic_permissions() -> list[Permission]:
             ("maire", "adjoint", "conseiller", "agent", "citoyen", "partenaire"),
         ),
         Permission("core.members.view", _l("Voir la liste des membres"), ELECTED_AND_STAFF),
+    ]
+
+
+@hookimpl
+def viatic_api_scopes() -> list[ApiScope]:
+    return [
+        ApiScope("openid", _l("Vous identifier")),
+        ApiScope("profile", _l("Connaître votre nom et vos communes")),
+        ApiScope("email", _l("Connaître votre adresse e-mail")),
+        ApiScope("communes:read", _l("Voir les membres et les modules de vos communes")),
+        ApiScope("notifications", _l("Lire vos notifications et les marquer comme lues")),
     ]
 
 

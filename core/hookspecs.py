@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from core.models import Commune, OutboxMessage, User
     from core.types import (
+        ApiScope,
         Health,
         Job,
         NavItem,
@@ -83,6 +84,16 @@ def viatic_permissions() -> list[Permission]:
 
     Global. Each carries a French label and the roles that have it by default; a commune
     admin may then grant or withdraw it per role for that commune.
+    """
+
+
+@hookspec
+def viatic_api_scopes() -> list[ApiScope]:
+    """Return the OAuth2 scopes of the plugin's API endpoints, named ``<plugin>:<what>``.
+
+    Global. A token (an app's, or a personal one) reaches an endpoint only if it carries
+    every scope the endpoint declares with ``toolkit.api_operation(..., scopes=[...])``; the
+    person approves the scopes on the consent screen, labels in French.
     """
 
 

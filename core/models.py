@@ -207,6 +207,29 @@ class UserSession(Base):
     user: Mapped[User] = relationship()
 
 
+class PersonalAccessToken(Base):
+    """A token a person made for their own scripts: their rights, narrowed to ``scopes``,
+    until ``expires_at``. Only its hash is kept; ``prefix`` lets the person recognise it."""
+
+    __tablename__ = "personal_access_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[str] = mapped_column(String(1000))  # space-separated
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    # Refreshed at most every few minutes, like a session's last_seen_at.
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
 class IdentityProvider(Base):
     """An OpenID Connect provider registered from the platform admin page (those given in
     ``VIATIC_OIDC_PROVIDERS`` are not stored). The client secret is stored encrypted."""

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 import core
 from core import hookspecs
-from core.types import Job, NotificationType, Permission, PluginInfo, Setting
+from core.types import ApiScope, Job, NotificationType, Permission, PluginInfo, Setting
 
 ENTRY_POINT_GROUP = "viatic.plugins"
 CORE = "core"
@@ -46,6 +46,7 @@ class LoadedPlugin:
     blueprint: Blueprint | None = None
     api_blueprint: Blueprint | None = None
     permissions: tuple[Permission, ...] = ()
+    api_scopes: tuple[ApiScope, ...] = ()
     settings: tuple[Setting, ...] = ()
     capabilities: dict[str, Callable[..., Any]] = field(default_factory=dict)
     jobs: tuple[Job, ...] = ()
@@ -110,6 +111,9 @@ class PluginRegistry:
             "permission", [p.name for pl in self.plugins.values() for p in pl.permissions]
         )
         self._check_unique(
+            "API scope", [s.name for pl in self.plugins.values() for s in pl.api_scopes]
+        )
+        self._check_unique(
             "notification type",
             [t.name for pl in self.plugins.values() for t in pl.notification_types],
         )
@@ -171,6 +175,7 @@ class PluginRegistry:
                 f"it must be named '{name}_api'"
             )
         plugin.permissions = tuple(self._call_one(plugin, "viatic_permissions") or ())
+        plugin.api_scopes = tuple(self._call_one(plugin, "viatic_api_scopes") or ())
         plugin.settings = tuple(self._call_one(plugin, "viatic_settings_schema") or ())
         plugin.capabilities = dict(self._call_one(plugin, "viatic_capabilities") or {})
         plugin.jobs = tuple(self._call_one(plugin, "viatic_scheduled_jobs") or ())
@@ -188,6 +193,12 @@ class PluginRegistry:
                     raise PluginError(
                         f"Plugin '{name}': {kind} '{item}' must start with '{prefix}'"
                     )
+        # The core's scopes are OpenID Connect's own (openid, profile, email) and its own.
+        for scope in plugin.api_scopes:
+            if name != CORE and not scope.name.startswith(f"{name}:"):
+                raise PluginError(
+                    f"Plugin '{name}': API scope '{scope.name}' must start with '{name}:'"
+                )
 
     def _check_requirements(self) -> None:
         for plugin in self.plugins.values():
@@ -214,6 +225,10 @@ class PluginRegistry:
 
     def permission_owner(self, permission: str) -> str:
         return permission.split(".", 1)[0]
+
+    @property
+    def api_scopes(self) -> dict[str, ApiScope]:
+        return {s.name: s for pl in self.plugins.values() for s in pl.api_scopes}
 
     @property
     def notification_types(self) -> dict[str, NotificationType]:

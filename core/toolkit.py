@@ -35,6 +35,7 @@ from core.rights import (
     requires,
 )
 from core.types import (
+    ApiScope,
     Health,
     Job,
     NavItem,
@@ -76,6 +77,7 @@ def module_settings(commune: Commune, plugin: str) -> dict[str, Any]:
 
 __all__ = [
     "ApiSchema",
+    "ApiScope",
     "Base",
     "CapabilityUnavailable",
     "Commune",

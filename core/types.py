@@ -54,6 +54,16 @@ class Permission:
 
 
 @dataclass(frozen=True)
+class ApiScope:
+    """An OAuth2 scope of the JSON API: what a token lets an app do. A plugin's are named
+    ``<plugin>:<what>`` (``agenda:read``); ``label`` is shown on the consent screen and
+    when a person creates a personal access token."""
+
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Setting:
     """One field of a plugin's per-commune settings form.
 

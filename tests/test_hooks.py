@@ -33,6 +33,12 @@ def test_hook_viatic_permissions(app):
     assert permissions["meteo.alert"].default_roles == ("maire",)
 
 
+def test_hook_viatic_api_scopes(app):
+    scopes = app.extensions["viatic.plugins"].api_scopes
+    assert scopes["meteo:read"].label == "Lire le bulletin météo"
+    assert {"openid", "profile", "communes:read"} <= set(scopes)
+
+
 def test_hook_viatic_settings_schema(app):
     settings = app.extensions["viatic.plugins"].plugins["meteo"].settings
     assert [s.name for s in settings][:2] == ["station", "api_key"] and settings[1].secret

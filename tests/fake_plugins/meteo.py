@@ -70,6 +70,11 @@ def viatic_api_blueprint() -> Blueprint:
 
 
 @toolkit.hookimpl
+def viatic_api_scopes() -> list[toolkit.ApiScope]:
+    return [toolkit.ApiScope("meteo:read", "Lire le bulletin météo")]
+
+
+@toolkit.hookimpl
 def viatic_permissions() -> list[toolkit.Permission]:
     return [
         toolkit.Permission(
