@@ -22,11 +22,12 @@ from flask import (
     url_for,
 )
 from flask_babel import Babel
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core import auth, federation, rights, throttle
+from core import api, auth, federation, rights, throttle, tokens
 from core import db as database
 from core.db import db
 from core.models import Commune
@@ -45,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_NAME": "viatic_session",
     "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=14),
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    # The guard checks CSRF itself: on every form, but not on an API call with a bearer token,
+    # which carries no cookie for a forged request to ride on.
+    "WTF_CSRF_CHECK_DEFAULT": False,
     "BABEL_DEFAULT_LOCALE": "fr",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
     "LANGUAGES": ("fr", "en"),
@@ -78,6 +82,7 @@ def create_app(
 
     database.init_app(app)
     auth.init_app(app)
+    tokens.init_app(app)
     app.extensions["viatic.oidc_providers"] = federation.environment_providers(app.config)
     throttle.init_app(app)
     # Plugins' catalogs are merged into the core's, so one gettext serves every template.
@@ -86,7 +91,7 @@ def create_app(
         + [str(p.info.translations) for p in registry.plugins.values() if p.info.translations]
     )
     Babel(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
-    CSRFProtect(app)
+    app.extensions["viatic.csrf"] = CSRFProtect(app)
 
     from core import views
 
@@ -160,7 +165,10 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
 
     @app.before_request
     def _guard() -> Any:
-        g.user = auth.load_user()
+        g.bearer = _bearer()
+        if g.bearer is None and request.method in app.config["WTF_CSRF_METHODS"]:
+            app.extensions["viatic.csrf"].protect()
+        g.user = g.bearer.user if g.bearer is not None else auth.load_user()
         g.commune = None
         insee = g.pop("commune_insee", None)
         if insee is not None:
@@ -205,16 +213,32 @@ def _find_commune(insee: str) -> Commune | None:
     )
 
 
+def _bearer() -> tokens.Bearer | None:
+    """The token of an API call (``Authorization: Bearer``); a token that is not valid is
+    a 401 that says so (RFC 6750). Pages ignore the header: they use the session."""
+    header = request.headers.get("Authorization", "")
+    if not wants_json() or header[:7].lower() != "bearer ":
+        return None
+    bearer = tokens.authenticate(header[7:].strip())
+    if bearer is None:
+        g.bearer_error = "invalid_token"
+        refuse(_("Ce jeton n'est pas valable : il a expiré, a été révoqué ou n'existe pas."), 401)
+    return bearer
+
+
 def _check_access(app: Flask) -> Any:
     endpoint = request.endpoint or ""
     if endpoint == "static" or endpoint.endswith(".static"):
         return None
-    access = rights.access_of(app.view_functions[endpoint])
+    view = app.view_functions[endpoint]
+    access = rights.access_of(view)
     if access is None:
         log.error("Endpoint %s declares no access: denied", endpoint)
         abort(403)
     if access.kind == "public":
         return None
+    if g.bearer is not None:
+        _check_scopes(view)
     user = g.user
     if user is None:
         if wants_json():
@@ -234,6 +258,24 @@ def _check_access(app: Flask) -> Any:
     if not allowed:
         abort(403)
     return None
+
+
+def _check_scopes(view: Any) -> None:
+    """A token reaches an endpoint that declares its scopes, and only with all of them."""
+    declared = api.operation_of(view)
+    missing = set(declared.scopes) - g.bearer.scopes if declared is not None else {"?"}
+    if missing:
+        g.bearer_error = "insufficient_scope"
+        g.bearer_scope = " ".join(sorted(declared.scopes)) if declared is not None else ""
+        refuse(
+            _(
+                "Ce jeton ne permet pas cette action : il lui manque la portée %(scopes)s.",
+                scopes=", ".join(sorted(missing)),
+            )
+            if declared is not None
+            else _("Ce point d'accès n'accepte pas de jeton : utilisez le portail."),
+            403,
+        )
 
 
 def _enrol_second_factor_first() -> Any:

@@ -11,6 +11,7 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     URLField,
@@ -24,6 +25,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.auth import MIN_PASSWORD_LENGTH
 from core.models import ROLES
@@ -203,4 +205,30 @@ class DisableTotpForm(FlaskForm):
         _l("Code à 6 chiffres ou code de secours"),
         [InputRequired(REQUIRED), Length(max=40)],
         render_kw={"autocomplete": "one-time-code", "autocapitalize": "none"},
+    )
+
+
+class PersonalTokenForm(FlaskForm):
+    """A personal access token: a name to recognise it, what it may do, how long it lasts."""
+
+    name = StringField(
+        _l("Nom du jeton"),
+        [InputRequired(REQUIRED), Length(max=100)],
+        description=_l("Pour le reconnaître, par exemple « Script du tableau de bord »."),
+    )
+    scopes = SelectMultipleField(
+        _l("Ce que le jeton permet"),
+        [InputRequired(_l("Cochez au moins une permission."))],
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    days = SelectField(
+        _l("Durée de validité"),
+        choices=[
+            SelectChoice("30", _l("30 jours")),
+            SelectChoice("90", _l("90 jours")),
+            SelectChoice("365", _l("Un an")),
+        ],
+        default="90",
     )

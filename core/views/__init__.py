@@ -32,9 +32,21 @@ def register(app: Flask) -> None:
         platform,
         public,
         security,
+        tokens,
     )
 
-    for module in (public, auth, federation, commune, admin, platform, account, security, api):
+    for module in (
+        public,
+        auth,
+        federation,
+        commune,
+        admin,
+        platform,
+        account,
+        security,
+        tokens,
+        api,
+    ):
         app.register_blueprint(module.bp)
     app.context_processor(_layout_context)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -122,9 +134,22 @@ def _error_page(status: int, title: str, message: str) -> Any:
     if wants_json():
         from core import api
 
-        headers = {"WWW-Authenticate": 'Bearer realm="viatic"'} if status == 401 else {}
-        return api.problem(status, title, message, headers=headers)
+        return api.problem(status, title, message, headers=_bearer_challenge(status))
     return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _bearer_challenge(status: int) -> dict[str, str]:
+    """``WWW-Authenticate`` of an API refusal (RFC 6750): how to authenticate, and what was
+    wrong with the token given, if any."""
+    error = g.get("bearer_error")
+    if status not in (401, 403) or (status == 403 and error is None):
+        return {}
+    challenge = 'Bearer realm="viatic"'
+    if error is not None:
+        challenge += f', error="{error}"'
+    if g.get("bearer_scope"):
+        challenge += f', scope="{g.bearer_scope}"'
+    return {"WWW-Authenticate": challenge}
 
 
 def _csrf_error(_exc: CSRFError) -> Any:
