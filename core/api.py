@@ -31,6 +31,8 @@ PROBLEM_TYPE = "application/problem+json"
 API_PREFIX = "/api/v1"
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
+MAX_PAGE = 10**6
+MAX_ID = 2**31 - 1  # the largest identifier of an INTEGER column (PostgreSQL)
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -155,7 +157,10 @@ def page_arguments() -> tuple[int, int]:
     from core.views import refuse  # core.views builds on this module
 
     values = []
-    for name, default, high in (("page", 1, 10**6), ("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)):
+    for name, default, high in (
+        ("page", 1, MAX_PAGE),
+        ("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
+    ):
         raw = request.args.get(name, str(default))
         if not raw.isdigit() or not 1 <= int(raw) <= high:
             refuse(_("« %(name)s » doit être un entier entre 1 et %(high)d.", name=name, high=high))
@@ -250,7 +255,11 @@ def _path_and_parameters(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
     def replace(match: re.Match[str]) -> str:
         converter, name = match.group(1), match.group(2)
-        schema: dict[str, Any] = {"type": "integer"} if converter == "int" else {"type": "string"}
+        schema: dict[str, Any] = (
+            {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+            if converter == "int"
+            else {"type": "string"}
+        )
         if name == "insee":
             schema = {"type": "string", "pattern": "^[0-9][0-9AB][0-9]{3}$"}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
@@ -287,7 +296,11 @@ def _operation_object(
     query = list(parameters)
     if declared.paginated:
         query += [
-            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {
+                "name": "page",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+            },
             {
                 "name": "per_page",
                 "in": "query",

@@ -26,9 +26,11 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.routing import IntegerConverter
 
 from core import api, auth, federation, rights, throttle, tokens
 from core import db as database
+from core.api import MAX_ID
 from core.db import db
 from core.models import Commune
 from core.plugins import CORE, PluginError, PluginRegistry
@@ -67,6 +69,7 @@ def create_app(
     plugin modules beside those of the ``viatic.plugins`` entry points (tests use both)."""
     instance = Path(os.environ.get("VIATIC_INSTANCE_PATH", "instance")).resolve()
     app = Flask("core", instance_path=str(instance))
+    app.url_map.converters["int"] = DatabaseId
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("VIATIC")
     app.config.update(config or {})
@@ -99,6 +102,15 @@ def create_app(
     _register_plugin_blueprints(app, registry)
     _install_guards(app, registry)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` in every route, core and plugins: an identifier a database column can
+    hold. A larger number is a 404, not a database error."""
+
+    def __init__(self, url_map: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, **kwargs)
 
 
 def _configure_secrets(app: Flask) -> None:
@@ -166,8 +178,6 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
     @app.before_request
     def _guard() -> Any:
         g.bearer = _bearer()
-        if g.bearer is None and request.method in app.config["WTF_CSRF_METHODS"]:
-            app.extensions["viatic.csrf"].protect()
         g.user = g.bearer.user if g.bearer is not None else auth.load_user()
         g.commune = None
         insee = g.pop("commune_insee", None)
@@ -182,7 +192,13 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
             abort(404)
         if request.endpoint is None:
             return None  # Flask answers 404 or 405 itself
-        return _check_access(app)
+        refused = _check_access(app)
+        if refused is not None:
+            return refused
+        # After the access check, so that a request without credentials is a 401 first.
+        if g.bearer is None and request.method in app.config["WTF_CSRF_METHODS"]:
+            app.extensions["viatic.csrf"].protect()
+        return None
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

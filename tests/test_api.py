@@ -149,3 +149,15 @@ def test_openapi_document_describes_every_api_endpoint(app, client):
     assert undocumented == []
     page = client.get("/api/v1/").get_data(as_text=True)
     assert "GET /api/v1/c/{insee}/membres" in page
+
+
+def test_an_identifier_too_large_for_the_database_is_a_404(app, client, commune, make_member):
+    client.login(make_member(commune, "maire").email)
+    token = client.csrf_token()
+    answer = client.post("/api/v1/notifications/99999999999/lue", headers={"X-CSRFToken": token})
+    assert answer.status_code == 404 and answer.mimetype == "application/problem+json"
+
+
+def test_a_post_without_credentials_is_a_401_before_any_csrf_check(client):
+    answer = client.post("/api/v1/notifications/lues")
+    assert answer.status_code == 401
