@@ -107,3 +107,33 @@ def test_the_api_needs_a_signed_in_member_of_the_commune(
     assert stranger.get(f"/api/v1/c/10124/idees/{idea.id}").status_code == 404
     assert stranger.get("/api/v1/c/10124/idees/").get_json() == {"ideas": []}
     assert len(ideas(app)) == 1
+
+
+def test_a_personal_token_with_the_plugins_scopes_reads_and_proposes(app, village):
+    from core import tokens
+    from core.db import db as session
+
+    with app.app_context():
+        from core.models import User
+
+        habitant = session.get(User, village.habitant.id)
+        reader, _ = tokens.create(habitant, "lecture", ["idees:read"], 30)
+        writer, _ = tokens.create(habitant, "écriture", ["idees:read", "idees:write"], 30)
+        session.commit()
+    api = app.test_client()
+    read = api.get(f"{API}/", headers={"Authorization": f"Bearer {reader}"})
+    assert read.status_code == 200 and read.get_json() == {"ideas": []}
+    refused = api.post(
+        f"{API}/",
+        json={"title": "Un banc", "body": "Près de l'église."},
+        headers={"Authorization": f"Bearer {reader}"},
+    )
+    assert refused.status_code == 403 and "idees:write" in refused.get_json()["detail"]
+    made = api.post(
+        f"{API}/",
+        json={"title": "Un banc", "body": "Près de l'église."},
+        headers={"Authorization": f"Bearer {writer}"},
+    )
+    assert made.status_code == 201 and made.get_json()["title"] == "Un banc"
+    document = api.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/c/{insee}/idees/" in document["paths"]

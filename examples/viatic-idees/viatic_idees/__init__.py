@@ -59,6 +59,14 @@ def viatic_api_blueprint() -> Blueprint:
 
 
 @toolkit.hookimpl
+def viatic_api_scopes() -> list[toolkit.ApiScope]:
+    return [
+        toolkit.ApiScope("idees:read", _l("Lire les idées de vos communes")),
+        toolkit.ApiScope("idees:write", _l("Proposer des idées en votre nom")),
+    ]
+
+
+@toolkit.hookimpl
 def viatic_permissions() -> list[toolkit.Permission]:
     return [
         toolkit.Permission("idees.view", _l("Voir la boîte à idées"), EVERY_ROLE),

@@ -27,6 +27,26 @@ def _invalid(error: services.IdeaError) -> Any:
     return toolkit.problem(400, _("Demande incorrecte"), error.message, field=error.field)
 
 
+class IdeaOut(toolkit.ApiSchema):
+    """An idea as the API shows it; ``author`` only where the commune shows authors."""
+
+    id: int
+    title: str
+    body: str
+    status: str
+    status_label: str
+    author: str | None
+    created_at: str
+    answer: str | None
+    answered_at: str | None
+    hidden: bool
+    url: str
+
+
+class IdeaList(toolkit.ApiSchema):
+    ideas: list[IdeaOut]
+
+
 def _as_json(idea: Idea) -> dict[str, Any]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     return {
@@ -50,6 +70,9 @@ def _as_json(idea: Idea) -> dict[str, Any]:
 
 @bp.get("/")
 @toolkit.requires("idees.view")
+@toolkit.api_operation(
+    "Les idées de la commune", response=IdeaList, tags=["idées"], scopes=["idees:read"]
+)
 def list_ideas() -> Any:
     ideas = services.list_ideas(toolkit.current_commune(), toolkit.current_user())
     return {"ideas": [_as_json(idea) for idea in ideas]}
@@ -57,12 +80,16 @@ def list_ideas() -> Any:
 
 @bp.get("/<int:idea_id>")
 @toolkit.requires("idees.view")
+@toolkit.api_operation("Une idée", response=IdeaOut, tags=["idées"], scopes=["idees:read"])
 def get_idea(idea_id: int) -> Any:
     return _as_json(services.get_idea(toolkit.current_commune(), toolkit.current_user(), idea_id))
 
 
 @bp.post("/")
 @toolkit.requires("idees.propose")
+@toolkit.api_operation(
+    "Proposer une idée", response=IdeaOut, status=201, tags=["idées"], scopes=["idees:write"]
+)
 def propose() -> Any:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
