@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -392,3 +393,44 @@ def test_a_person_with_a_second_factor_gives_the_code_after_the_provider(
     assert _signed_in_name(second) is not None
     out = second.post("/deconnexion", data={"csrf_token": second.csrf_token()})
     assert out.headers["Location"].startswith(provider.issuer)
+
+
+@pytest.mark.parametrize(
+    ("providers", "message"),
+    [
+        ({"slug": "x"}, "must be a JSON list"),
+        (["texte"], "entry 1: not a JSON object"),
+        ([{"slug": "pc", "kind": "proconnect"}], "entry 1: missing discovery_url"),
+        (
+            [
+                {
+                    "slug": "pc",
+                    "kind": "agentconnect",
+                    "discovery_url": "https://x/.well-known/openid-configuration",
+                    "client_id": "a",
+                    "client_secret": "b",
+                }
+            ],
+            "kind must be one of proconnect, franceconnect, generic",
+        ),
+        (
+            [
+                {
+                    "slug": "pc",
+                    "kind": "generic",
+                    "discovery_url": "ftp://x",
+                    "client_id": "a",
+                    "client_secret": "b",
+                }
+            ],
+            "the discovery URL must be http(s)",
+        ),
+    ],
+)
+def test_a_malformed_provider_list_stops_the_start_with_its_entry_named(
+    database_backend, tmp_path, providers, message
+):
+    from core.federation import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        make_app(database_backend.fresh_url(tmp_path), FAKE_PLUGINS, OIDC_PROVIDERS=providers)
