@@ -189,23 +189,26 @@ def test_only_platform_admins_manage_providers(app, commune, make_member):
     assert client.get("/admin/identite/nouveau").status_code == 403
 
 
-def test_an_invitation_is_accepted_by_a_federated_login(
-    app, admin_client, fake, commune, make_member
-):
-    admin_client.submit("/admin/identite/nouveau", _form(fake))
+def _invitation(app: Any, commune: Any, make_member: Any, email: str, role: str) -> str:
+    """The maire invites ``email``; the path of the link in the e-mail."""
     maire = make_member(commune, role="maire", admin=True)
     inviter = app.test_client()
     inviter.login(maire.email)
     inviter.submit(
         "/c/10145/admin/membres/inviter",
-        {"email": "paul.leroy@example.fr", "role": "conseiller"},
+        {"email": email, "role": role},
         page="/c/10145/admin/membres",
     )
     with app.app_context():
-        body = db.scalar(
-            select(EmailMessage.body).where(EmailMessage.recipient == "paul.leroy@example.fr")
-        )
-    link = urlsplit(next(w for w in body.split() if "/invitation/" in w)).path
+        body = db.scalar(select(EmailMessage.body).where(EmailMessage.recipient == email))
+    return urlsplit(next(w for w in body.split() if "/invitation/" in w)).path
+
+
+def test_an_invitation_is_accepted_by_a_federated_login(
+    app, admin_client, fake, commune, make_member
+):
+    admin_client.submit("/admin/identite/nouveau", _form(fake))
+    link = _invitation(app, commune, make_member, "paul.leroy@example.fr", "conseiller")
     client = app.test_client()
     page = client.get(link).get_data(as_text=True)
     assert "S'identifier avec FranceConnect (test)" in page
@@ -229,19 +232,7 @@ def test_an_invitation_to_another_address_joins_the_signed_in_person(
     """The link was sent to the invited address: whoever holds it may accept it with the
     account they sign in with (a ProConnect identity often has another address)."""
     admin_client.submit("/admin/identite/nouveau", _form(fake))
-    maire = make_member(commune, role="maire", admin=True)
-    inviter = app.test_client()
-    inviter.login(maire.email)
-    inviter.submit(
-        "/c/10145/admin/membres/inviter",
-        {"email": "p.leroy@mairie.fr", "role": "agent"},
-        page="/c/10145/admin/membres",
-    )
-    with app.app_context():
-        body = db.scalar(
-            select(EmailMessage.body).where(EmailMessage.recipient == "p.leroy@mairie.fr")
-        )
-    link = urlsplit(next(w for w in body.split() if "/invitation/" in w)).path
+    link = _invitation(app, commune, make_member, "p.leroy@mairie.fr", "agent")
     client = app.test_client()
     _sign_in(client, "fc-test")
     assert "Rejoindre la commune" in client.get(link).get_data(as_text=True)
