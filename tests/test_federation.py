@@ -434,3 +434,17 @@ def test_a_malformed_provider_list_stops_the_start_with_its_entry_named(
 
     with pytest.raises(ConfigurationError, match=re.escape(message)):
         make_app(database_backend.fresh_url(tmp_path), FAKE_PLUGINS, OIDC_PROVIDERS=providers)
+
+
+def test_the_link_is_mailed_once_per_sign_in(fed_app, make_member_for):
+    slug = fed_app.config["TEST_SLUG"]
+    make_member_for(fed_app, IDENTITIES[slug]["email"])
+    client = fed_app.test_client()
+    _sign_in(client, slug)
+    for _ in range(3):
+        assert client.submit("/connexion/lier", {"send_link": "1"}).status_code == 302
+    with fed_app.app_context():
+        sent = db.scalars(
+            select(EmailMessage).where(EmailMessage.recipient == IDENTITIES[slug]["email"])
+        ).all()
+        assert len(sent) == 1

@@ -147,8 +147,9 @@ def link() -> Any:
         if not form.validate():
             status = 400
         elif form.send_link.data:
-            _mail_link(link_request, label)
-            db.commit()
+            if link_request.mail_token_hash is None:  # once: no mailbox flooding
+                _mail_link(link_request, label)
+                db.commit()
             flash(
                 _(
                     "Un lien vient d'être envoyé à %(email)s. Ouvrez-le pour terminer.",
