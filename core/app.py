@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import IntegerConverter
 
-from core import api, auth, federation, rights, throttle, tokens
+from core import api, auth, federation, oauth2, rights, throttle, tokens
 from core import db as database
 from core.api import MAX_ID
 from core.db import db
@@ -85,6 +85,7 @@ def create_app(
 
     database.init_app(app)
     auth.init_app(app)
+    oauth2.init_app(app)
     tokens.init_app(app)
     app.extensions["viatic.oidc_providers"] = federation.environment_providers(app.config)
     throttle.init_app(app)
@@ -197,7 +198,7 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
             return refused
         # After the access check, so that a request without credentials is a 401 first.
         if g.bearer is None and request.method in app.config["WTF_CSRF_METHODS"]:
-            app.extensions["viatic.csrf"].protect()
+            app.extensions["viatic.csrf"].protect(apply_exemptions=True)
         return None
 
     @app.after_request

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 
 import core
-from core import auth, mail, outbox
+from core import auth, mail, oauth2, outbox
 from core.db import db, utcnow
 from core.hookspecs import hookimpl
 from core.models import ConnectorCall, LoginAttempt, PasswordReset
@@ -86,4 +86,5 @@ def viatic_scheduled_jobs() -> list[Job]:
         Job("deliver_outbox", deliver_outbox, "interval", {"seconds": 15}),
         Job("forget_old_records", forget_old_records, "interval", {"hours": 6}),
         Job("forget_old_sessions", auth.forget_old_sessions, "interval", {"days": 1}),
+        Job("forget_old_oauth_records", oauth2.forget_expired, "interval", {"hours": 6}),
     ]

@@ -14,6 +14,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
     URLField,
 )
 from wtforms.validators import (
@@ -232,3 +233,70 @@ class PersonalTokenForm(FlaskForm):
         ],
         default="90",
     )
+
+
+class OAuthClientForm(FlaskForm):
+    """An app that signs people in through Viatic, or calls its API for them, registered by
+    the platform admin. Its type is chosen once; its secret is shown once."""
+
+    name = StringField(
+        _l("Nom de l'application"),
+        [
+            InputRequired(REQUIRED),
+            Length(max=100),
+            Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Ce nom contient un caractère non permis.")),
+        ],
+        description=_l("Montré aux personnes quand l'application leur demande l'accès."),
+    )
+    kind = SelectField(
+        _l("Type"),
+        choices=[
+            SelectChoice(
+                "confidential", _l("Confidentielle : un serveur qui garde un secret (Chamilo…)")
+            ),
+            SelectChoice("public", _l("Publique : une application mobile, sans secret (PKCE)")),
+        ],
+        description=_l("Ne peut plus être changé ensuite."),
+    )
+    redirect_uris = TextAreaField(
+        _l("Adresses de retour (redirect_uri)"),
+        [InputRequired(REQUIRED), Length(max=4000)],
+        description=_l("Une par ligne ; chacune est comparée exactement à celle de la demande."),
+        render_kw={"rows": 3, "autocapitalize": "none", "spellcheck": "false"},
+    )
+    scopes = SelectMultipleField(
+        _l("Portées que l'application peut demander"),
+        choices=[],
+        validate_choice=False,  # checked by validate_scopes, in French
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    enabled = BooleanField(
+        _l("Active"),
+        default=True,
+        description=_l("Désactiver l'application révoque tous ses jetons."),
+    )
+
+    def redirect_uri_list(self) -> list[str]:
+        lines = (line.strip() for line in (self.redirect_uris.data or "").splitlines())
+        return list(dict.fromkeys(line for line in lines if line))
+
+    def validate_scopes(self, field: SelectMultipleField) -> None:
+        if not field.data:
+            raise ValidationError(_l("Cochez au moins une portée."))
+        known = {choice.value for choice in field.iter_choices()}
+        unknown = [value for value in field.data or () if value not in known]
+        if unknown:
+            raise ValidationError(_l("Portée inconnue : %(scopes)s.", scopes=", ".join(unknown)))
+
+    def validate_redirect_uris(self, field: TextAreaField) -> None:
+        from core.oauth2 import redirect_uri_problem
+
+        uris = self.redirect_uri_list()
+        if not uris:
+            raise ValidationError(REQUIRED)
+        problems = [problem for uri in uris if (problem := redirect_uri_problem(uri))]
+        if any(len(uri) > 500 for uri in uris):
+            problems.append(str(_l("Une adresse compte au plus 500 caractères.")))
+        if problems:
+            raise ValidationError(" ".join(problems))

@@ -309,6 +309,131 @@ class LoginAttempt(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+# --- Viatic as OAuth2 authorization server and OpenID provider (see core.oauth2) ----------------
+
+
+class OAuthClient(Base):
+    """An app registered by the platform admin: Viatic's mobile apps, a tool of the platform
+    that signs people in through Viatic. A confidential client holds a secret, stored only
+    as a hash; a public one (a phone app) has none and must use PKCE."""
+
+    __tablename__ = "oauth_client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    confidential: Mapped[bool] = mapped_column(default=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    # Compared exactly with the redirect_uri of each request.
+    redirect_uris: Mapped[list[str]] = mapped_column(default=list)
+    scopes: Mapped[str] = mapped_column(String(1000), default="")  # space-separated
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    secret_created_at: Mapped[dt.datetime | None]
+
+
+class OAuthConsent(Base):
+    """The scopes a person approved for an app: asked again only for scopes beyond them."""
+
+    __tablename__ = "oauth_consent"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_client.id", ondelete="CASCADE"), index=True
+    )
+    scopes: Mapped[str] = mapped_column(String(1000))  # space-separated
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    client: Mapped[OAuthClient] = relationship()
+
+
+class OAuthGrant(Base):
+    """A token family: what one authorization code led to. Every access and refresh token
+    rotated from it belongs to it, and revoking it revokes them all at once."""
+
+    __tablename__ = "oauth_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_client.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+    # Why: revoked by the app, by the person, client disabled, refresh token reused...
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class OAuthAuthorizationCode(Base):
+    """A single-use, short-lived authorization code (stored hashed). Kept after its use, so
+    that a second use is recognised and revokes the family it led to."""
+
+    __tablename__ = "oauth_authorization_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_client.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str | None] = mapped_column(String(500))
+    scope: Mapped[str] = mapped_column(String(1000))
+    nonce: Mapped[str | None] = mapped_column(String(255))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10))
+    auth_time: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("oauth_grant.id", ondelete="CASCADE"))
+
+
+class OAuthToken(Base):
+    """An access token and the refresh token issued with it (both stored hashed). A refresh
+    token is used once: ``refresh_used_at`` marks it rotated, and presenting it again
+    revokes its whole family."""
+
+    __tablename__ = "oauth_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_grant.id", ondelete="CASCADE"), index=True
+    )
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(1000))
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    access_expires_at: Mapped[dt.datetime]
+    refresh_expires_at: Mapped[dt.datetime | None]
+    refresh_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    grant: Mapped[OAuthGrant] = relationship()
+
+
+class OidcSigningKey(Base):
+    """A key that signs the id_tokens (RS256). The private part is encrypted like module
+    secrets; the public part is published at /oauth/jwks. The highest ``generation`` signs;
+    the unique generation lets two workers race to create the first one safely."""
+
+    __tablename__ = "oidc_signing_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(unique=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(10))
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    private_jwk: Mapped[str] = mapped_column(Text)  # encrypted (core.settings.encrypt)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[dt.datetime | None]
+
+
 # --- Modules and rights ------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ def register(app: Flask) -> None:
         auth,
         commune,
         federation,
+        oauth,
         platform,
         public,
         security,
@@ -46,6 +47,7 @@ def register(app: Flask) -> None:
         security,
         tokens,
         api,
+        oauth,
     ):
         app.register_blueprint(module.bp)
     app.context_processor(_layout_context)
