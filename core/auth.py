@@ -195,20 +195,28 @@ def _revoke_current_session() -> None:
         )
 
 
-def _signed_in_user_query() -> Select[Any]:
-    """The signed-in user with their count of unread notifications (the header's bell), the
-    id and last activity of this browser's session row if it is still open (no row: the
-    session was closed), and their memberships, communes and EPCI (rights, switcher, the
-    commune of the URL): one round trip for what every page needs. Built once; executed with
-    ``uid`` and ``sid`` (the hash of the cookie's session id)."""
+def person_of_request(*columns: Any) -> Select[Any]:
+    """Select a user, their count of unread notifications (the header's bell) and
+    ``columns``, with their memberships, communes and EPCI loaded (rights, the commune
+    switcher, the commune of the URL): what every request needs, in one round trip. Each way
+    in (session cookie, personal token, app token) adds its own join and conditions."""
     unread = (
         select(func.count())
         .where(Notification.user_id == User.id, Notification.read_at.is_(None))
         .correlate(User)
         .scalar_subquery()
     )
+    return select(User, unread, *columns).options(
+        joinedload(User.memberships).joinedload(Membership.commune).joinedload(Commune.epci)
+    )
+
+
+def _signed_in_user_query() -> Select[Any]:
+    """The signed-in user (see ``person_of_request``) with the id and last activity of this
+    browser's session row if it is still open (no row: the session was closed). Built once;
+    executed with ``uid`` and ``sid`` (the hash of the cookie's session id)."""
     return (
-        select(User, unread, UserSession.id, UserSession.last_seen_at)
+        person_of_request(UserSession.id, UserSession.last_seen_at)
         .outerjoin(
             UserSession,
             and_(
@@ -216,9 +224,6 @@ def _signed_in_user_query() -> Select[Any]:
                 UserSession.sid_hash == bindparam("sid"),
                 UserSession.revoked_at.is_(None),
             ),
-        )
-        .options(
-            joinedload(User.memberships).joinedload(Membership.commune).joinedload(Commune.epci)
         )
         .where(User.id == bindparam("uid"))
     )

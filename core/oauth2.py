@@ -66,11 +66,9 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from core import audit, settings
+from core import audit, auth, settings
 from core.db import db, get_database, utcnow
 from core.models import (
-    Commune,
-    Membership,
     OAuthAuthorizationCode,
     OAuthClient,
     OAuthConsent,
@@ -590,13 +588,10 @@ def _access_token_query() -> Any:
     the token's scope and the app's client_id: one statement. Valid means: not expired,
     neither it nor its family revoked, the app enabled and the account active."""
     return (
-        select(User, OAuthToken.scope, OAuthClient.client_id)
+        auth.person_of_request(OAuthToken.scope, OAuthClient.client_id)
         .join(OAuthGrant, OAuthGrant.user_id == User.id)
         .join(OAuthToken, OAuthToken.grant_id == OAuthGrant.id)
         .join(OAuthClient, OAuthClient.id == OAuthGrant.client_id)
-        .options(
-            joinedload(User.memberships).joinedload(Membership.commune).joinedload(Commune.epci)
-        )
         .where(
             OAuthToken.access_token_hash == bindparam("hash"),
             OAuthToken.revoked_at.is_(None),
@@ -618,7 +613,7 @@ def authenticate(raw: str) -> Bearer | None:
     row = db.execute(ACCESS_TOKEN, {"hash": digest(raw), "now": utcnow()}).unique().one_or_none()
     if row is None:
         return None
-    user, scope, client_id = row
+    user, g.unread_notifications, scope, client_id = row
     return Bearer(user, frozenset(scope.split()), "oauth", client_id)
 
 

@@ -18,12 +18,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g
-from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, bindparam, select, update
 
 from core import audit, auth
 from core.db import db, utcnow
-from core.models import Commune, Membership, Notification, PersonalAccessToken, User
+from core.models import PersonalAccessToken, User
 
 PAT_PREFIX = "vtc_pat_"
 LIFETIMES = (30, 90, 365)  # days a person may choose
@@ -57,20 +56,11 @@ def authenticate(raw: str) -> Bearer | None:
 
 
 def _personal_token_query() -> Select[tuple[User, int, PersonalAccessToken]]:
-    """The token's person with what every request needs (unread count, memberships with
-    their communes), in one statement, like ``auth.SIGNED_IN_USER``."""
-    unread = (
-        select(func.count())
-        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
-        .correlate(User)
-        .scalar_subquery()
-    )
+    """The token's person with what every request needs (``auth.person_of_request``), in
+    one statement, if the token is valid."""
     return (
-        select(User, unread, PersonalAccessToken)
+        auth.person_of_request(PersonalAccessToken)
         .join(PersonalAccessToken, PersonalAccessToken.user_id == User.id)
-        .options(
-            joinedload(User.memberships).joinedload(Membership.commune).joinedload(Commune.epci)
-        )
         .where(
             PersonalAccessToken.token_hash == bindparam("hash"),
             PersonalAccessToken.revoked_at.is_(None),
