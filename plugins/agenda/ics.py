@@ -1,0 +1,113 @@
+"""iCalendar (RFC 5545) out: one event's ``.ics`` and a calendar's subscription feed.
+
+Timed events are written in local time with ``TZID=Europe/Paris`` and the zone's
+VTIMEZONE (its daylight-saving rules, as phones and Thunderbird expect); all-day events as
+``VALUE=DATE``. UID never changes, SEQUENCE counts the changes, RRULE and EXDATE carry the
+recurrence. Built with the ``icalendar`` library, which folds lines, escapes text and ends
+lines with CRLF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+import icalendar
+
+from plugins.agenda import services
+from plugins.agenda.models import PUBLIC, Calendar, Event
+
+PRODID = "-//Viatic//Agenda//FR"
+MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+
+def europe_paris() -> icalendar.Timezone:
+    """Europe/Paris as a VTIMEZONE: CET (UTC+1) in winter, CEST (UTC+2) from the last
+    Sunday of March at 02:00 to the last Sunday of October at 03:00 (EU rules since 1996)."""
+    zone = icalendar.Timezone()
+    zone.add("tzid", services.ZONE_NAME)
+    zone.add("x-lic-location", services.ZONE_NAME)
+    summer = icalendar.TimezoneDaylight()
+    summer.add("tzname", "CEST")
+    summer.add("tzoffsetfrom", dt.timedelta(hours=1))
+    summer.add("tzoffsetto", dt.timedelta(hours=2))
+    summer.add("dtstart", dt.datetime(1970, 3, 29, 2, 0, 0))
+    summer.add("rrule", {"freq": "yearly", "bymonth": 3, "byday": "-1su"})
+    winter = icalendar.TimezoneStandard()
+    winter.add("tzname", "CET")
+    winter.add("tzoffsetfrom", dt.timedelta(hours=2))
+    winter.add("tzoffsetto", dt.timedelta(hours=1))
+    winter.add("dtstart", dt.datetime(1970, 10, 25, 3, 0, 0))
+    winter.add("rrule", {"freq": "yearly", "bymonth": 10, "byday": "-1su"})
+    zone.add_component(summer)
+    zone.add_component(winter)
+    return zone
+
+
+def _calendar(name: str | None = None, method: str | None = None) -> icalendar.Calendar:
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method:
+        cal.add("method", method)
+    if name:
+        cal.add("x-wr-calname", name)
+        cal.add("x-wr-timezone", services.ZONE_NAME)
+    cal.add_component(europe_paris())
+    return cal
+
+
+def vevent(event: Event, url: str | None = None) -> icalendar.Event:
+    component = icalendar.Event()
+    component.add("uid", event.uid)
+    component.add("dtstamp", event.updated_at.astimezone(dt.UTC))
+    component.add("created", event.created_at.astimezone(dt.UTC))
+    component.add("last-modified", event.updated_at.astimezone(dt.UTC))
+    component.add("sequence", event.sequence)
+    start, end = services.local_start(event), services.local_end(event)
+    if event.all_day:
+        component.add("dtstart", start.date())
+        component.add("dtend", end.date())
+    else:
+        component.add("dtstart", start)
+        component.add("dtend", end)
+    component.add("summary", event.title)
+    if event.place:
+        component.add("location", event.place)
+    if event.description:
+        component.add("description", event.description)
+    component.add("categories", [event.category_label])
+    component.add("class", "PUBLIC" if event.visibility == PUBLIC else "PRIVATE")
+    component.add("transp", "TRANSPARENT" if event.all_day else "OPAQUE")
+    if url:
+        component.add("url", url)
+    if event.rrule:
+        component.add("rrule", icalendar.vRecur.from_ical(event.rrule))
+        removed = []
+        for key in event.exdates or ():
+            if event.all_day:
+                removed.append(dt.datetime.strptime(key, "%Y%m%d").date())
+            else:
+                naive = dt.datetime.strptime(key, "%Y%m%dT%H%M%S")
+                removed.append(naive.replace(tzinfo=services.zone_of(event)))
+        if removed:
+            component.add("exdate", removed)
+    return component
+
+
+def event_ics(event: Event, url: str | None = None) -> bytes:
+    """One event, for « Ajouter à mon agenda »."""
+    cal = _calendar(method="PUBLISH")
+    cal.add_component(vevent(event, url))
+    return cal.to_ical()
+
+
+def feed_ics(
+    calendar: Calendar, commune_name: str, events: Iterable[Event], url_of: Callable[[Event], str]
+) -> bytes:
+    """A calendar's subscription feed."""
+    cal = _calendar(name=f"{calendar.name} — {commune_name}")
+    for event in events:
+        cal.add_component(vevent(event, url_of(event)))
+    return cal.to_ical()

@@ -1,0 +1,150 @@
+"""The agenda's tables, all prefixed ``agenda_``, on the core's declarative base.
+
+Times are stored as UTC instants (``start_at``, ``end_at``) with the zone they were entered
+in (``timezone``, Europe/Paris): a recurring event is expanded in that zone's wall-clock
+time, so that a weekly meeting at 18:00 stays at 18:00 in summer and in winter. An all-day
+event starts and ends at local midnight (its end is exclusive, as in iCalendar).
+
+The schema is created by this plugin's own Alembic branch (``migrations/``); the core's
+tests compare the two.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core import toolkit
+from core.toolkit import lazy_gettext as _l
+
+User = toolkit.User
+
+# Who may see an event (besides the writers of the commune's calendars, who see them all).
+PUBLIC = "public"  # everyone who may open the agenda, citizens included
+MEMBERS = "members"  # the council and the staff (permission agenda.view_members)
+PRIVATE = "private"  # its author and the writers
+VISIBILITIES = (PUBLIC, MEMBERS, PRIVATE)
+VISIBILITY_LABELS = {
+    PUBLIC: _l("Public : visible de tous, habitants compris"),
+    MEMBERS: _l("Membres : élus et agents de la commune"),
+    PRIVATE: _l("Privé : vous et les personnes qui gèrent l'agenda"),
+}
+VISIBILITY_SHORT = {PUBLIC: _l("Public"), MEMBERS: _l("Membres"), PRIVATE: _l("Privé")}
+
+CATEGORIES = {
+    "seance": _l("Séance"),
+    "reunion": _l("Réunion"),
+    "manifestation": _l("Manifestation"),
+    "ceremonie": _l("Cérémonie"),
+    "permanence": _l("Permanence"),
+    "autre": _l("Autre"),
+}
+
+# Calendar kinds: the calendars every commune gets when it enables the module.
+COUNCIL = "conseil"
+COMMISSION = "commission"
+PUBLIC_EVENTS = "evenements"
+
+# Background colours of the calendars, behind white text: every one reaches a contrast
+# ratio of 4.5:1 at least (RGAA 3.2, checked by the tests). The colour is never the only
+# clue: the calendar's name is written beside it.
+PALETTE = {
+    "bleu": "#1d4f91",
+    "vert": "#1b6b3a",
+    "violet": "#6b2fa0",
+    "rouge": "#a1262d",
+    "brun": "#8a4b08",
+    "ardoise": "#3d4f63",
+}
+PALETTE_LABELS = {
+    "bleu": _l("Bleu"),
+    "vert": _l("Vert"),
+    "violet": _l("Violet"),
+    "rouge": _l("Rouge"),
+    "brun": _l("Brun"),
+    "ardoise": _l("Ardoise"),
+}
+
+
+class Calendar(toolkit.Base):
+    """A calendar of a commune: the council's, the commissions', the mairie's events."""
+
+    __tablename__ = "agenda_calendar"
+    __table_args__ = (UniqueConstraint("commune_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    colour: Mapped[str] = mapped_column(String(20))
+    # The visibility a new event of this calendar starts with in the form.
+    default_visibility: Mapped[str] = mapped_column(String(10), default=PUBLIC)
+    # The subscription feed's secret, hashed (the address is shown once, when made).
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    feed_token_created_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    @property
+    def colour_label(self) -> str:
+        return str(PALETTE_LABELS.get(self.colour, self.colour))
+
+    def __repr__(self) -> str:
+        return f"<Calendar {self.id} {self.name!r}>"
+
+
+class Event(toolkit.Base):
+    """An event, possibly recurring (RRULE), with the occurrences removed from it (EXDATE)."""
+
+    __tablename__ = "agenda_event"
+    __table_args__ = (
+        # The month view and the feeds read a commune's events by start.
+        Index("ix_agenda_event_commune_start", "commune_id", "start_at"),
+        Index("ix_agenda_event_calendar", "calendar_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("agenda_calendar.id", ondelete="CASCADE"))
+    # iCalendar's identity of the event: never changes, whatever is edited.
+    uid: Mapped[str] = mapped_column(String(255), unique=True)
+    # iCalendar's SEQUENCE: bumped at each change people would want their phones to see.
+    sequence: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(20), default="autre")
+    visibility: Mapped[str] = mapped_column(String(10), default=PUBLIC)
+    all_day: Mapped[bool] = mapped_column(default=False)
+    start_at: Mapped[dt.datetime]
+    end_at: Mapped[dt.datetime]
+    timezone: Mapped[str] = mapped_column(String(40), default="Europe/Paris")
+    # RFC 5545 RRULE value, without the "RRULE:" prefix; None for a single event.
+    rrule: Mapped[str | None] = mapped_column(String(300))
+    # When the last occurrence ends (None: the series never ends), so that a month's
+    # query need not expand every series of the commune.
+    recurrence_end_at: Mapped[dt.datetime | None]
+    # Occurrences removed from the series, by their local start in the event's zone
+    # ("20261027T180000", or "20261027" for an all-day event).
+    exdates: Mapped[list[str]] = mapped_column(default=list)
+    # SET NULL: an event stays in the commune's agenda when its author deletes their account.
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    calendar: Mapped[Calendar] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+
+    @property
+    def category_label(self) -> str:
+        return str(CATEGORIES.get(self.category, self.category))
+
+    @property
+    def visibility_label(self) -> str:
+        return str(VISIBILITY_SHORT.get(self.visibility, self.visibility))
+
+    def __repr__(self) -> str:
+        return f"<Event {self.id} {self.title!r}>"

@@ -1,0 +1,1017 @@
+"""The agenda's logic, shared by the HTML pages, the hooks, and later the JSON API.
+
+Each action checks its permission here, validates its input, writes its audit record, and
+leaves the commit to the caller, so that a change and its audit record are saved together
+or not at all.
+
+Who sees what:
+
+- ``agenda.write`` (maire, adjoints, agents by default) sees every event of the commune and
+  may create, change and delete them;
+- ``agenda.view_members`` (the council and the staff) sees the public and the members'
+  events, and the private ones they wrote;
+- everyone else with ``agenda.view`` (citizens, partners) sees the public events only.
+
+A calendar's subscription feed (``/abonnement/<token>.ics``) is a members' feed: it holds
+the public and the members' events of that calendar, never the private ones. Its address
+carries a secret token, stored hashed: it is shown once to the writer who makes it, and
+making a new one ends the old address (404).
+"""
+
+from __future__ import annotations
+
+import calendar as pycalendar
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import url_for
+from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import NotFound
+
+from core import toolkit
+from core.toolkit import gettext as _
+from core.toolkit import lazy_gettext as _l
+from plugins.agenda import recurrence
+from plugins.agenda.models import (
+    CATEGORIES,
+    COMMISSION,
+    COUNCIL,
+    MEMBERS,
+    PALETTE,
+    PRIVATE,
+    PUBLIC,
+    PUBLIC_EVENTS,
+    VISIBILITIES,
+    Calendar,
+    Event,
+)
+
+PLUGIN = "agenda"
+ZONE_NAME = "Europe/Paris"
+ZONE = ZoneInfo(ZONE_NAME)
+TITLE_MAX = 200
+PLACE_MAX = 200
+DESCRIPTION_MAX = 5000
+WIDGET_LIMIT = 5
+UPCOMING_DAYS = 92
+UPCOMING_LIMIT = 100
+# A feed holds the past year and everything to come.
+FEED_PAST_DAYS = 366
+DEFAULT_DURATION = dt.timedelta(hours=1)
+
+TITLE_REQUIRED = _l("Donnez un titre à l'événement.")
+START_DATE_REQUIRED = _l("Indiquez la date de début.")
+
+# The calendars every commune gets when it enables the agenda: (kind, name, colour,
+# visibility a new event starts with). Council meetings are public by law.
+DEFAULT_CALENDARS = (
+    (COUNCIL, "Conseil municipal", "bleu", PUBLIC),
+    (COMMISSION, "Commissions", "vert", MEMBERS),
+    (PUBLIC_EVENTS, "Événements de la mairie", "violet", PUBLIC),
+)
+
+
+class EventError(Exception):
+    """Input that cannot be accepted: ``errors`` maps each field at fault (form field or
+    JSON key) to a message for the person, in their language."""
+
+    def __init__(self, errors: Mapping[str, object]) -> None:
+        self.errors = {name: str(message) for name, message in errors.items()}
+        super().__init__("; ".join(self.errors.values()))
+
+    @property
+    def message(self) -> str:
+        return next(iter(self.errors.values()), "")
+
+
+# --- Who may do what --------------------------------------------------------------------------
+
+
+def can_write(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
+    return toolkit.has_permission(user, commune, "agenda.write")
+
+
+def sees_members_events(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
+    return toolkit.has_permission(user, commune, "agenda.view_members")
+
+
+def visible_events(commune: toolkit.Commune, user: toolkit.User | None) -> Select[tuple[Event]]:
+    """The events of ``commune`` that ``user`` may see, as a query to refine."""
+    query = select(Event).where(Event.commune_id == commune.id)
+    if user is None or not toolkit.has_permission(user, commune, "agenda.view"):
+        return query.where(false())
+    if can_write(commune, user):
+        return query
+    shown = [Event.visibility == PUBLIC]
+    if sees_members_events(commune, user):
+        shown.append(Event.visibility == MEMBERS)
+        shown.append(and_(Event.visibility == PRIVATE, Event.author_id == user.id))
+    return query.where(or_(*shown))
+
+
+# --- Calendars --------------------------------------------------------------------------------
+
+
+def ensure_calendars(commune: toolkit.Commune) -> list[Calendar]:
+    """Create the commune's default calendars that it does not have (idempotent)."""
+    existing = set(
+        toolkit.db.scalars(select(Calendar.kind).where(Calendar.commune_id == commune.id))
+    )
+    added = []
+    for kind, name, colour, visibility in DEFAULT_CALENDARS:
+        if kind in existing:
+            continue
+        calendar = Calendar(
+            commune_id=commune.id,
+            kind=kind,
+            name=name,
+            colour=colour,
+            default_visibility=visibility,
+        )
+        toolkit.db.add(calendar)
+        added.append(calendar)
+    if added:
+        toolkit.db.flush()
+        toolkit.audit(
+            "agenda.calendars_created",
+            commune=commune,
+            module=PLUGIN,
+            object_type="calendar",
+            details={"names": [c.name for c in added]},
+        )
+    return added
+
+
+def calendars(commune: toolkit.Commune) -> list[Calendar]:
+    return list(
+        toolkit.db.scalars(
+            select(Calendar).where(Calendar.commune_id == commune.id).order_by(Calendar.id)
+        )
+    )
+
+
+def get_calendar(commune: toolkit.Commune, calendar_id: int) -> Calendar:
+    found = toolkit.db.scalar(
+        select(Calendar).where(Calendar.id == calendar_id, Calendar.commune_id == commune.id)
+    )
+    if found is None:
+        toolkit.refuse(_("Cet agenda n'existe pas dans cette commune."), 404)
+    return found
+
+
+def update_calendar(
+    commune: toolkit.Commune, user: toolkit.User, calendar: Calendar, name: object, colour: object
+) -> bool:
+    """Rename a calendar or change its colour (one of the palette's); returns whether
+    anything changed."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    if calendar.commune_id != commune.id:
+        raise NotFound()
+    name = _text(name)
+    errors: dict[str, object] = {}
+    if not name:
+        errors["name"] = _("Donnez un nom à l'agenda.")
+    elif len(name) > 100:
+        errors["name"] = _("Le nom ne doit pas dépasser 100 caractères.")
+    if colour not in PALETTE:
+        errors["colour"] = _("Choisissez une couleur dans la liste.")
+    if errors:
+        raise EventError(errors)
+    before = {"name": calendar.name, "colour": calendar.colour}
+    after = {"name": name, "colour": str(colour)}
+    if before == after:
+        return False
+    calendar.name, calendar.colour = after["name"], after["colour"]
+    toolkit.audit(
+        "agenda.calendar_updated",
+        commune=commune,
+        module=PLUGIN,
+        object_type="calendar",
+        object_id=calendar.id,
+        details={"before": before, "after": after},
+        actor=user,
+    )
+    return True
+
+
+# --- Occurrences ------------------------------------------------------------------------------
+
+
+@dataclass
+class Occurrence:
+    """One occurrence of an event: its start and end, aware, in the event's zone."""
+
+    event: Event
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def all_day(self) -> bool:
+        return self.event.all_day
+
+    @property
+    def key(self) -> str:
+        """How iCalendar's EXDATE and this plugin's URLs name the occurrence."""
+        return occurrence_key(self.event, self.start)
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day it covers (an all-day event's end is exclusive)."""
+        end = self.end - dt.timedelta(microseconds=1) if self.end > self.start else self.end
+        return end.date()
+
+    def days(self) -> list[dt.date]:
+        day, days = self.start.date(), []
+        while day <= self.last_day:
+            days.append(day)
+            day += dt.timedelta(days=1)
+        return days
+
+
+def zone_of(event: Event) -> ZoneInfo:
+    return ZoneInfo(event.timezone or ZONE_NAME)
+
+
+def local_start(event: Event) -> dt.datetime:
+    return event.start_at.astimezone(zone_of(event))
+
+
+def local_end(event: Event) -> dt.datetime:
+    return event.end_at.astimezone(zone_of(event))
+
+
+def occurrence_key(event: Event, start: dt.datetime) -> str:
+    local = start.astimezone(zone_of(event))
+    return local.strftime("%Y%m%d") if event.all_day else local.strftime("%Y%m%dT%H%M%S")
+
+
+def expand(event: Event, after: dt.datetime, before: dt.datetime) -> list[Occurrence]:
+    """The occurrences of ``event`` that end after ``after`` and start before ``before``
+    (aware datetimes), EXDATEs left out."""
+    start, end = local_start(event), local_end(event)
+    duration = end - start
+    if not event.rrule:
+        if start < before and (end > after or (end == start and start >= after)):
+            return [Occurrence(event, start, end)]
+        return []
+    removed = set(event.exdates or ())
+    found = []
+    for begin in recurrence.occurrences(event.rrule, start, after - duration, before):
+        # A wall-clock start plus the duration, in wall-clock time too (an all-day event
+        # ends at midnight, even on the night the clocks change).
+        finish = (begin.replace(tzinfo=None) + duration).replace(tzinfo=begin.tzinfo)
+        if occurrence_key(event, begin) in removed:
+            continue
+        if finish > after or (finish == begin and begin >= after):
+            found.append(Occurrence(event, begin, finish))
+    return found
+
+
+def occurrences_between(
+    commune: toolkit.Commune,
+    user: toolkit.User | None,
+    after: dt.datetime,
+    before: dt.datetime,
+    calendar_id: int | None = None,
+    query: Select[tuple[Event]] | None = None,
+) -> list[Occurrence]:
+    """Every occurrence ``user`` may see in ``[after, before)``, in order."""
+    base = query if query is not None else visible_events(commune, user)
+    candidates = base.where(
+        Event.start_at < before,
+        or_(
+            and_(Event.rrule.is_(None), Event.end_at >= after),
+            and_(
+                Event.rrule.is_not(None),
+                or_(Event.recurrence_end_at.is_(None), Event.recurrence_end_at >= after),
+            ),
+        ),
+    ).options(selectinload(Event.calendar))
+    if calendar_id is not None:
+        candidates = candidates.where(Event.calendar_id == calendar_id)
+    found = []
+    for event in toolkit.db.scalars(candidates):
+        found.extend(expand(event, after, before))
+    found.sort(key=lambda o: (o.start.astimezone(dt.UTC), not o.all_day, o.event.title))
+    return found
+
+
+def now_local() -> dt.datetime:
+    return toolkit.utcnow().astimezone(ZONE)
+
+
+def today() -> dt.date:
+    return now_local().date()
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=ZONE)
+
+
+@dataclass
+class Day:
+    date: dt.date
+    in_month: bool
+    is_today: bool
+    occurrences: list[Occurrence] = field(default_factory=list)
+
+
+@dataclass
+class Month:
+    year: int
+    month: int
+    first: dt.date
+    weeks: list[list[Day]]
+    previous: dt.date
+    next: dt.date
+
+    @property
+    def days_with_events(self) -> list[Day]:
+        return [d for week in self.weeks for d in week if d.in_month and d.occurrences]
+
+
+def parse_month(value: str | None) -> dt.date:
+    """``2026-10`` → 1 October 2026; the current month for anything else."""
+    if value and re.fullmatch(r"\d{4}-\d{2}", value):
+        year, month = int(value[:4]), int(value[5:])
+        if 1900 <= year <= 2200 and 1 <= month <= 12:
+            return dt.date(year, month, 1)
+    current = today()
+    return dt.date(current.year, current.month, 1)
+
+
+def month_view(
+    commune: toolkit.Commune,
+    user: toolkit.User | None,
+    first: dt.date,
+    calendar_id: int | None = None,
+) -> Month:
+    """The weeks (Monday first) around the month of ``first``, each day with what
+    ``user`` may see on it."""
+    grid = pycalendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    start, end = grid[0][0], grid[-1][-1] + dt.timedelta(days=1)
+    current = today()
+    days = {
+        day: Day(day, day.month == first.month, day == current) for week in grid for day in week
+    }
+    for occurrence in occurrences_between(
+        commune, user, midnight(start), midnight(end), calendar_id
+    ):
+        for day in occurrence.days():
+            if day in days:
+                days[day].occurrences.append(occurrence)
+    previous = (first - dt.timedelta(days=1)).replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return Month(
+        first.year,
+        first.month,
+        first,
+        [[days[d] for d in week] for week in grid],
+        previous,
+        following,
+    )
+
+
+def upcoming(
+    commune: toolkit.Commune,
+    user: toolkit.User | None,
+    limit: int = UPCOMING_LIMIT,
+    days: int = UPCOMING_DAYS,
+) -> list[Occurrence]:
+    """What ``user`` may see from now on, over ``days`` days, at most ``limit``."""
+    now = now_local()
+    return occurrences_between(commune, user, now, now + dt.timedelta(days=days))[:limit]
+
+
+def by_day(occurrences: Iterable[Occurrence]) -> list[tuple[dt.date, list[Occurrence]]]:
+    grouped: dict[dt.date, list[Occurrence]] = {}
+    for occurrence in occurrences:
+        grouped.setdefault(occurrence.start.date(), []).append(occurrence)
+    return list(grouped.items())
+
+
+def get_event(commune: toolkit.Commune, user: toolkit.User | None, event_id: int) -> Event:
+    """The event, if it belongs to ``commune`` and ``user`` may see it; 404 otherwise (the
+    same answer whether it does not exist or is not for this person)."""
+    event = toolkit.db.scalar(visible_events(commune, user).where(Event.id == event_id))
+    if event is None:
+        toolkit.refuse(_("Cet événement n'existe pas, ou il ne vous est pas visible."), 404)
+    return event
+
+
+def find_occurrence(event: Event, key: str | None) -> Occurrence | None:
+    """The occurrence of ``event`` named ``key`` (``20261027T180000``), if it is one."""
+    if not key:
+        return None
+    try:
+        if event.all_day:
+            day = dt.datetime.strptime(key, "%Y%m%d").date()
+            start = dt.datetime.combine(day, local_start(event).time(), tzinfo=zone_of(event))
+        else:
+            start = dt.datetime.strptime(key, "%Y%m%dT%H%M%S").replace(tzinfo=zone_of(event))
+    except ValueError:
+        return None
+    for occurrence in expand(event, start, start + dt.timedelta(seconds=1)):
+        if occurrence.key == key:
+            return occurrence
+    return None
+
+
+def next_occurrence(event: Event) -> Occurrence | None:
+    now = now_local()
+    found = expand(event, now, now + dt.timedelta(days=3660))
+    return found[0] if found else None
+
+
+def first_occurrence(event: Event) -> Occurrence:
+    return Occurrence(event, local_start(event), local_end(event))
+
+
+def event_url(
+    event: Event,
+    occurrence: Occurrence | None = None,
+    external: bool = False,
+    commune: toolkit.Commune | None = None,
+) -> str:
+    values: dict[str, Any] = {"event_id": event.id, "_external": external}
+    if commune is not None:
+        values["insee"] = commune.insee
+    if occurrence is not None and event.rrule:
+        values["date"] = occurrence.key
+    return url_for("agenda.show", **values)
+
+
+def search(
+    commune: toolkit.Commune, user: toolkit.User | None, query: str, limit: int
+) -> list[Event]:
+    words = query.strip()
+    if not words:
+        return []
+    matches = or_(
+        Event.title.icontains(words, autoescape=True),
+        Event.place.icontains(words, autoescape=True),
+    )
+    return list(
+        toolkit.db.scalars(
+            visible_events(commune, user)
+            .where(matches)
+            .order_by(Event.start_at.desc(), Event.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --- Input ------------------------------------------------------------------------------------
+
+
+@dataclass
+class EventInput:
+    """What the form (or the API) sent, validated."""
+
+    calendar: Calendar
+    title: str
+    place: str
+    description: str
+    category: str
+    visibility: str
+    all_day: bool
+    start: dt.datetime  # aware, Europe/Paris
+    end: dt.datetime
+    rrule: str | None
+
+
+def _text(value: object) -> str:
+    """The text of a field: browsers send CRLF line ends, which would count twice."""
+    if not isinstance(value, str):
+        return ""
+    return value.replace("\r\n", "\n").strip()
+
+
+def parse_date(value: object) -> dt.date | None:
+    """``2026-10-27`` (a date field) or ``27/10/2026`` (typed by hand); None if neither."""
+    text = _text(value)
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_time(value: object) -> dt.time | None:
+    text = _text(value).replace("h", ":").replace("H", ":")
+    if text.endswith(":"):
+        text += "00"
+    for pattern in ("%H:%M", "%H:%M:%S"):
+        try:
+            return dt.datetime.strptime(text, pattern).time()
+        except ValueError:
+            continue
+    return None
+
+
+def _local(day: dt.date, time: dt.time) -> dt.datetime | None:
+    """The local datetime, or None if it does not exist (the hour skipped in March)."""
+    moment = dt.datetime.combine(day, time, tzinfo=ZONE)
+    back = moment.astimezone(dt.UTC).astimezone(ZONE)
+    return moment if back.replace(tzinfo=None) == moment.replace(tzinfo=None) else None
+
+
+def _integer(value: object) -> int | None:
+    text = _text(value) if not isinstance(value, int) else str(value)
+    return int(text) if text.isdigit() else None
+
+
+def validate(commune: toolkit.Commune, user: toolkit.User, raw: Mapping[str, Any]) -> EventInput:
+    """Check what a writer sent; raises ``EventError`` with every field at fault.
+
+    ``raw`` holds the form's fields: ``calendar`` (id), ``title``, ``place``,
+    ``description``, ``category``, ``visibility``, ``all_day``, ``start_date``,
+    ``start_time``, ``end_date``, ``end_time`` and either the recurrence controls
+    (``repeat``, ``interval``, ``weekdays``, ``monthly_by``, ``ends``, ``count``,
+    ``until``) or an RFC 5545 ``rrule``.
+    """
+    errors: dict[str, object] = {}
+    own = {c.id: c for c in calendars(commune)}
+    chosen = own.get(_integer(raw.get("calendar")) or -1)
+    if chosen is None:
+        errors["calendar"] = _("Choisissez un agenda de la commune.")
+    title = _text(raw.get("title"))
+    if not title:
+        errors["title"] = TITLE_REQUIRED
+    elif len(title) > TITLE_MAX:
+        errors["title"] = _(
+            "Le titre ne doit pas dépasser %(limit)d caractères (%(count)d actuellement).",
+            limit=TITLE_MAX,
+            count=len(title),
+        )
+    place = _text(raw.get("place"))
+    if len(place) > PLACE_MAX:
+        errors["place"] = _(
+            "Le lieu ne doit pas dépasser %(limit)d caractères (%(count)d actuellement).",
+            limit=PLACE_MAX,
+            count=len(place),
+        )
+    description = _text(raw.get("description"))
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = _(
+            "La description ne doit pas dépasser %(limit)d caractères (%(count)d actuellement).",
+            limit=DESCRIPTION_MAX,
+            count=len(description),
+        )
+    category = _text(raw.get("category")) or "autre"
+    if category not in CATEGORIES:
+        errors["category"] = _("Choisissez une catégorie dans la liste.")
+    visibility = _text(raw.get("visibility")) or (chosen.default_visibility if chosen else PUBLIC)
+    if visibility not in VISIBILITIES:
+        errors["visibility"] = _("Choisissez qui peut voir l'événement.")
+    all_day = raw.get("all_day") in (True, "y", "on", "true", "1")
+
+    start = end = None
+    start_day = parse_date(raw.get("start_date"))
+    if start_day is None:
+        errors["start_date"] = (
+            START_DATE_REQUIRED
+            if not _text(raw.get("start_date"))
+            else _("La date de début n'est pas valable : écrivez-la jj/mm/aaaa.")
+        )
+    end_day = parse_date(raw.get("end_date")) if _text(raw.get("end_date")) else start_day
+    if end_day is None:
+        errors["end_date"] = _("La date de fin n'est pas valable : écrivez-la jj/mm/aaaa.")
+    if all_day:
+        if start_day is not None and end_day is not None:
+            start = midnight(start_day)
+            end = midnight(end_day + dt.timedelta(days=1))
+            if end_day < start_day:
+                errors["end_date"] = _("La fin doit être après le début.")
+    else:
+        start_time = parse_time(raw.get("start_time"))
+        if start_time is None:
+            errors["start_time"] = (
+                _("Indiquez l'heure de début, ou cochez « Toute la journée ».")
+                if not _text(raw.get("start_time"))
+                else _("L'heure de début n'est pas valable : écrivez-la hh:mm.")
+            )
+        end_time = parse_time(raw.get("end_time")) if _text(raw.get("end_time")) else None
+        if _text(raw.get("end_time")) and end_time is None:
+            errors["end_time"] = _("L'heure de fin n'est pas valable : écrivez-la hh:mm.")
+        if start_day is not None and start_time is not None:
+            start = _local(start_day, start_time)
+            if start is None:
+                errors["start_time"] = _(
+                    "Cette heure n'existe pas ce jour-là (passage à l'heure d'été) : "
+                    "choisissez-en une autre."
+                )
+        if start is not None and end_day is not None and "end_time" not in errors:
+            if end_time is None:
+                end = (start.replace(tzinfo=None) + DEFAULT_DURATION).replace(tzinfo=ZONE)
+            else:
+                end = _local(end_day, end_time)
+                if end is None:
+                    errors["end_time"] = _(
+                        "Cette heure n'existe pas ce jour-là (passage à l'heure d'été) : "
+                        "choisissez-en une autre."
+                    )
+            if end is not None and end <= start:
+                errors["end_time" if end_day == start_day else "end_date"] = _(
+                    "La fin doit être après le début."
+                )
+
+    rule = None
+    if start is not None and end is not None and not errors.keys() & {"end_date", "end_time"}:
+        try:
+            rule = _recurrence(raw, start, all_day)
+        except recurrence.RecurrenceError as error:
+            errors[error.field] = error.message
+    if errors:
+        raise EventError(errors)
+    assert chosen is not None and start is not None and end is not None
+    return EventInput(
+        calendar=chosen,
+        title=title,
+        place=place,
+        description=description,
+        category=category,
+        visibility=visibility,
+        all_day=all_day,
+        start=start,
+        end=end,
+        rrule=rule,
+    )
+
+
+def _recurrence(raw: Mapping[str, Any], start: dt.datetime, all_day: bool) -> str | None:
+    if _text(raw.get("rrule")):
+        return recurrence.validate(_text(raw.get("rrule")), start, all_day)
+    weekdays = raw.get("weekdays") or []
+    if isinstance(weekdays, str):
+        weekdays = [weekdays]
+    controls = recurrence.Controls(
+        repeat=_text(raw.get("repeat")),
+        interval=1,
+        weekdays=[str(d) for d in weekdays],
+        monthly_by=_text(raw.get("monthly_by")) or "date",
+        ends=_text(raw.get("ends")) or "never",
+    )
+    if controls.repeat:
+        interval = _integer(raw.get("interval")) if _text(str(raw.get("interval") or "")) else 1
+        if interval is None:
+            raise recurrence.RecurrenceError(
+                _("L'intervalle de répétition va de 1 à %(max)d.", max=recurrence.MAX_INTERVAL),
+                "interval",
+            )
+        controls.interval = interval
+        if controls.ends == "count":
+            controls.count = _integer(raw.get("count"))
+        elif controls.ends == "until":
+            controls.until = parse_date(raw.get("until"))
+    built = recurrence.build(controls, start, all_day)
+    return recurrence.validate(built, start, all_day) if built else None
+
+
+# --- Changing ---------------------------------------------------------------------------------
+
+
+def _series_end(rule: str | None, start: dt.datetime, end: dt.datetime) -> dt.datetime | None:
+    if not rule:
+        return None
+    last = recurrence.last_start(rule, start)
+    return None if last is None else (last + (end - start)).astimezone(dt.UTC)
+
+
+def _snapshot(event: Event) -> dict[str, Any]:
+    return {
+        "calendar_id": event.calendar_id,
+        "title": event.title,
+        "place": event.place,
+        "description": event.description,
+        "category": event.category,
+        "visibility": event.visibility,
+        "all_day": event.all_day,
+        "start_at": event.start_at.isoformat() if event.start_at else None,
+        "end_at": event.end_at.isoformat() if event.end_at else None,
+        "rrule": event.rrule,
+        "exdates": list(event.exdates or ()),
+    }
+
+
+def _apply(event: Event, data: EventInput) -> None:
+    event.calendar_id = data.calendar.id
+    event.title = data.title
+    event.place = data.place
+    event.description = data.description
+    event.category = data.category
+    event.visibility = data.visibility
+    event.all_day = data.all_day
+    event.start_at = data.start.astimezone(dt.UTC)
+    event.end_at = data.end.astimezone(dt.UTC)
+    event.timezone = ZONE_NAME
+    event.rrule = data.rrule
+    event.recurrence_end_at = _series_end(data.rrule, data.start, data.end)
+
+
+def new_uid(commune: toolkit.Commune) -> str:
+    return f"{uuid.uuid4()}@{commune.insee}.agenda.viatic"
+
+
+def create_event(commune: toolkit.Commune, author: toolkit.User, data: EventInput) -> Event:
+    toolkit.check("agenda.write", commune=commune, user=author)
+    if data.calendar.commune_id != commune.id:
+        raise NotFound()
+    event = Event(commune_id=commune.id, uid=new_uid(commune), sequence=0, author_id=author.id)
+    event.exdates = []
+    _apply(event, data)
+    toolkit.db.add(event)
+    toolkit.db.flush()
+    toolkit.audit(
+        "agenda.event_created",
+        commune=commune,
+        module=PLUGIN,
+        object_type="event",
+        object_id=event.id,
+        details=_snapshot(event),
+        actor=author,
+    )
+    return event
+
+
+def update_event(
+    commune: toolkit.Commune, user: toolkit.User, event: Event, data: EventInput
+) -> bool:
+    """Change the whole event (every occurrence); returns whether anything changed. Each
+    change bumps SEQUENCE, so that subscribed phones take the new version."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    if event.commune_id != commune.id or data.calendar.commune_id != commune.id:
+        raise NotFound()
+    before = _snapshot(event)
+    _apply(event, data)
+    after = _snapshot(event)
+    if after == before:
+        return False
+    event.sequence += 1
+    event.updated_at = toolkit.utcnow()
+    toolkit.audit(
+        "agenda.event_updated",
+        commune=commune,
+        module=PLUGIN,
+        object_type="event",
+        object_id=event.id,
+        details={
+            "before": {k: v for k, v in before.items() if after[k] != v},
+            "after": {k: v for k, v in after.items() if before[k] != v},
+            "sequence": event.sequence,
+        },
+        actor=user,
+    )
+    return True
+
+
+def delete_event(commune: toolkit.Commune, user: toolkit.User, event: Event) -> None:
+    toolkit.check("agenda.write", commune=commune, user=user)
+    if event.commune_id != commune.id:
+        raise NotFound()
+    toolkit.audit(
+        "agenda.event_deleted",
+        commune=commune,
+        module=PLUGIN,
+        object_type="event",
+        object_id=event.id,
+        details={"uid": event.uid, **_snapshot(event)},
+        actor=user,
+    )
+    toolkit.db.delete(event)
+
+
+def delete_occurrence(
+    commune: toolkit.Commune, user: toolkit.User, event: Event, key: str
+) -> Occurrence:
+    """Remove one occurrence of a series (an EXDATE); the others stay."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    if event.commune_id != commune.id:
+        raise NotFound()
+    if not event.rrule:
+        raise EventError({"occurrence": _("Cet événement ne se répète pas.")})
+    occurrence = find_occurrence(event, key)
+    if occurrence is None:
+        raise EventError({"occurrence": _("Cette date n'est pas une occurrence de l'événement.")})
+    event.exdates = sorted({*(event.exdates or ()), occurrence.key})
+    event.sequence += 1
+    event.updated_at = toolkit.utcnow()
+    toolkit.audit(
+        "agenda.occurrence_deleted",
+        commune=commune,
+        module=PLUGIN,
+        object_type="event",
+        object_id=event.id,
+        details={"exdate": occurrence.key, "sequence": event.sequence},
+        actor=user,
+    )
+    return occurrence
+
+
+# --- Subscription feeds -----------------------------------------------------------------------
+
+
+def feed_token_hash(token: str) -> str:
+    # The token carries 256 random bits: a plain SHA-256 is enough to keep it secret at rest.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def regenerate_feed_token(commune: toolkit.Commune, user: toolkit.User, calendar: Calendar) -> str:
+    """Make a new secret address for the calendar's feed; the old one stops working.
+    Returns the token, which is shown once and never stored in clear."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    if calendar.commune_id != commune.id:
+        raise NotFound()
+    had_one = calendar.feed_token_hash is not None
+    token = secrets.token_urlsafe(32)
+    calendar.feed_token_hash = feed_token_hash(token)
+    calendar.feed_token_created_at = toolkit.utcnow()
+    toolkit.audit(
+        "agenda.feed_token_regenerated" if had_one else "agenda.feed_token_created",
+        commune=commune,
+        module=PLUGIN,
+        object_type="calendar",
+        object_id=calendar.id,
+        actor=user,
+    )
+    return token
+
+
+def calendar_of_feed(commune: toolkit.Commune, token: str) -> Calendar | None:
+    if not token or len(token) > 100:
+        return None
+    digest = feed_token_hash(token)
+    calendar = toolkit.db.scalar(
+        select(Calendar).where(
+            Calendar.commune_id == commune.id, Calendar.feed_token_hash == digest
+        )
+    )
+    if calendar is None or not hmac.compare_digest(calendar.feed_token_hash or "", digest):
+        return None
+    return calendar
+
+
+def feed_events(calendar: Calendar) -> list[Event]:
+    """What a calendar's feed holds: its public and members' events of the past year and
+    to come (never the private ones)."""
+    cutoff = toolkit.utcnow() - dt.timedelta(days=FEED_PAST_DAYS)
+    return list(
+        toolkit.db.scalars(
+            select(Event)
+            .where(
+                Event.calendar_id == calendar.id,
+                Event.visibility.in_((PUBLIC, MEMBERS)),
+                or_(
+                    and_(Event.rrule.is_(None), Event.end_at >= cutoff),
+                    and_(
+                        Event.rrule.is_not(None),
+                        or_(
+                            Event.recurrence_end_at.is_(None),
+                            Event.recurrence_end_at >= cutoff,
+                        ),
+                    ),
+                ),
+            )
+            .order_by(Event.start_at, Event.id)
+        )
+    )
+
+
+# --- Demonstration content --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoEvent:
+    key: str
+    calendar: str
+    title: str
+    place: str
+    description: str
+    category: str
+    visibility: str
+    start: dt.datetime
+    end: dt.datetime
+    all_day: bool = False
+    rrule: str | None = None
+
+
+def _demo_events(now: dt.datetime) -> list[DemoEvent]:
+    year, month = now.year, now.month
+    first = dt.date(year, month, 1)
+    # The first Tuesday of this month, at 20:30, for the council's monthly meeting.
+    tuesday = first + dt.timedelta(days=(1 - first.weekday()) % 7)
+    council = dt.datetime.combine(tuesday, dt.time(20, 30), tzinfo=ZONE)
+    # Next Thursday at 18:00, for the works commission (every other week).
+    thursday = now.date() + dt.timedelta(days=(3 - now.weekday()) % 7 or 7)
+    works = dt.datetime.combine(thursday, dt.time(18, 0), tzinfo=ZONE)
+    saturday = now.date() + dt.timedelta(days=(5 - now.weekday()) % 7 + 7)
+    armistice = dt.date(year if (month, now.day) <= (11, 11) else year + 1, 11, 11)
+    return [
+        DemoEvent(
+            "conseil",
+            COUNCIL,
+            "Conseil municipal",
+            "Salle du conseil, mairie",
+            "Séance publique. L'ordre du jour est affiché en mairie une semaine avant.",
+            "seance",
+            PUBLIC,
+            council,
+            council + dt.timedelta(hours=2),
+            rrule="FREQ=MONTHLY;BYDAY=1TU",
+        ),
+        DemoEvent(
+            "travaux",
+            COMMISSION,
+            "Commission des travaux",
+            "Mairie, bureau du maire",
+            "Suivi du chantier de la salle des fêtes et des chemins communaux.",
+            "reunion",
+            MEMBERS,
+            works,
+            works + dt.timedelta(hours=1, minutes=30),
+            rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=" + recurrence.WEEKDAYS[works.weekday()],
+        ),
+        DemoEvent(
+            "armistice",
+            PUBLIC_EVENTS,
+            "Cérémonie du 11 novembre",
+            "Monument aux morts",
+            "Dépôt de gerbe, lecture des noms, puis verre de l'amitié à la salle des fêtes.",
+            "ceremonie",
+            PUBLIC,
+            dt.datetime.combine(armistice, dt.time(11, 0), tzinfo=ZONE),
+            dt.datetime.combine(armistice, dt.time(12, 0), tzinfo=ZONE),
+        ),
+        DemoEvent(
+            "brocante",
+            PUBLIC_EVENTS,
+            "Brocante du village",
+            "Place de l'église",
+            "Inscriptions des exposants en mairie. Buvette tenue par le comité des fêtes.",
+            "manifestation",
+            PUBLIC,
+            midnight(saturday),
+            midnight(saturday + dt.timedelta(days=1)),
+            all_day=True,
+        ),
+    ]
+
+
+def add_demo_content(commune: toolkit.Commune) -> int:
+    """Add the demo events that ``commune`` does not have yet (recognised by their UID);
+    returns how many were added."""
+    ensure_calendars(commune)
+    by_kind = {c.kind: c for c in calendars(commune)}
+    existing = set(toolkit.db.scalars(select(Event.uid).where(Event.commune_id == commune.id)))
+    author = toolkit.db.scalar(
+        select(toolkit.User)
+        .join(toolkit.Membership, toolkit.Membership.user_id == toolkit.User.id)
+        .where(toolkit.Membership.commune_id == commune.id, toolkit.Membership.role == "maire")
+        .order_by(toolkit.User.id)
+    )
+    added = 0
+    for demo in _demo_events(now_local()):
+        uid = f"demo-{demo.key}@{commune.insee}.agenda.viatic"
+        if uid in existing:
+            continue
+        event = Event(
+            commune_id=commune.id,
+            calendar_id=by_kind[demo.calendar].id,
+            uid=uid,
+            sequence=0,
+            title=demo.title,
+            place=demo.place,
+            description=demo.description,
+            category=demo.category,
+            visibility=demo.visibility,
+            all_day=demo.all_day,
+            start_at=demo.start.astimezone(dt.UTC),
+            end_at=demo.end.astimezone(dt.UTC),
+            timezone=ZONE_NAME,
+            rrule=demo.rrule,
+            recurrence_end_at=_series_end(demo.rrule, demo.start, demo.end),
+            exdates=[],
+            author_id=author.id if author is not None else None,
+        )
+        toolkit.db.add(event)
+        toolkit.db.flush()
+        toolkit.audit(
+            "agenda.demo_event_added",
+            commune=commune,
+            module=PLUGIN,
+            object_type="event",
+            object_id=event.id,
+            actor_label="viatic demo",
+        )
+        added += 1
+    return added

@@ -1,0 +1,529 @@
+"""The agenda's HTML pages: the month, what is coming, an event, its forms, the calendars
+and their subscription feeds.
+
+Thin on purpose: parse the request, call ``services``, render. The core mounts this
+blueprint under ``/c/<INSEE>/agenda/`` and answers 404 where the module is not enabled;
+each view declares its access (the feed is public: its secret token is the credential).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import babel.dates
+from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask_babel import format_date, get_locale
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired
+
+from core import toolkit
+from core.toolkit import gettext as _
+from core.toolkit import lazy_gettext as _l
+from plugins.agenda import ics, recurrence, services
+from plugins.agenda.models import (
+    CATEGORIES,
+    PALETTE,
+    PALETTE_LABELS,
+    VISIBILITIES,
+    VISIBILITY_LABELS,
+    Calendar,
+    Event,
+)
+
+HERE = Path(__file__).parent
+bp = Blueprint(
+    "agenda",
+    __name__,
+    template_folder=str(HERE / "templates"),
+    static_folder=str(HERE / "static"),
+    static_url_path="/static",
+)
+
+
+# --- Forms ------------------------------------------------------------------------------------
+
+
+class EventForm(FlaskForm):
+    # The services check every rule (and say which field is at fault): the JSON API will go
+    # through them too. InputRequired is here so that the page marks the fields as required.
+    calendar = SelectField(_l("Agenda"), validate_choice=False)
+    title = StringField(
+        _l("Titre"),
+        [InputRequired(services.TITLE_REQUIRED)],
+        description=_l("Par exemple « Conseil municipal » ou « Commission des travaux »."),
+        render_kw={"maxlength": services.TITLE_MAX},
+    )
+    all_day = BooleanField(_l("Toute la journée"))
+    start_date = StringField(
+        _l("Date de début"),
+        [InputRequired(services.START_DATE_REQUIRED)],
+        description=_l("Au format jj/mm/aaaa."),
+        render_kw={"type": "date"},
+    )
+    start_time = StringField(
+        _l("Heure de début"),
+        description=_l("Heure de Paris, au format hh:mm ; vide pour un événement d'une journée."),
+        render_kw={"type": "time"},
+    )
+    end_date = StringField(
+        _l("Date de fin"),
+        description=_l("Vide : le même jour."),
+        render_kw={"type": "date"},
+    )
+    end_time = StringField(
+        _l("Heure de fin"),
+        description=_l("Vide : une heure après le début."),
+        render_kw={"type": "time"},
+    )
+    place = StringField(_l("Lieu"), render_kw={"maxlength": services.PLACE_MAX})
+    description = TextAreaField(_l("Description"), render_kw={"rows": 5})
+    category = SelectField(
+        _l("Catégorie"),
+        choices=[SelectChoice(k, v) for k, v in CATEGORIES.items()],
+        validate_choice=False,
+    )
+    visibility = SelectField(
+        _l("Qui peut voir l'événement"),
+        choices=[SelectChoice(v, VISIBILITY_LABELS[v]) for v in VISIBILITIES],
+        validate_choice=False,
+    )
+    repeat = SelectField(
+        _l("Répétition"),
+        choices=[SelectChoice(k, v) for k, v in recurrence.FREQUENCY_LABELS.items()],
+        validate_choice=False,
+    )
+    interval = StringField(
+        _l("Intervalle"),
+        description=_l("1 : chaque fois ; 2 : une fois sur deux (toutes les deux semaines...)."),
+        default="1",
+        render_kw={
+            "type": "number",
+            "min": 1,
+            "max": recurrence.MAX_INTERVAL,
+            "inputmode": "numeric",
+        },
+    )
+    weekdays = SelectMultipleField(
+        _l("Jours de la semaine (répétition hebdomadaire)"),
+        choices=[SelectChoice(k, v) for k, v in recurrence.WEEKDAY_LABELS.items()],
+        validate_choice=False,
+    )
+    monthly_by = SelectField(
+        _l("Chaque mois (répétition mensuelle)"),
+        choices=[
+            SelectChoice("date", _l("à la même date (le 6 de chaque mois...)")),
+            SelectChoice("weekday", _l("le même jour de la semaine (le premier mardi...)")),
+        ],
+        validate_choice=False,
+    )
+    ends = SelectField(
+        _l("Fin de la répétition"),
+        choices=[
+            SelectChoice("never", _l("Jamais")),
+            SelectChoice("count", _l("Après un nombre de fois")),
+            SelectChoice("until", _l("À une date")),
+        ],
+        validate_choice=False,
+    )
+    count = StringField(
+        _l("Nombre de fois"),
+        render_kw={"type": "number", "min": 1, "max": recurrence.MAX_COUNT, "inputmode": "numeric"},
+    )
+    until = StringField(_l("Date de la dernière fois"), render_kw={"type": "date"})
+
+
+class CalendarForm(FlaskForm):
+    name = StringField(_l("Nom de l'agenda"), [InputRequired(_l("Donnez un nom à l'agenda."))])
+    colour = SelectField(
+        _l("Couleur"),
+        choices=[SelectChoice(k, PALETTE_LABELS[k]) for k in PALETTE],
+        validate_choice=False,
+    )
+
+
+FIELDS = (
+    "calendar",
+    "title",
+    "all_day",
+    "start_date",
+    "start_time",
+    "end_date",
+    "end_time",
+    "place",
+    "description",
+    "category",
+    "visibility",
+    "repeat",
+    "interval",
+    "weekdays",
+    "monthly_by",
+    "ends",
+    "count",
+    "until",
+)
+
+
+def _raw(form: EventForm) -> dict[str, Any]:
+    return {name: form[name].data for name in FIELDS}
+
+
+def _calendar_choices(form: EventForm, commune: toolkit.Commune) -> list[Calendar]:
+    own = services.calendars(commune)
+    form.calendar.choices = [SelectChoice(str(c.id), c.name) for c in own]
+    return own
+
+
+def _show_errors(form: FlaskForm, error: services.EventError) -> None:
+    for name, message in error.errors.items():
+        if name in form:
+            if message not in form[name].errors:
+                form[name].errors = [*form[name].errors, message]
+        else:
+            flash(message, "error")
+
+
+def _prefill(form: EventForm, event: Event) -> None:
+    start, end = services.local_start(event), services.local_end(event)
+    form.calendar.data = str(event.calendar_id)
+    form.title.data = event.title
+    form.all_day.data = event.all_day
+    form.start_date.data = start.date().isoformat()
+    form.place.data = event.place
+    form.description.data = event.description
+    form.category.data = event.category
+    form.visibility.data = event.visibility
+    if event.all_day:
+        form.end_date.data = (end.date() - dt.timedelta(days=1)).isoformat()
+    else:
+        form.start_time.data = start.strftime("%H:%M")
+        form.end_date.data = end.date().isoformat()
+        form.end_time.data = end.strftime("%H:%M")
+    controls = recurrence.controls_of(event.rrule, start)
+    form.repeat.data = controls.repeat
+    form.interval.data = str(controls.interval)
+    form.weekdays.data = controls.weekdays
+    form.monthly_by.data = controls.monthly_by
+    form.ends.data = controls.ends
+    form.count.data = str(controls.count) if controls.count else ""
+    form.until.data = controls.until.isoformat() if controls.until else ""
+
+
+def _event_form_page(form: EventForm, event: Event | None, status: int) -> tuple[str, int]:
+    return toolkit.render("agenda/form.html", form=form, event=event), status
+
+
+def _submitted(form: EventForm) -> services.EventInput | None:
+    """Validate a posted event form: the field checks, then the services' rules."""
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    form.validate()
+    try:
+        data = services.validate(commune, user, _raw(form))
+    except services.EventError as error:
+        _show_errors(form, error)
+        return None
+    return None if form.errors else data
+
+
+# --- Display helpers (also used by the widget and the search results) -------------------------
+
+
+@bp.app_template_filter("agenda_time")
+def format_time(moment: dt.datetime) -> str:
+    """18:00 in French, 6:00 PM in English: the wall-clock time of the event's own zone."""
+    return babel.dates.format_time(moment, "short", tzinfo=moment.tzinfo, locale=get_locale())
+
+
+@bp.app_template_filter("agenda_day")
+def format_day(day: dt.date, style: str = "full") -> str:
+    """« mardi 27 octobre 2026 »."""
+    return format_date(day, style)
+
+
+@bp.app_template_filter("agenda_when")
+def describe_when(occurrence: services.Occurrence) -> str:
+    """« mardi 27 octobre 2026, 18:00 – 19:30 », or a range of days."""
+    start, end = occurrence.start, occurrence.end
+    if occurrence.all_day:
+        last = occurrence.last_day
+        if last == start.date():
+            return _("%(day)s, toute la journée", day=format_day(start.date()))
+        return _("du %(first)s au %(last)s", first=format_day(start.date()), last=format_day(last))
+    if end.date() == start.date():
+        return _(
+            "%(day)s, %(start)s – %(end)s",
+            day=format_day(start.date()),
+            start=format_time(start),
+            end=format_time(end),
+        )
+    return _(
+        "du %(first)s, %(start)s, au %(last)s, %(end)s",
+        first=format_day(start.date()),
+        start=format_time(start),
+        last=format_day(end.date()),
+        end=format_time(end),
+    )
+
+
+def _weekday_names() -> list[tuple[str, str]]:
+    locale = get_locale()
+    wide = babel.dates.get_day_names("wide", locale=locale)
+    short = babel.dates.get_day_names("abbreviated", locale=locale)
+    return [(short[i], wide[i]) for i in range(7)]
+
+
+def month_title(first: dt.date) -> str:
+    text = format_date(first, "LLLL y")
+    return text[:1].upper() + text[1:]
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@toolkit.requires("agenda.view")
+def month() -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    first = services.parse_month(request.args.get("mois"))
+    own = services.calendars(commune)
+    chosen = request.args.get("agenda", type=int)
+    chosen = chosen if chosen in {c.id for c in own} else None
+    view = services.month_view(commune, user, first, chosen)
+    return toolkit.render(
+        "agenda/month.html",
+        view=view,
+        title=month_title(first),
+        weekdays=_weekday_names(),
+        calendars=own,
+        chosen=chosen,
+        can_write=services.can_write(commune, user),
+        today=services.today(),
+    )
+
+
+@bp.get("/a-venir")
+@toolkit.requires("agenda.view")
+def upcoming() -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.upcoming(commune, user)
+    return toolkit.render(
+        "agenda/upcoming.html",
+        days=services.by_day(found),
+        limit=services.UPCOMING_LIMIT,
+        truncated=len(found) >= services.UPCOMING_LIMIT,
+        can_write=services.can_write(commune, user),
+    )
+
+
+@bp.get("/evenement/<int:event_id>")
+@toolkit.requires("agenda.view")
+def show(event_id: int) -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    event = services.get_event(commune, user, event_id)
+    occurrence = services.find_occurrence(event, request.args.get("date"))
+    start = services.local_start(event)
+    return toolkit.render(
+        "agenda/show.html",
+        event=event,
+        occurrence=occurrence,
+        first=services.first_occurrence(event),
+        following=services.next_occurrence(event) if event.rrule else None,
+        repeats=recurrence.describe(event.rrule, start),
+        removed=len(event.exdates or ()),
+        can_write=services.can_write(commune, user),
+    )
+
+
+@bp.get("/evenement/<int:event_id>.ics")
+@toolkit.requires("agenda.view")
+def event_ics(event_id: int) -> Response:
+    event = services.get_event(toolkit.current_commune(), toolkit.current_user(), event_id)
+    body = ics.event_ics(event, services.event_url(event, external=True))
+    return _calendar_response(body, f"evenement-{event.id}.ics", attachment=True)
+
+
+@bp.route("/nouvel-evenement", methods=["GET", "POST"])
+@toolkit.requires("agenda.write")
+def create() -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    form = EventForm()
+    own = _calendar_choices(form, commune)
+    if form.is_submitted():
+        data = _submitted(form)
+        if data is not None:
+            event = services.create_event(commune, user, data)
+            toolkit.db.commit()
+            flash(_("Événement « %(title)s » ajouté à l'agenda.", title=event.title), "success")
+            return redirect(url_for(".show", event_id=event.id))
+        return _event_form_page(form, None, 400)
+    chosen = next(
+        (c for c in own if str(c.id) == request.args.get("agenda")), own[0] if own else None
+    )
+    if chosen is not None:
+        form.calendar.data = str(chosen.id)
+        form.visibility.data = chosen.default_visibility
+    day = services.parse_date(request.args.get("date") or "")
+    form.start_date.data = (day or services.today()).isoformat()
+    return _event_form_page(form, None, 200)
+
+
+@bp.route("/evenement/<int:event_id>/modifier", methods=["GET", "POST"])
+@toolkit.requires("agenda.write")
+def edit(event_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    event = services.get_event(commune, user, event_id)
+    form = EventForm()
+    _calendar_choices(form, commune)
+    if form.is_submitted():
+        data = _submitted(form)
+        if data is not None:
+            if services.update_event(commune, user, event, data):
+                toolkit.db.commit()
+                flash(_("Événement modifié."), "success")
+            else:
+                flash(_("Rien n'a changé."), "info")
+            return redirect(url_for(".show", event_id=event.id))
+        return _event_form_page(form, event, 400)
+    _prefill(form, event)
+    return _event_form_page(form, event, 200)
+
+
+@bp.route("/evenement/<int:event_id>/supprimer", methods=["GET", "POST"])
+@toolkit.requires("agenda.write")
+def delete(event_id: int) -> Any:
+    # The CSRF token of the form is checked by the core for every POST.
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    event = services.get_event(commune, user, event_id)
+    key = request.values.get("date", "")
+    occurrence = services.find_occurrence(event, key) if event.rrule else None
+    if request.method == "GET":
+        return toolkit.render("agenda/delete.html", event=event, occurrence=occurrence)
+    if request.form.get("scope") == "occurrence":
+        try:
+            removed = services.delete_occurrence(commune, user, event, key)
+        except services.EventError as error:
+            toolkit.refuse(error.message, 400)
+        toolkit.db.commit()
+        flash(
+            _(
+                "L'occurrence du %(when)s est supprimée ; les autres restent.",
+                when=describe_when(removed),
+            ),
+            "success",
+        )
+        return redirect(url_for(".show", event_id=event.id))
+    title = event.title
+    services.delete_event(commune, user, event)
+    toolkit.db.commit()
+    flash(_("Événement « %(title)s » supprimé.", title=title), "success")
+    return redirect(url_for(".month"))
+
+
+# --- Calendars and their feeds ----------------------------------------------------------------
+
+
+def _calendars_page(
+    forms: dict[int, CalendarForm] | None = None,
+    new_feed: tuple[Calendar, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    own = services.calendars(commune)
+    forms = forms or {}
+    for calendar in own:
+        forms.setdefault(
+            calendar.id,
+            CalendarForm(prefix=f"c{calendar.id}", name=calendar.name, colour=calendar.colour),
+        )
+    return (
+        toolkit.render(
+            "agenda/calendars.html",
+            calendars=own,
+            forms=forms,
+            new_feed=new_feed,
+            can_write=services.can_write(commune, user),
+            sees_feeds=services.sees_members_events(commune, user),
+        ),
+        status,
+    )
+
+
+@bp.get("/agendas")
+@toolkit.requires("agenda.view")
+def calendars() -> tuple[str, int]:
+    return _calendars_page()
+
+
+@bp.post("/agendas/<int:calendar_id>")
+@toolkit.requires("agenda.write")
+def update_calendar(calendar_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    calendar = services.get_calendar(commune, calendar_id)
+    form = CalendarForm(prefix=f"c{calendar.id}")
+    if form.validate():
+        try:
+            changed = services.update_calendar(
+                commune, user, calendar, form.name.data, form.colour.data
+            )
+        except services.EventError as error:
+            _show_errors(form, error)
+        else:
+            if changed:
+                toolkit.db.commit()
+                flash(_("Agenda « %(name)s » enregistré.", name=calendar.name), "success")
+            return redirect(url_for(".calendars"))
+    return _calendars_page({calendar.id: form}, status=400)
+
+
+@bp.post("/agendas/<int:calendar_id>/abonnement")
+@toolkit.requires("agenda.write")
+def regenerate_feed(calendar_id: int) -> tuple[str, int]:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    calendar = services.get_calendar(commune, calendar_id)
+    token = services.regenerate_feed_token(commune, user, calendar)
+    toolkit.db.commit()
+    # Shown on this very answer, never put in the session: it is the feed's only key.
+    address = url_for(".feed", token=token, _external=True)
+    return _calendars_page(new_feed=(calendar, address))
+
+
+@bp.get("/abonnement/<token>.ics")
+@toolkit.public
+def feed(token: str) -> Response:
+    commune = toolkit.current_commune()
+    calendar = services.calendar_of_feed(commune, token)
+    if calendar is None:
+        toolkit.refuse(
+            _(
+                "Cette adresse d'abonnement n'est plus valable : elle a été remplacée ou "
+                "n'a jamais existé. Demandez la nouvelle adresse à la mairie."
+            ),
+            404,
+        )
+    body = ics.feed_ics(
+        calendar,
+        commune.name,
+        services.feed_events(calendar),
+        lambda event: services.event_url(event, external=True),
+    )
+    response = _calendar_response(body, f"agenda-{calendar.kind}.ics", attachment=False)
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _calendar_response(body: bytes, filename: str, attachment: bool) -> Response:
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = ics.MEDIA_TYPE
+    disposition = "attachment" if attachment else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response

@@ -1,0 +1,1 @@
+"""The agenda plugin: pages, recurrence, iCalendar out."""

@@ -1,0 +1,101 @@
+"""Helpers shared by the agenda's tests: URLs, a village of members, the event form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from markupsafe import escape
+from sqlalchemy import func, select
+
+from core.db import db
+from core.models import AuditEvent
+from plugins.agenda.models import Calendar, Event
+
+AGENDA = "/c/10145/agenda"
+
+
+@dataclass
+class Village:
+    """Faux-Villecerf with the agenda enabled and one person of each useful role."""
+
+    commune: Any
+    maire: Any
+    adjoint: Any
+    conseiller: Any
+    agent: Any
+    habitant: Any
+
+
+def calendars(app: Flask, commune: Any = None) -> list[Calendar]:
+    with app.app_context():
+        query = select(Calendar).order_by(Calendar.id)
+        if commune is not None:
+            query = query.where(Calendar.commune_id == commune.id)
+        return list(db.scalars(query))
+
+
+def calendar_id(app: Flask, kind: str = "conseil") -> int:
+    return next(c.id for c in calendars(app) if c.kind == kind)
+
+
+def events(app: Flask) -> list[Event]:
+    with app.app_context():
+        return list(db.scalars(select(Event).order_by(Event.id)))
+
+
+def count_events(app: Flask) -> int:
+    with app.app_context():
+        return db.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def audit_actions(app: Flask) -> list[str]:
+    with app.app_context():
+        return list(
+            db.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.action.startswith("agenda.event"))
+                .order_by(AuditEvent.id)
+            )
+        )
+
+
+def event_form(app: Flask, **values: Any) -> dict[str, Any]:
+    """The form of a one-hour meeting on Tuesday 20 October 2026 at 18:00, with ``values``
+    changed."""
+    form = {
+        "calendar": str(calendar_id(app, values.pop("kind", "conseil"))),
+        "title": "Réunion publique",
+        "start_date": "2026-10-20",
+        "start_time": "18:00",
+        "end_date": "",
+        "end_time": "19:00",
+        "place": "Salle des fêtes",
+        "description": "",
+        "category": "reunion",
+        "visibility": "public",
+        "repeat": "",
+        "interval": "1",
+        "monthly_by": "date",
+        "ends": "never",
+        "count": "",
+        "until": "",
+    }
+    form.update(values)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def create(client: Any, app: Flask, **values: Any) -> Any:
+    return client.submit(f"{AGENDA}/nouvel-evenement", event_form(app, **values))
+
+
+def says(html: str, message: str) -> bool:
+    """Whether the page shows ``message`` (escaped or not: a lazy string is markup)."""
+    return str(escape(message)) in html or message in html
+
+
+def page(client: Any, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, f"{url}: {response.status_code}"
+    return response.get_data(as_text=True)
