@@ -51,7 +51,8 @@ def revision(message: str, plugin: str | None = None, autogenerate: bool = True)
         if folder is None:
             raise ValueError(f"plugin '{plugin}' declares no migrations folder")
         folder.mkdir(parents=True, exist_ok=True)
-        has_branch = any(folder.glob("*.py"))
+        # An __init__.py (the folder as a package) is not a revision.
+        has_branch = any(p.name != "__init__.py" for p in folder.glob("*.py"))
         command.revision(
             config,
             message,
