@@ -412,6 +412,15 @@ def new_token() -> tuple[str, str]:
     return token, token_hash(token)
 
 
+def credential_digest(value: str) -> str:
+    """The stored form of a long-lived random credential (an app's secret or token, a
+    personal access token, a calendar feed's address): its SHA-256. Such credentials carry
+    256 random bits, so a fast unkeyed hash keeps a stolen table useless; and unlike
+    ``token_hash`` it does not depend on ``VIATIC_SECRET_KEY``, whose change then signs
+    people out without breaking every app, script and subscription at once."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
 def token_hash(token: str) -> str:
     key = current_app.secret_key
     assert isinstance(key, str | bytes)

@@ -7,10 +7,8 @@ required from public clients, accepted from confidential ones), the OpenID Conne
 (RFC 7009). The pages (consent screen, discovery document, JWKS, userinfo, the admin's and the
 person's pages) are in ``core.views.oauth``.
 
-Tokens and codes are random strings given once and stored as SHA-256 hashes. They carry
-at least 256 bits of entropy, so a fast unkeyed hash is enough to make a stolen table
-useless; unlike ``auth.token_hash`` it does not depend on ``VIATIC_SECRET_KEY``, whose
-change would otherwise break the secret of every registered app at once.
+Tokens, codes and client secrets are random strings given once and stored as
+``auth.credential_digest`` (SHA-256).
 
 Token families: an authorization code leads to an ``OAuthGrant``; every token issued from it,
 and from the refresh tokens rotated since, belongs to that grant. A refresh token is used
@@ -27,7 +25,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import hmac
 import json
 import logging
@@ -100,10 +97,6 @@ REFRESH_TOKEN_REUSED = "refresh_token_reused"
 CODE_REUSED = "code_reused"
 
 
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 def init_app(app: Flask) -> None:
     """The app's authorization server, and the check of its access tokens on the API."""
     app.extensions["viatic.oauth2"] = _build_server()
@@ -172,7 +165,9 @@ class Client(ClientMixin):
 
     def check_client_secret(self, client_secret: str) -> bool:
         stored = self.row.secret_hash
-        return stored is not None and hmac.compare_digest(stored, digest(client_secret))
+        return stored is not None and hmac.compare_digest(
+            stored, auth.credential_digest(client_secret)
+        )
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.row.confidential:
@@ -290,8 +285,8 @@ class Server(AuthorizationServer):
         db.add(
             OAuthToken(
                 grant_id=family_id,
-                access_token_hash=digest(token["access_token"]),
-                refresh_token_hash=digest(refresh) if refresh else None,
+                access_token_hash=auth.credential_digest(token["access_token"]),
+                refresh_token_hash=auth.credential_digest(refresh) if refresh else None,
                 scope=token.get("scope", ""),
                 issued_at=now,
                 access_expires_at=now + dt.timedelta(seconds=token["expires_in"]),
@@ -309,7 +304,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         now = utcnow()
         db.add(
             OAuthAuthorizationCode(
-                code_hash=digest(code),
+                code_hash=auth.credential_digest(code),
                 client_id=request.client.row.id,
                 user_id=request.user.id,
                 redirect_uri=request.payload.redirect_uri,
@@ -326,7 +321,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code: str, client: Client) -> Code | None:
         row = db.scalar(
             select(OAuthAuthorizationCode).where(
-                OAuthAuthorizationCode.code_hash == digest(code),
+                OAuthAuthorizationCode.code_hash == auth.credential_digest(code),
                 OAuthAuthorizationCode.client_id == client.row.id,
             )
         )
@@ -373,7 +368,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         found = db.execute(
             select(OAuthToken, OAuthGrant)
             .join(OAuthGrant, OAuthGrant.id == OAuthToken.grant_id)
-            .where(OAuthToken.refresh_token_hash == digest(refresh_token))
+            .where(OAuthToken.refresh_token_hash == auth.credential_digest(refresh_token))
         ).one_or_none()
         if found is None:
             return None
@@ -501,7 +496,7 @@ class Revocation(RevocationEndpoint):
         found = db.execute(
             select(OAuthToken, OAuthGrant)
             .join(OAuthGrant, OAuthGrant.id == OAuthToken.grant_id)
-            .where(column == digest(token_string))
+            .where(column == auth.credential_digest(token_string))
         ).one_or_none()
         return Token(found[0], found[1], kind) if found is not None else None
 
@@ -610,7 +605,11 @@ def authenticate(raw: str) -> Bearer | None:
     """The bearer of an access token this server issued (``viatic.bearer_authenticators``)."""
     if not raw.startswith(ACCESS_PREFIX):
         return None
-    row = db.execute(ACCESS_TOKEN, {"hash": digest(raw), "now": utcnow()}).unique().one_or_none()
+    row = (
+        db.execute(ACCESS_TOKEN, {"hash": auth.credential_digest(raw), "now": utcnow()})
+        .unique()
+        .one_or_none()
+    )
     if row is None:
         return None
     user, g.unread_notifications, scope, client_id = row
@@ -870,7 +869,7 @@ def form_action_source(redirect_uri: str) -> str:
 
 def new_secret() -> tuple[str, str]:
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    return secret, digest(secret)
+    return secret, auth.credential_digest(secret)
 
 
 def client_audit(row: OAuthClient) -> dict[str, Any]:

@@ -6,8 +6,9 @@ Each kind of token has an authenticator in ``app.extensions["viatic.bearer_authe
 (``raw token -> Bearer | None``): this module's for personal access tokens, ``core.oauth2``'s
 for the tokens the portal issues to apps.
 
-A personal access token is ``vtc_pat_`` followed by 43 random characters; only its keyed hash
-is stored. Its person creates, lists and revokes it from their account page.
+A personal access token is ``vtc_pat_`` followed by 43 random characters; only its digest
+(``auth.credential_digest``) is stored. Its person creates, lists and revokes it from their
+account page.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def _personal(raw: str) -> Bearer | None:
         return None
     now = utcnow()
     row = (
-        db.execute(PERSONAL_TOKEN, {"hash": auth.token_hash(raw), "now": now})
+        db.execute(PERSONAL_TOKEN, {"hash": auth.credential_digest(raw), "now": now})
         .unique()
         .one_or_none()
     )
@@ -107,7 +108,7 @@ def create(
     token = PersonalAccessToken(
         user_id=user.id,
         name=name,
-        token_hash=auth.token_hash(raw),
+        token_hash=auth.credential_digest(raw),
         prefix=raw[: len(PAT_PREFIX) + 4],
         scopes=" ".join(sorted(set(scopes))),
         expires_at=utcnow() + dt.timedelta(days=days),

@@ -18,6 +18,7 @@ from core.api import Schema as ApiSchema
 from core.api import operation as api_operation
 from core.api import problem
 from core.audit import record as audit
+from core.auth import credential_digest
 from core.capabilities import CapabilityUnavailable, capability
 from core.connector_log import connector_logger
 from core.db import Base, db, utcnow
@@ -99,6 +100,7 @@ __all__ = [
     "check",
     "commune_admin_required",
     "connector_logger",
+    "credential_digest",
     "current_commune",
     "current_user",
     "db",

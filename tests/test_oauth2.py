@@ -26,7 +26,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import func, select, update
 from werkzeug.serving import make_server
 
-from core import oauth2
+from core import auth, oauth2
 from core.db import db
 from core.models import (
     AuditEvent,
@@ -786,7 +786,7 @@ def test_the_admin_registers_a_client_whose_secret_is_shown_once(app, admin_clie
             "http://127.0.0.1:8080/retour",
         ]
         assert row.scopes == "email openid profile"
-        assert row.secret_hash == oauth2.digest(secret) and secret not in row.secret_hash
+        assert row.secret_hash == auth.credential_digest(secret) and secret not in row.secret_hash
         event = db.scalar(select(AuditEvent).where(AuditEvent.action == "oauth_client.created"))
         assert event.details["after"]["name"] == "Chamilo de la CC"
         assert secret not in str(event.details)

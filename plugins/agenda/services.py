@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import calendar as pycalendar
 import datetime as dt
-import hashlib
-import hmac
 import re
 import secrets
 import uuid
@@ -821,11 +819,6 @@ def delete_occurrence(
 # --- Subscription feeds -----------------------------------------------------------------------
 
 
-def feed_token_hash(token: str) -> str:
-    # The token carries 256 random bits: a plain SHA-256 is enough to keep it secret at rest.
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def regenerate_feed_token(commune: toolkit.Commune, user: toolkit.User, calendar: Calendar) -> str:
     """Make a new secret address for the calendar's feed; the old one stops working.
     Returns the token, which is shown once and never stored in clear."""
@@ -834,7 +827,7 @@ def regenerate_feed_token(commune: toolkit.Commune, user: toolkit.User, calendar
         raise NotFound()
     had_one = calendar.feed_token_hash is not None
     token = secrets.token_urlsafe(32)
-    calendar.feed_token_hash = feed_token_hash(token)
+    calendar.feed_token_hash = toolkit.credential_digest(token)
     calendar.feed_token_created_at = toolkit.utcnow()
     toolkit.audit(
         "agenda.feed_token_regenerated" if had_one else "agenda.feed_token_created",
@@ -850,15 +843,12 @@ def regenerate_feed_token(commune: toolkit.Commune, user: toolkit.User, calendar
 def calendar_of_feed(commune: toolkit.Commune, token: str) -> Calendar | None:
     if not token or len(token) > 100:
         return None
-    digest = feed_token_hash(token)
-    calendar = toolkit.db.scalar(
+    return toolkit.db.scalar(
         select(Calendar).where(
-            Calendar.commune_id == commune.id, Calendar.feed_token_hash == digest
+            Calendar.commune_id == commune.id,
+            Calendar.feed_token_hash == toolkit.credential_digest(token),
         )
     )
-    if calendar is None or not hmac.compare_digest(calendar.feed_token_hash or "", digest):
-        return None
-    return calendar
 
 
 def feed_events(calendar: Calendar) -> list[Event]:
