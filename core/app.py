@@ -206,9 +206,13 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        # Forms post here only; a session opened through an identity provider may also be
-        # sent on to its logout (browsers check form-action on the form's redirects too).
-        form_action = " ".join(filter(None, ("'self'", federation.logout_origin())))
+        # Forms post here only, but browsers check form-action on a form's redirects too:
+        # a session opened through an identity provider may be sent on to its logout, and
+        # a page may name one more origin its form leads to (``g.form_action_origin``: the
+        # app a consent form sends back to).
+        form_action = " ".join(
+            filter(None, ("'self'", federation.logout_origin(), g.get("form_action_origin")))
+        )
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data: https:; frame-src https:; "

@@ -102,19 +102,6 @@ def init_app(app: Flask) -> None:
     app.extensions["viatic.oauth2"] = _build_server()
     app.extensions.setdefault("viatic.bearer_authenticators", []).append(authenticate)
 
-    # Registered before the core's security headers, so it runs after them (Flask runs
-    # after_request functions in reverse order): the consent form leads on to the app's
-    # redirect URI, which the browser checks against the page's form-action.
-    @app.after_request
-    def _allow_redirect_after_consent(response: Any) -> Any:
-        source = g.get("oauth_form_action")
-        policy = response.headers.get("Content-Security-Policy")
-        if source and policy:
-            response.headers["Content-Security-Policy"] = re.sub(
-                r"form-action ([^;]*)", lambda m: f"form-action {m.group(1)} {source}", policy
-            )
-        return response
-
 
 def server() -> Server:
     return current_app.extensions["viatic.oauth2"]

@@ -85,7 +85,7 @@ def authorize() -> Any:
                     redirect_uri=grant.redirect_uri, state=grant.request.payload.state
                 )
             )
-        g.oauth_form_action = oauth2.form_action_source(grant.redirect_uri)
+        g.form_action_origin = oauth2.form_action_source(grant.redirect_uri)
         labels = oauth2.declared_scopes()
         return render_template(
             "oauth/consent.html",
