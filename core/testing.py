@@ -3,8 +3,9 @@
 Fixtures: ``app`` (a fresh portal on a migrated database, once per backend: SQLite always,
 PostgreSQL when ``VIATIC_TEST_DATABASE_URL`` is set), ``client`` (a test client that fills
 in CSRF tokens like a browser), ``commune``, ``other_commune``, ``make_member`` (a person
-with a role) and ``enable_module``. Override ``viatic_plugins`` in a conftest to load
-plugin modules that are not installed through an entry point.
+with a role), ``enable_module`` and ``live_server`` (the app served on 127.0.0.1).
+``untranslated()`` lists the messages a catalog lacks. Override ``viatic_plugins`` in a
+conftest to load plugin modules that are not installed through an entry point.
 
 ``VIATIC_TEST_REQUIRE_ALL=1`` (set by CI) turns every "server not available" skip into a
 failure, so that a green run proves the real servers were used.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +31,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 PASSWORD = "mot-de-passe-de-test"
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -281,3 +284,53 @@ def enable_module(app: Flask) -> Callable[[Any, str], None]:
             db.commit()
 
     return enable
+
+
+# --- A served portal, and the catalogs -------------------------------------------------------
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free port of 127.0.0.1 (for a browser, or a client of
+    its own); yields its base URL. ``url_for`` and redirects then point at this server."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    host = f"127.0.0.1:{server.server_port}"
+    app.config["SERVER_NAME"] = host
+    thread = threading.Thread(target=server.serve_forever, name="viatic-live", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def untranslated(source: Path, catalog: Path) -> list[str]:
+    """The messages of ``source`` (Python and templates, with the keywords the projects use)
+    that the ``.po`` file ``catalog`` lacks, leaves empty or marks fuzzy."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.pofile import read_po
+
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    options = {"**/templates/**.html": {"extensions": "jinja2.ext.do"}}
+    found = {
+        message[0] if isinstance(message, tuple) else message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            source, method_map, options, keywords=keywords
+        )
+    }
+    with open(catalog, "rb") as po:
+        entries = read_po(po)
+    missing = []
+    for msgid in sorted(found):
+        entry = entries.get(msgid)
+        strings = (
+            []
+            if entry is None
+            else ([entry.string] if isinstance(entry.string, str) else entry.string)
+        )
+        if entry is None or entry.fuzzy or not all(strings):
+            missing.append(msgid)
+    return missing

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from connectors import oidc
+from connectors.http import BREAKERS
 from tests.fake_plugins import fragile, meteo, videos
 
 # The real oidc-provider (node) harness: fixtures oidc_provider and oidc_provider_factory.
@@ -20,3 +24,14 @@ def viatic_plugins() -> list[object]:
 @pytest.fixture(autouse=True)
 def _reset_meteo_calls() -> None:
     meteo.CALLS.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_connector_state() -> Iterator[None]:
+    """Each test starts with no cached discovery document and no open circuit breaker: the
+    providers of one test (on their own ports) must not answer for another's."""
+    oidc.CACHE.clear()
+    BREAKERS.clear()
+    yield
+    oidc.CACHE.clear()
+    BREAKERS.clear()

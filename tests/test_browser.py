@@ -11,14 +11,12 @@ temporary directory (``.../screenshots``) for a human to look at.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from core.testing import PASSWORD, unavailable
 
@@ -59,22 +57,6 @@ def chromium_browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The app served over HTTP on a free port of 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    host = f"127.0.0.1:{server.server_port}"
-    app.config["SERVER_NAME"] = host  # url_for and redirects point at this very server
-    thread = threading.Thread(target=server.serve_forever, name="viatic-browser", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from connectors import oidc
-from connectors.http import BREAKERS
 from core.db import db
 from core.models import AuditEvent, EmailMessage, FederatedIdentity, User
 from core.testing import PASSWORD, make_app
@@ -40,15 +38,6 @@ IDENTITIES = {
         "roles": ["agent_public_territorial"],
     },
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_connector_state() -> Iterator[None]:
-    oidc.CACHE.clear()
-    BREAKERS.clear()
-    yield
-    oidc.CACHE.clear()
-    BREAKERS.clear()
 
 
 @pytest.fixture(params=["franceconnect", "proconnect"])

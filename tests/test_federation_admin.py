@@ -10,7 +10,6 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from connectors import oidc
 from connectors.http import BREAKERS
 from core.db import db
 from core.models import AuditEvent, EmailMessage, IdentityProvider, Membership, User
@@ -20,14 +19,6 @@ from tests.fake_oidc_provider import FakeProvider, running_fake_provider
 
 CALLBACK = "http://viatic.test/connexion/avec/fc-test/retour"
 SECRET = "le-secret-du-client-fc"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_connector_state() -> Iterator[None]:
-    oidc.CACHE.clear()
-    BREAKERS.clear()
-    yield
-    oidc.CACHE.clear()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import requests
 from sqlalchemy import select
 
 from connectors import oidc
-from connectors.http import BREAKERS
 from core.db import db
 from core.models import AuditEvent, FederatedIdentity, User
 from core.testing import make_app
@@ -31,14 +30,6 @@ pytestmark = pytest.mark.slow
 SLUG = "mairie"
 CALLBACK = f"http://viatic.test/connexion/avec/{SLUG}/retour"
 LOGGED_OUT = "http://viatic.test/deconnexion/retour"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_connector_state() -> Iterator[None]:
-    oidc.CACHE.clear()
-    BREAKERS.clear()
-    yield
-    oidc.CACHE.clear()
 
 
 def _portal(database_backend: Any, tmp_path: Any, provider: Any) -> Any:

@@ -9,8 +9,6 @@ import base64
 import datetime as dt
 import re
 import secrets
-import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -24,7 +22,6 @@ from flask import Flask, jsonify, session
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import func, select, update
-from werkzeug.serving import make_server
 
 from core import auth, oauth2
 from core.db import db
@@ -936,22 +933,6 @@ def test_old_codes_and_tokens_are_forgotten(app, signed_in):
 # --- An independent OpenID Connect client, over HTTP ------------------------------------------
 
 
-@pytest.fixture
-def live_viatic(app: Flask) -> Iterator[str]:
-    """Viatic served on a free port of 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    host = f"127.0.0.1:{server.server_port}"
-    app.config["SERVER_NAME"] = host
-    thread = threading.Thread(target=server.serve_forever, name="viatic-oidc", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 RP_CALLBACK = "http://127.0.0.1/rp/callback"
 
 
@@ -997,16 +978,16 @@ def browser_sign_in(browser: requests.Session, base: str, email: str) -> None:
 
 
 def test_an_independent_oidc_client_signs_in_refreshes_and_is_revoked(
-    app, live_viatic, person, database_backend
+    app, live_server, person, database_backend
 ):
     client_id, secret = register(app, confidential=True, redirect_uris=(RP_CALLBACK,))
-    rp = relying_party(live_viatic, client_id, secret).test_client()
+    rp = relying_party(live_server, client_id, secret).test_client()
     browser = requests.Session()
-    browser_sign_in(browser, live_viatic, person.email)
+    browser_sign_in(browser, live_server, person.email)
 
     # The app sends the browser to Viatic, which asks the person's consent.
     to_viatic = rp.get("/login").headers["Location"]
-    assert to_viatic.startswith(f"{live_viatic}/oauth/autoriser?")
+    assert to_viatic.startswith(f"{live_server}/oauth/autoriser?")
     assert "code_challenge_method=S256" in to_viatic and "nonce=" in to_viatic
     consent_page = browser.get(to_viatic, allow_redirects=False, timeout=10)
     assert consent_page.status_code == 200 and "Autoriser « Formation » ?" in consent_page.text
@@ -1023,7 +1004,7 @@ def test_an_independent_oidc_client_signs_in_refreshes_and_is_revoked(
     landed = rp.get(back.headers["Location"].removeprefix("http://127.0.0.1"))
     assert landed.status_code == 200, landed.get_data(as_text=True)[:1000]
     result = landed.json
-    assert result["id_claims"]["iss"] == live_viatic
+    assert result["id_claims"]["iss"] == live_server
     assert result["id_claims"]["aud"] == [client_id]
     assert result["id_claims"]["sub"] == str(person.id)
     assert result["userinfo"] == {
@@ -1034,29 +1015,29 @@ def test_an_independent_oidc_client_signs_in_refreshes_and_is_revoked(
     token = result["token"]
 
     # Our own check of the id_token against Viatic's published keys.
-    keys = KeySet.import_key_set(requests.get(f"{live_viatic}/oauth/jwks", timeout=10).json())
+    keys = KeySet.import_key_set(requests.get(f"{live_server}/oauth/jwks", timeout=10).json())
     assert jwt.decode(token["id_token"], keys).claims["email"] == person.email
 
     # Refresh and revoke with authlib's requests client.
     with OAuth2Session(client_id, secret, token=token) as app_session:
         fresh = app_session.refresh_token(
-            f"{live_viatic}/oauth/token", refresh_token=token["refresh_token"]
+            f"{live_server}/oauth/token", refresh_token=token["refresh_token"]
         )
         assert fresh["access_token"] != token["access_token"]
         assert fresh["refresh_token"] != token["refresh_token"]
-        me = app_session.get(f"{live_viatic}/oauth/userinfo", timeout=10)
+        me = app_session.get(f"{live_server}/oauth/userinfo", timeout=10)
         assert me.status_code == 200 and me.json()["sub"] == str(person.id)
-        api = app_session.get(f"{live_viatic}/api/v1/me", timeout=10)
+        api = app_session.get(f"{live_server}/api/v1/me", timeout=10)
         assert api.status_code == 200 and api.json()["email"] == person.email
 
         revoked = app_session.revoke_token(
-            f"{live_viatic}/oauth/revoke",
+            f"{live_server}/oauth/revoke",
             token=fresh["refresh_token"],
             token_type_hint="refresh_token",
         )
         assert revoked.status_code == 200
-        refused = app_session.get(f"{live_viatic}/oauth/userinfo", timeout=10)
+        refused = app_session.get(f"{live_server}/oauth/userinfo", timeout=10)
         assert refused.status_code == 401
         assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
-        api = app_session.get(f"{live_viatic}/api/v1/me", timeout=10)
+        api = app_session.get(f"{live_server}/api/v1/me", timeout=10)
         assert api.status_code == 401

@@ -9,7 +9,6 @@ from tests.plugins.agenda.helpers import AGENDA, create, events
 from tests.test_browser import (  # noqa: F401 - fixtures
     PageChecker,
     chromium_browser,
-    live_server,
     new_page,
     sign_in,
     sqlite_only,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 import plugins.agenda
+from core.testing import untranslated
 from tests.plugins.agenda.helpers import AGENDA, create, events, page
 
 HERE = Path(plugins.agenda.__file__).parent
@@ -16,28 +16,9 @@ CATALOG = plugins.agenda.viatic_plugin_info().translations / "en" / "LC_MESSAGES
 
 
 def test_every_message_of_the_agenda_has_an_english_translation():
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
-    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
-    options = {"**/templates/**.html": {"extensions": "jinja2.ext.do"}}
-    found = {
-        message[0] if isinstance(message, tuple) else message
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            HERE, method_map, options, keywords=keywords
-        )
-    }
     with open(CATALOG / "messages.po", "rb") as po:
-        catalog = read_po(po)
-    assert not catalog.fuzzy
-    missing = []
-    for msgid in sorted(found):
-        entry = catalog.get(msgid)
-        strings = (
-            []
-            if entry is None
-            else ([entry.string] if isinstance(entry.string, str) else entry.string)
-        )
-        if entry is None or entry.fuzzy or not all(strings):
-            missing.append(msgid)
+        assert not read_po(po).fuzzy
+    missing = untranslated(HERE, CATALOG / "messages.po")
     assert missing == [], "see plugins/agenda/babel.cfg: extract, update, then translate these"
 
 
