@@ -23,7 +23,7 @@ from core.capabilities import CapabilityUnavailable, capability
 from core.connector_log import connector_logger
 from core.db import Base, db, utcnow
 from core.hookspecs import hookimpl
-from core.models import Commune, Membership, OutboxMessage, User
+from core.models import ROLES, Commune, Membership, OutboxMessage, User
 from core.notifications import notify
 from core.outbox import put as outbox_put
 from core.rights import (
@@ -77,6 +77,7 @@ def module_settings(commune: Commune, plugin: str) -> dict[str, Any]:
 
 
 __all__ = [
+    "ROLES",
     "ApiSchema",
     "ApiScope",
     "Base",

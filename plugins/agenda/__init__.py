@@ -21,7 +21,7 @@ from plugins.agenda import services, views
 
 __version__ = "0.1.0"
 
-EVERY_ROLE = ("maire", "adjoint", "conseiller", "agent", "citoyen", "partenaire")
+EVERY_ROLE = toolkit.ROLES
 MEMBERS = ("maire", "adjoint", "conseiller", "agent")
 WRITERS = ("maire", "adjoint", "agent")
 HERE = Path(__file__).parent

@@ -19,7 +19,7 @@ from viatic_idees import api, services, views
 
 __version__ = "1.0.0"
 
-EVERY_ROLE = ("maire", "adjoint", "conseiller", "agent", "citoyen", "partenaire")
+EVERY_ROLE = toolkit.ROLES
 ELECTED = ("maire", "adjoint", "conseiller")
 HERE = Path(__file__).parent
 
