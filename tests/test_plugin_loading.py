@@ -90,6 +90,16 @@ def test_permissions_must_carry_the_plugin_prefix():
         load(plugin(viatic_permissions=lambda: [Permission("voir", "Voir")]))
 
 
+def test_api_scopes_must_carry_the_plugin_prefix_and_be_unique():
+    from core.types import ApiScope
+
+    with pytest.raises(PluginError, match=re.escape("API scope 'lire' must start with 'essai:'")):
+        load(plugin(viatic_api_scopes=lambda: [ApiScope("lire", "Lire")]))
+    twice = [ApiScope("essai:lire", "Lire"), ApiScope("essai:lire", "Lire encore")]
+    with pytest.raises(PluginError, match=re.escape("The API scope 'essai:lire' is declared")):
+        load(plugin(viatic_api_scopes=lambda: twice))
+
+
 def test_a_hook_that_raises_at_start_up_names_its_plugin():
     def broken():
         raise ValueError("oups")
