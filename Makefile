@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml examples/viatic-idees/setup.cfg
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d core/translations
 	$(BIN)/pybabel compile -d examples/viatic-idees/viatic_idees/translations
-	$(BIN)/pybabel compile -d plugins/agenda/translations
+	for catalog in plugins/*/translations; do $(BIN)/pybabel compile -d $$catalog || exit 1; done
 
 dev-install: $(VENV)/.dev-installed translations
 
