@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -130,6 +131,8 @@ def make_app(database_url: str, plugins: list[object], **config: Any) -> Flask:
         "SMTP_HOST": "",
         "ARGON2_PROFILE": "CHEAPEST",  # real Argon2, test-sized cost
         "ADMIN_TOTP_REQUIRED": False,  # the fixtures' admins have no second factor
+        # Uploads land in the system's temporary folder, never in the repository's instance.
+        "FILES_PATH": str(Path(tempfile.gettempdir()) / "viatic-test-files"),
     }
     settings.update(config)
     app = create_app(settings, plugins=plugins)
@@ -160,7 +163,9 @@ def app(
     database_backend: TemplateDatabase, tmp_path: Path, viatic_plugins: list[object]
 ) -> Iterator[Flask]:
     """A fresh portal on a database just migrated, with the installed plugins."""
-    application = make_app(database_backend.fresh_url(tmp_path), viatic_plugins)
+    application = make_app(
+        database_backend.fresh_url(tmp_path), viatic_plugins, FILES_PATH=str(tmp_path / "files")
+    )
     yield application
     application.extensions["viatic.db"].engine.dispose()
 

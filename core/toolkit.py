@@ -14,6 +14,7 @@ from typing import Any
 from flask import g, render_template
 from flask_babel import gettext, lazy_gettext, ngettext
 
+from core import files
 from core.api import Schema as ApiSchema
 from core.api import operation as api_operation
 from core.api import problem
@@ -105,6 +106,7 @@ __all__ = [
     "current_commune",
     "current_user",
     "db",
+    "files",
     "gettext",
     "has_permission",
     "hookimpl",

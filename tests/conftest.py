@@ -8,12 +8,12 @@ import pytest
 
 from connectors import oidc
 from connectors.http import BREAKERS
-from tests.fake_plugins import fragile, meteo, videos
+from tests.fake_plugins import album, fragile, meteo, videos
 
 # The real oidc-provider (node) harness: fixtures oidc_provider and oidc_provider_factory.
 pytest_plugins = ["tests.real_oidc"]
 
-FAKE_PLUGINS = [meteo, fragile, videos.video_a, videos.video_b, videos.feature]
+FAKE_PLUGINS = [meteo, fragile, videos.video_a, videos.video_b, videos.feature, album]
 
 
 @pytest.fixture(scope="session")

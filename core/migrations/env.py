@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from flask import current_app
 
+import core.files  # the table of uploaded files
 import core.models  # noqa: F401 - the core's tables
 from core.db import Base
 from core.scheduler import JOBS_TABLE
