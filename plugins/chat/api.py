@@ -1,0 +1,170 @@
+"""The chat's JSON API for the apps: list channels, read a channel's history, post, mark
+read (and, in the portal, the live page posts and marks read through it too).
+
+Mounted by the core under ``/api/v1/c/<INSEE>/chat/``, through the same services as the
+pages. Errors are problems (RFC 9457): 400 naming the ``field`` at fault for bad input,
+404 for a channel that does not exist or is not the person's. A POST with the session's
+cookie carries its CSRF token in the ``X-CSRFToken`` header; a token needs the scopes
+``chat:read`` / ``chat:write``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request, url_for
+
+from core import toolkit
+from core.toolkit import gettext as _
+from plugins.chat import services
+
+bp = Blueprint("chat_api", __name__)
+
+
+@bp.errorhandler(services.ChatError)
+def _invalid(error: services.ChatError) -> Any:
+    services.rollback()
+    field = next(iter(error.errors), None)
+    return toolkit.problem(400, _("Demande incorrecte"), error.message, field=field)
+
+
+class ChannelOut(toolkit.ApiSchema):
+    id: int
+    kind: str
+    name: str
+    topic: str
+    open_to_citizens: bool
+    closed: bool
+    last_seq: int
+    unread: int
+    url: str
+
+
+class ReplyOut(toolkit.ApiSchema):
+    id: int
+    author_name: str
+    excerpt: str
+
+
+class MessageOut(toolkit.ApiSchema):
+    id: int
+    channel_id: int
+    seq: int
+    author_id: int | None
+    author_name: str
+    body: str
+    html: str
+    created_at: str
+    edited: bool
+    deleted: bool
+    hidden: bool
+    reply_to: ReplyOut | None
+
+
+class ReadOut(toolkit.ApiSchema):
+    last_read_seq: int
+
+
+def _json_body(hint: str) -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        toolkit.refuse(hint)
+    return data
+
+
+@bp.get("/channels")
+@toolkit.requires("chat.view")
+@toolkit.api_operation(
+    "Les canaux de la personne, avec leurs messages non lus",
+    response=ChannelOut,
+    many=True,
+    tags=["messagerie"],
+    scopes=["chat:read"],
+)
+def list_channels() -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    channels = services.list_channels(commune, user)
+    unread = services.unread_counts(commune, user, channels)
+    return [
+        {
+            "id": c.id,
+            "kind": c.kind,
+            "name": c.name,
+            "topic": c.topic,
+            "open_to_citizens": c.open_to_citizens,
+            "closed": c.closed_at is not None,
+            "last_seq": c.last_seq,
+            "unread": unread.get(c.id, 0),
+            "url": url_for("chat.channel", channel_id=c.id, _external=True),
+        }
+        for c in channels
+    ]
+
+
+@bp.get("/channels/<int:channel_id>/messages")
+@toolkit.requires("chat.view")
+@toolkit.api_operation(
+    "L'historique d'un canal, par pages de 50 messages (les plus récents d'abord chargés)",
+    response=MessageOut,
+    many=True,
+    tags=["messagerie"],
+    scopes=["chat:read"],
+    query={"before": {"type": "integer", "minimum": 1, "description": "avant ce message"}},
+)
+def history(channel_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    channel = services.get_channel(commune, user, channel_id)
+    raw = request.args.get("before", "")
+    if raw and not (raw.isdigit() and 0 < int(raw) < 2**31):
+        return toolkit.problem(
+            400,
+            _("Demande incorrecte"),
+            _("« before » doit être un numéro de message."),
+            field="before",
+        )
+    messages = services.history(channel, before=int(raw) if raw else None)
+    return [services.message_view(m) for m in messages]
+
+
+@bp.post("/channels/<int:channel_id>/messages")
+@toolkit.requires("chat.write")
+@toolkit.api_operation(
+    "Écrire dans un canal",
+    response=MessageOut,
+    status=201,
+    tags=["messagerie"],
+    scopes=["chat:write"],
+)
+def post_message(channel_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    channel = services.get_channel(commune, user, channel_id)
+    data = _json_body(_("Envoyez un objet JSON avec le texte du message (« body »)."))
+    reply_to = data.get("reply_to")
+    if reply_to is not None and (isinstance(reply_to, bool) or not isinstance(reply_to, int)):
+        raise services.ChatError({"reply_to": _("Le message auquel vous répondez n'est pas ici.")})
+    body = data.get("body")
+    if not isinstance(body, str):
+        raise services.ChatError({"body": _("Écrivez un message.")})
+    message = services.post_message(commune, user, channel, body, reply_to)
+    services.commit()
+    return services.message_view(message), 201
+
+
+@bp.post("/channels/<int:channel_id>/read")
+@toolkit.requires("chat.view")
+@toolkit.api_operation(
+    "Marquer un canal comme lu (jusqu'à « seq », ou jusqu'au bout)",
+    response=ReadOut,
+    tags=["messagerie"],
+    scopes=["chat:read"],
+)
+def mark_read(channel_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    channel = services.get_channel(commune, user, channel_id)
+    data = request.get_json(silent=True)
+    seq = data.get("seq") if isinstance(data, dict) else None
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq > 2**31):
+        raise services.ChatError({"seq": _("Le numéro de lecture doit être un nombre entier.")})
+    marker = services.mark_read(channel, user, seq)
+    services.commit()
+    return {"last_read_seq": marker}

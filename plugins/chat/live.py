@@ -1,0 +1,277 @@
+"""Live delivery: a message appears for everyone who has the channel open, without reload.
+
+**Server-Sent Events, not WebSocket.** The browser only needs to *receive* live; it sends
+through ordinary POSTs (the same forms and CSRF checks as without JavaScript, and the same
+JSON API as the apps). SSE is plain HTTP: it runs in the portal's WSGI workers with no
+second server or extra library, passes proxies, and ``EventSource`` reconnects by itself
+and sends back ``Last-Event-ID``, which is exactly the resume we need. WebSocket would need
+an asynchronous server beside Flask for a two-way channel we would use one way.
+
+Each stream is one channel's: its events carry the channel's gapless numbers (see
+``models``) as SSE ids, so a client that reconnects with ``Last-Event-ID: 41`` first gets
+events 42.. from the database, then the live ones, never twice. The same stream carries a
+small ``unread`` event for the person's other channels, to update their unread counts.
+
+**Fan-out.** Posting publishes the event once, after the commit, to the process's hub:
+in-process by default (one process, SQLite); through Redis pub/sub when ``VIATIC_REDIS_URL``
+is set, so that several gunicorn workers (or servers) share the streams. Each process runs
+one listener thread, started on first use (after gunicorn forks), that hands each event to
+the queues of its own streams. A stream waiting for events holds no database connection.
+
+Presence (who has a channel open, to notify the others of a direct message) is kept the
+same way: in memory, or in Redis keys that expire shortly after a stream stops.
+
+Workers must serve many idle streams at once: run gunicorn with threads
+(``--worker-class gthread --threads 100``, say); a stream ends after ``STREAM_SECONDS`` and
+the browser reconnects at once, so that rights are checked again regularly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_SECONDS = 15.0
+STREAM_SECONDS = 600.0
+PRESENCE_SECONDS = 40
+RETRY_MS = 1500
+
+
+@dataclass(frozen=True)
+class Event:
+    channel_id: int
+    seq: int
+    kind: str
+    message: dict[str, Any]
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {"c": self.channel_id, "s": self.seq, "k": self.kind, "m": self.message},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def loads(cls, data: str | bytes) -> Event:
+        raw = json.loads(data)
+        return cls(raw["c"], raw["s"], raw["k"], raw["m"])
+
+
+class Subscription:
+    """One stream's mailbox: the events of the channels it follows."""
+
+    def __init__(self, channels: Iterable[int]) -> None:
+        self.channels = frozenset(channels)
+        self.queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
+
+    def get(self, timeout: float) -> Event | None:
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+class Hub:
+    """The process's streams, by channel; events reach them through ``dispatch``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_channel: dict[int, set[Subscription]] = {}
+        self._present: dict[tuple[int, int], float] = {}
+
+    def subscribe(self, channels: Iterable[int]) -> Subscription:
+        subscription = Subscription(channels)
+        with self._lock:
+            for channel in subscription.channels:
+                self._by_channel.setdefault(channel, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            for channel in subscription.channels:
+                streams = self._by_channel.get(channel)
+                if streams is not None:
+                    streams.discard(subscription)
+                    if not streams:
+                        del self._by_channel[channel]
+
+    def dispatch(self, event: Event) -> None:
+        with self._lock:
+            streams = list(self._by_channel.get(event.channel_id, ()))
+        for subscription in streams:
+            subscription.queue.put(event)
+
+    def publish(self, event: Event) -> None:
+        self.dispatch(event)
+
+    def connections(self) -> int:
+        with self._lock:
+            return len({s for streams in self._by_channel.values() for s in streams})
+
+    # Presence: (channel, person) → until when.
+    def touch(self, channel_id: int, user_id: int) -> None:
+        self._present[(channel_id, user_id)] = time.monotonic() + PRESENCE_SECONDS
+
+    def leave(self, channel_id: int, user_id: int) -> None:
+        self._present.pop((channel_id, user_id), None)
+
+    def present(self, channel_id: int, user_ids: Iterable[int]) -> set[int]:
+        now = time.monotonic()
+        return {u for u in user_ids if self._present.get((channel_id, u), 0) > now}
+
+    def close(self) -> None:
+        """Stop what the hub runs (nothing, in process)."""
+
+
+class RedisHub(Hub):
+    """The hub of a process among several: events go through one Redis pub/sub channel
+    (every process hears every event and keeps those its own streams follow: a dictionary
+    lookup per event; a very large installation would shard the channel by commune)."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        super().__init__()
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=5, health_check_interval=30)
+        self._topic = f"{prefix}chat:events"
+        self._presence = f"{prefix}chat:present:"
+        self._listener: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+
+    def subscribe(self, channels: Iterable[int]) -> Subscription:
+        self._start()
+        return super().subscribe(channels)
+
+    def publish(self, event: Event) -> None:
+        self._redis.publish(self._topic, event.dumps())
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._listener is not None and self._listener.is_alive():
+                return
+            self._ready.clear()
+            self._listener = threading.Thread(target=self._listen, name="chat-redis", daemon=True)
+            self._listener.start()
+        # A stream must not miss an event published right after it subscribed.
+        self._ready.wait(timeout=5)
+
+    def _listen(self) -> None:
+        import redis
+
+        while not self._stopping.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self._topic)
+                self._ready.set()
+                while not self._stopping.is_set():
+                    item = pubsub.get_message(timeout=1.0)
+                    if item is not None and item["type"] == "message":
+                        self.dispatch(Event.loads(item["data"]))
+            except redis.RedisError as error:
+                # Streams resume from the database when they reconnect: nothing is lost.
+                log.warning("chat: Redis listener lost its connection (%s); retrying", error)
+                self._stopping.wait(1.0)
+            finally:
+                pubsub.close()
+
+    def touch(self, channel_id: int, user_id: int) -> None:
+        self._redis.set(f"{self._presence}{channel_id}:{user_id}", 1, ex=PRESENCE_SECONDS)
+
+    def leave(self, channel_id: int, user_id: int) -> None:
+        self._redis.delete(f"{self._presence}{channel_id}:{user_id}")
+
+    def present(self, channel_id: int, user_ids: Iterable[int]) -> set[int]:
+        ids = list(user_ids)
+        if not ids:
+            return set()
+        found = self._redis.mget([f"{self._presence}{channel_id}:{u}" for u in ids])
+        return {u for u, value in zip(ids, found, strict=True) if value is not None}
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+        self._redis.close()
+
+
+_HUB_KEY = "chat.hub"
+
+
+def hub(app: Flask | None = None) -> Hub:
+    """The hub of this app in this process (made on first use)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get(_HUB_KEY)
+    if found is None:
+        url = app.config.get("REDIS_URL")
+        prefix = app.config.get("REDIS_PREFIX", "viatic:")
+        found = RedisHub(url, prefix) if url else Hub()
+        found = app.extensions.setdefault(_HUB_KEY, found)
+    return found
+
+
+def publish(channel_id: int, seq: int, kind: str, message: dict[str, Any]) -> None:
+    """Announce an event saved in the database (called after the commit). A failure only
+    delays it: the streams find it in the database when they resume."""
+    try:
+        hub().publish(Event(channel_id, seq, kind, message))
+    except Exception:
+        log.exception("chat: could not publish event %s of channel %s", seq, channel_id)
+
+
+def sse(event: str | None, data: str, event_id: int | None = None) -> str:
+    """One Server-Sent Event, as the text of the stream."""
+    lines = []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    if event:
+        lines.append(f"event: {event}")
+    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+    return "\n".join(lines) + "\n\n"
+
+
+def stream(
+    subscription: Subscription,
+    channel_id: int,
+    user_id: int,
+    backlog: Iterable[tuple[int, str, str]],
+    render: Any,
+    seen: int,
+) -> Iterator[str]:
+    """The text of one stream: the ``backlog`` (seq, kind, payload) from the database, then
+    live events of the open channel rendered by ``render(event)``, and ``unread`` events for
+    the other channels. Ends after ``STREAM_SECONDS``."""
+    current = hub()
+    try:
+        yield f"retry: {RETRY_MS}\n\n"
+        for seq, kind, payload in backlog:
+            yield sse(kind, payload, seq)
+            seen = max(seen, seq)
+        current.touch(channel_id, user_id)
+        deadline = time.monotonic() + STREAM_SECONDS
+        next_touch = time.monotonic() + KEEPALIVE_SECONDS
+        while time.monotonic() < deadline:
+            event = subscription.get(timeout=KEEPALIVE_SECONDS)
+            if time.monotonic() >= next_touch:
+                current.touch(channel_id, user_id)
+                next_touch = time.monotonic() + KEEPALIVE_SECONDS
+            if event is None:
+                yield ": ...\n\n"  # keeps proxies from closing an idle stream
+            elif event.channel_id == channel_id:
+                if event.seq > seen:  # already sent from the backlog otherwise
+                    seen = event.seq
+                    yield sse(event.kind, render(event), event.seq)
+            elif event.kind == "posted" and event.message.get("author_id") != user_id:
+                yield sse("unread", json.dumps({"channel": event.channel_id}))
+    finally:
+        current.unsubscribe(subscription)
+        current.leave(channel_id, user_id)

@@ -1,0 +1,166 @@
+"""The chat's tables, all prefixed ``chat_``, on the core's declarative base.
+
+Each channel numbers what happens in it (a message posted, edited, deleted or hidden) with
+a gapless sequence, ``Channel.last_seq``, bumped under the channel row's lock by the same
+transaction that writes the change. A live client resumes from the last number it saw, and
+a read marker is such a number too: the numbers of one channel commit in order, so that
+"everything after 41" is never missing a 40 committed late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core import toolkit
+from core.toolkit import lazy_gettext as _l
+
+User = toolkit.User
+
+# Kinds of channel.
+GENERAL = "general"  # the municipal team's channel: every member of the team is in it
+COMMISSION = "commission"  # a commission or a project: its members are named
+GROUP = "group"  # a private group: its members are named
+DIRECT = "direct"  # a conversation between two or more people, named by its members
+KINDS = (GENERAL, COMMISSION, GROUP, DIRECT)
+KIND_LABELS = {
+    GENERAL: _l("Équipe municipale"),
+    COMMISSION: _l("Commission ou projet"),
+    GROUP: _l("Groupe privé"),
+    DIRECT: _l("Conversation directe"),
+}
+
+# Status of a membership row. A row also carries the read marker, so the people of a
+# channel open to everyone get one too, the first time they read it.
+MEMBER = "member"
+REMOVED = "removed"  # removed by a moderator: the channel is no longer theirs
+
+# What happened in a channel (``ChannelEvent.kind``).
+POSTED = "posted"
+EDITED = "edited"
+DELETED = "deleted"
+HIDDEN = "hidden"
+
+
+class Channel(toolkit.Base):
+    __tablename__ = "chat_channel"
+    __table_args__ = (Index("ix_chat_channel_commune", "commune_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(300), default="")
+    # Everyone of the team is in it (and every citizen too when it is open to citizens),
+    # without a membership row: the general channel, a channel for the residents.
+    everyone: Mapped[bool] = mapped_column(default=False)
+    # Citizens and partners never see a channel where this is false.
+    open_to_citizens: Mapped[bool] = mapped_column(default=False)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    closed_at: Mapped[dt.datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+    last_message_at: Mapped[dt.datetime | None]
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))
+
+    def __repr__(self) -> str:
+        return f"<Channel {self.id} {self.name!r}>"
+
+
+class Member(toolkit.Base):
+    """A person's place in a channel: named member, or just their read marker."""
+
+    __tablename__ = "chat_member"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "user_id"),
+        Index("ix_chat_member_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("chat_channel.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default=MEMBER)
+    # Named members are in the channel; the others (channels open to everyone) only
+    # keep their read marker here.
+    named: Mapped[bool] = mapped_column(default=True)
+    last_read_seq: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class Message(toolkit.Base):
+    __tablename__ = "chat_message"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "seq"),
+        # History pages read a channel's messages backwards by id.
+        Index("ix_chat_message_channel_id", "channel_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("chat_channel.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # Shown as the author: the person's name when posted, or the sender of a bridged room.
+    author_name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)  # what the person typed (Markdown)
+    html: Mapped[str] = mapped_column(Text)  # the body rendered and sanitised
+    reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_message.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+    edited_at: Mapped[dt.datetime | None]
+    deleted_at: Mapped[dt.datetime | None]
+    hidden_at: Mapped[dt.datetime | None]
+
+    channel: Mapped[Channel] = relationship()
+    reply_to: Mapped[Message | None] = relationship(remote_side=[id])
+
+    @property
+    def gone(self) -> bool:
+        """Deleted by its author or hidden by a moderator: its text is no longer shown."""
+        return self.deleted_at is not None or self.hidden_at is not None
+
+
+class ChannelEvent(toolkit.Base):
+    """One numbered change of a channel, what live clients resume from."""
+
+    __tablename__ = "chat_event"
+    __table_args__ = (UniqueConstraint("channel_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("chat_channel.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10))
+    message_id: Mapped[int] = mapped_column(ForeignKey("chat_message.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+
+class Report(toolkit.Base):
+    """A message reported by a member to the commune's moderators."""
+
+    __tablename__ = "chat_report"
+    __table_args__ = (Index("ix_chat_report_message", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("chat_message.id", ondelete="CASCADE"))
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+    resolved_at: Mapped[dt.datetime | None]
+
+    message: Mapped[Message] = relationship()
+    reporter: Mapped[User | None] = relationship()

@@ -1,0 +1,96 @@
+/* The live chat, on top of pages that work without it: new messages appear as they come
+   (Server-Sent Events, resumed by the browser with Last-Event-ID), the form posts without
+   reloading the page, the read marker follows what is on screen and the other channels'
+   unread counts go up. */
+(function () {
+  "use strict";
+  var main = document.querySelector(".chat-main[data-stream]");
+  if (!main || !window.EventSource || !window.fetch) { return; }
+  var list = document.getElementById("chat-messages");
+  var status = document.getElementById("chat-etat");
+  var form = document.getElementById("chat-ecrire");
+  var csrf = form ? form.querySelector("input[name=csrf_token]").value : null;
+  var lastSeq = 0;
+  var readTimer = null;
+
+  function markRead() {
+    if (!csrf || document.hidden) { return; }
+    clearTimeout(readTimer);
+    readTimer = setTimeout(function () {
+      fetch(main.dataset.read, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+        body: JSON.stringify({seq: lastSeq})
+      });
+    }, 300);
+  }
+
+  function place(html) {
+    var holder = document.createElement("ol");
+    holder.innerHTML = html;  // rendered and sanitised by the server
+    var item = holder.firstElementChild;
+    if (!item) { return; }
+    var existing = document.getElementById(item.id);
+    if (existing) {
+      existing.replaceWith(item);
+    } else {
+      list.appendChild(item);
+      var empty = document.getElementById("chat-vide");
+      if (empty) { empty.remove(); }
+    }
+  }
+
+  var source = new EventSource(main.dataset.stream);
+  function onEvent(event) {
+    lastSeq = Math.max(lastSeq, parseInt(event.lastEventId, 10) || 0);
+    place(event.data);
+    markRead();
+  }
+  ["posted", "edited", "deleted", "hidden"].forEach(function (kind) {
+    source.addEventListener(kind, onEvent);
+  });
+  source.addEventListener("unread", function (event) {
+    var channel = JSON.parse(event.data).channel;
+    var item = document.querySelector('#chat-canaux li[data-channel="' + channel + '"]');
+    if (!item) { return; }
+    var badge = item.querySelector(".chat-unread");
+    var count = badge.querySelector(".chat-unread-count");
+    count.textContent = String((parseInt(count.textContent, 10) || 0) + 1);
+    badge.hidden = false;
+  });
+  source.addEventListener("open", function () { status.textContent = ""; });
+  source.addEventListener("error", function () {
+    status.textContent = main.dataset.offline || "";
+  });
+  document.addEventListener("visibilitychange", markRead);
+
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      var body = form.querySelector("textarea[name=body]");
+      var reply = form.querySelector("input[name=reply_to]");
+      if (!body.value.trim()) { return; }  // the server's page says what is missing
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      fetch(main.dataset.post, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+        body: JSON.stringify({body: body.value, reply_to: reply && reply.value ? parseInt(reply.value, 10) : null})
+      }).then(function (response) {
+        if (response.ok) {
+          body.value = "";
+          if (reply) { reply.value = ""; }
+          return;
+        }
+        return response.json().then(function (problem) { status.textContent = problem.detail || problem.title; });
+      }).catch(function () {
+        form.submit();  // let the page post it the ordinary way
+      }).finally(function () {
+        button.disabled = false;
+        body.focus();
+      });
+    });
+  }
+})();

@@ -1,0 +1,484 @@
+"""The chat's HTML pages: the channels, one channel's conversation and its live stream,
+a message's actions, the forms to open a channel or a conversation, and moderation.
+
+Thin on purpose: parse the request, call ``services``, render. Every page works without
+JavaScript (forms post and redirect); ``static/chat.js`` adds the live stream, posting
+without reload and the unread counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, request, stream_with_context, url_for
+from flask_babel import format_datetime, get_locale
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired
+
+from core import toolkit
+from core.toolkit import gettext as _
+from core.toolkit import lazy_gettext as _l
+from plugins.chat import live, markup, services
+from plugins.chat.models import COMMISSION, GROUP, KIND_LABELS, Channel
+
+HERE = Path(__file__).parent
+bp = Blueprint(
+    "chat",
+    __name__,
+    template_folder=str(HERE / "templates"),
+    static_folder=str(HERE / "static"),
+    static_url_path="/static",
+)
+
+
+# --- Forms ------------------------------------------------------------------------------------
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField(
+        _l("Votre message"),
+        [InputRequired(_l("Écrivez un message."))],
+        description=_l(
+            "**gras**, *italique*, [lien](https://…), listes ; mentionnez quelqu'un avec "
+            "@prenom.nom."
+        ),
+        render_kw={"rows": 3, "maxlength": services.BODY_MAX},
+    )
+    reply_to = HiddenField()
+
+
+class EditForm(FlaskForm):
+    body = TextAreaField(
+        _l("Texte du message"),
+        [InputRequired(_l("Écrivez un message."))],
+        render_kw={"rows": 4, "maxlength": services.BODY_MAX},
+    )
+
+
+class ReportForm(FlaskForm):
+    reason = StringField(
+        _l("Ce qui ne va pas"),
+        [InputRequired(_l("Dites en quelques mots ce qui ne va pas."))],
+        render_kw={"maxlength": services.REASON_MAX},
+    )
+
+
+class HideForm(FlaskForm):
+    reason = StringField(
+        _l("Raison (pour le journal)"), render_kw={"maxlength": services.REASON_MAX}
+    )
+
+
+class ChannelForm(FlaskForm):
+    name = StringField(
+        _l("Nom du canal"),
+        [InputRequired(_l("Donnez un nom au canal."))],
+        description=_l("Par exemple « Commission des travaux » ou « Projet école »."),
+        render_kw={"maxlength": services.NAME_MAX},
+    )
+    kind = SelectField(
+        _l("Type"),
+        choices=[SelectChoice(k, KIND_LABELS[k]) for k in (COMMISSION, GROUP)],
+        validate_choice=False,
+    )
+    topic = StringField(_l("Sujet"), render_kw={"maxlength": services.TOPIC_MAX})
+    everyone = BooleanField(
+        _l("Toute l'équipe municipale en fait partie (commission ou projet seulement)")
+    )
+    open_to_citizens = BooleanField(_l("Ouvert aux habitants"))
+    members = SelectMultipleField(_l("Membres"), validate_choice=False)
+
+
+class DirectForm(FlaskForm):
+    members = SelectMultipleField(
+        _l("Avec qui"),
+        [InputRequired(_l("Choisissez au moins une personne."))],
+        validate_choice=False,
+    )
+
+
+def _show_errors(form: FlaskForm, error: services.ChatError) -> None:
+    for name, message in error.errors.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            flash(message, "error")
+
+
+def _people_choices(form_field: Any, exclude: int | None = None) -> None:
+    people = services.commune_people(toolkit.current_commune())
+    form_field.choices = [
+        SelectChoice(str(user.id), f"{user.name} (@{markup.handle(user.name)})")
+        for user, _role in people
+        if user.id != exclude
+    ]
+
+
+@bp.app_template_filter("chat_time")
+def format_time(moment: str) -> str:
+    """« 22 nov. 2026, 14:03 » in the reader's language, Paris time."""
+    return format_datetime(dt.datetime.fromisoformat(moment), "medium")
+
+
+def message_url(message: Any) -> str:
+    """Where a message is read: its channel's page around it."""
+    return url_for(
+        "chat.channel",
+        channel_id=message.channel_id,
+        avant=message.id + 1,
+        _anchor=f"m{message.id}",
+    )
+
+
+# --- Channels ---------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@toolkit.requires("chat.view")
+def index() -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    channels = services.list_channels(commune, user)
+    return toolkit.render(
+        "chat/index.html",
+        channels=channels,
+        counts=services.unread_counts(commune, user, channels),
+        can_create=services.can_create(commune, user),
+        can_moderate=services.can_moderate(commune, user),
+    )
+
+
+def _channel_page(channel: Channel, form: MessageForm, status: int = 200) -> tuple[str, int]:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    before = request.args.get("avant", type=int)
+    messages = services.history(channel, before=before)
+    channels = services.list_channels(commune, user)
+    reply_to = None
+    if form.reply_to.data:
+        reply_to = next((m for m in messages if str(m.id) == str(form.reply_to.data)), None)
+    if before is None:
+        services.mark_read(channel, user)
+        services.commit()
+    return (
+        toolkit.render(
+            "chat/channel.html",
+            channel=channel,
+            messages=[services.message_view(m) for m in messages],
+            older=messages[0].id if len(messages) == services.PAGE_SIZE else None,
+            paged=before is not None,
+            channels=channels,
+            counts=services.unread_counts(commune, user, channels),
+            form=form,
+            reply_to=reply_to,
+            can_write=services.can_write(commune, user, channel),
+            can_moderate=services.can_moderate(commune, user),
+            me=user.id,
+        ),
+        status,
+    )
+
+
+@bp.get("/salon/<int:channel_id>")
+@toolkit.requires("chat.view")
+def channel(channel_id: int) -> tuple[str, int]:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_channel(commune, user, channel_id)
+    form = MessageForm(reply_to=request.args.get("reponse", ""))
+    return _channel_page(found, form)
+
+
+@bp.post("/salon/<int:channel_id>")
+@toolkit.requires("chat.write")
+def post(channel_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_channel(commune, user, channel_id)
+    form = MessageForm()
+    form.validate()
+    try:
+        message = services.post_message(
+            commune, user, found, form.body.data, form.reply_to.data or None
+        )
+    except services.ChatError as error:
+        services.rollback()
+        _show_errors(form, error)
+        return _channel_page(found, form, 400)
+    services.commit()
+    return redirect(url_for(".channel", channel_id=found.id, _anchor=f"m{message.id}"))
+
+
+_rendered: dict[tuple[int, int, str, str], str] = {}
+_rendered_lock = threading.Lock()
+RENDERED_KEEP = 512
+
+
+def render_event(event: live.Event) -> str:
+    """The HTML of a live event's message, rendered once per process and language (every
+    stream of the channel sends the same)."""
+    key = (event.channel_id, event.seq, event.kind, str(get_locale()))
+    found = _rendered.get(key)
+    if found is None:
+        found = toolkit.render("chat/_message.html", m=event.message)
+        with _rendered_lock:
+            if len(_rendered) >= RENDERED_KEEP:
+                _rendered.clear()
+            _rendered[key] = found
+    return found
+
+
+@bp.get("/salon/<int:channel_id>/flux")
+@toolkit.requires("chat.view")
+def stream(channel_id: int) -> Response:
+    """The channel's live stream (Server-Sent Events, see ``live``). Resumes after the
+    ``Last-Event-ID`` the browser sends back, or the ``depuis`` the page was rendered at."""
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_channel(commune, user, channel_id)
+    raw = request.headers.get("Last-Event-ID") or request.args.get("depuis") or ""
+    seen = int(raw) if raw.isdigit() and len(raw) < 12 else found.last_seq
+    readable = [c.id for c in services.list_channels(commune, user)]
+    # Subscribe before reading the backlog: an event committed in between comes twice at
+    # most (and the stream drops the second by its number), never zero times.
+    subscription = live.hub().subscribe(readable)
+    backlog = [
+        (seq, kind, render_event(live.Event(found.id, seq, kind, services.message_view(m))))
+        for seq, kind, m in services.events_since(found, seen)
+    ]
+    user_id = user.id
+    toolkit.db.close()  # a stream waits without holding a database connection
+    body = live.stream(subscription, found.id, user_id, backlog, render_event, seen)
+    response = Response(stream_with_context(body), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+@bp.route("/nouveau-canal", methods=["GET", "POST"])
+@toolkit.requires("chat.create")
+def create_channel() -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    form = ChannelForm()
+    _people_choices(form.members, exclude=user.id)
+    if form.is_submitted():
+        form.validate()
+        try:
+            data = services.validate_channel(
+                commune,
+                {
+                    name: form[name].data
+                    for name in ("kind", "name", "topic", "everyone", "open_to_citizens", "members")
+                },
+            )
+        except services.ChatError as error:
+            _show_errors(form, error)
+        else:
+            if not form.errors:
+                created = services.create_channel(commune, user, data)
+                services.commit()
+                flash(_("Canal « %(name)s » créé.", name=created.name), "success")
+                return redirect(url_for(".channel", channel_id=created.id))
+        return toolkit.render("chat/new_channel.html", form=form), 400
+    return toolkit.render("chat/new_channel.html", form=form)
+
+
+@bp.route("/nouvelle-conversation", methods=["GET", "POST"])
+@toolkit.requires("chat.create")
+def create_direct() -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    form = DirectForm()
+    _people_choices(form.members, exclude=user.id)
+    if form.is_submitted():
+        if form.validate():
+            try:
+                found = services.start_direct(commune, user, form.members.data)
+            except services.ChatError as error:
+                _show_errors(form, error)
+            else:
+                services.commit()
+                return redirect(url_for(".channel", channel_id=found.id))
+        return toolkit.render("chat/new_direct.html", form=form), 400
+    return toolkit.render("chat/new_direct.html", form=form)
+
+
+@bp.get("/salon/<int:channel_id>/membres")
+@toolkit.requires("chat.view")
+def members(channel_id: int) -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_channel(commune, user, channel_id)
+    return toolkit.render(
+        "chat/members.html",
+        channel=found,
+        people=services.channel_members(commune, found),
+        handle=markup.handle,
+        can_moderate=services.can_moderate(commune, user),
+        me=user.id,
+    )
+
+
+@bp.post("/salon/<int:channel_id>/membres/<int:person_id>/retirer")
+@toolkit.requires("chat.moderate")
+def remove_member(channel_id: int, person_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_channel(commune, user, channel_id)
+    try:
+        person = services.remove_member(commune, user, found, person_id)
+    except services.ChatError as error:
+        toolkit.refuse(error.message, 400)
+    services.commit()
+    flash(_("%(name)s a été retiré du canal.", name=person.name), "success")
+    return redirect(url_for(".members", channel_id=found.id))
+
+
+@bp.post("/salon/<int:channel_id>/fermer")
+@toolkit.requires("chat.moderate")
+def close(channel_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_channel(commune, user, channel_id)
+    try:
+        services.close_channel(commune, user, found)
+    except services.ChatError as error:
+        toolkit.refuse(error.message, 400)
+    services.commit()
+    flash(_("Le canal est fermé : il reste lisible, plus personne n'y écrit."), "success")
+    return redirect(url_for(".channel", channel_id=found.id))
+
+
+# --- One message ------------------------------------------------------------------------------
+
+
+def _message_page(message: Any, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    channel_row = toolkit.db.get(Channel, message.channel_id)
+    own = message.author_id == user.id and not message.gone
+    return (
+        toolkit.render(
+            "chat/message.html",
+            message=message,
+            m=services.message_view(message),
+            channel=channel_row,
+            own=own and services.can_write(commune, user, channel_row),
+            can_moderate=services.can_moderate(commune, user),
+            edit_form=forms.get("edit_form") or EditForm(body=message.body),
+            report_form=forms.get("report_form") or ReportForm(),
+            hide_form=forms.get("hide_form") or HideForm(),
+        ),
+        status,
+    )
+
+
+@bp.get("/message/<int:message_id>")
+@toolkit.requires("chat.view")
+def message(message_id: int) -> tuple[str, int]:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    return _message_page(services.get_message(commune, user, message_id))
+
+
+@bp.post("/message/<int:message_id>/modifier")
+@toolkit.requires("chat.write")
+def edit(message_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_message(commune, user, message_id)
+    form = EditForm()
+    form.validate()
+    try:
+        changed = services.edit_message(commune, user, found, form.body.data)
+    except services.ChatError as error:
+        services.rollback()
+        _show_errors(form, error)
+        return _message_page(found, 400, edit_form=form)
+    services.commit()
+    if changed:
+        flash(_("Message modifié."), "success")
+    return redirect(url_for(".channel", channel_id=found.channel_id, _anchor=f"m{found.id}"))
+
+
+@bp.post("/message/<int:message_id>/supprimer")
+@toolkit.requires("chat.write")
+def delete(message_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_message(commune, user, message_id)
+    try:
+        services.delete_message(commune, user, found)
+    except services.ChatError as error:
+        toolkit.refuse(error.message, 400)
+    services.commit()
+    flash(_("Message supprimé."), "success")
+    return redirect(url_for(".channel", channel_id=found.channel_id))
+
+
+@bp.post("/message/<int:message_id>/signaler")
+@toolkit.requires("chat.view")
+def report(message_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_message(commune, user, message_id)
+    form = ReportForm()
+    form.validate()
+    try:
+        services.report_message(commune, user, found, form.reason.data)
+    except services.ChatError as error:
+        services.rollback()
+        _show_errors(form, error)
+        return _message_page(found, 400, report_form=form)
+    services.commit()
+    flash(_("Merci : le message est signalé aux modérateurs de la commune."), "success")
+    return redirect(url_for(".channel", channel_id=found.channel_id, _anchor=f"m{found.id}"))
+
+
+@bp.post("/message/<int:message_id>/masquer")
+@toolkit.requires("chat.moderate")
+def hide(message_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.moderated_message(commune, user, message_id)
+    form = HideForm()
+    services.hide_message(commune, user, found, form.reason.data)
+    services.commit()
+    flash(_("Message masqué."), "success")
+    return redirect(url_for(".channel", channel_id=found.channel_id, _anchor=f"m{found.id}"))
+
+
+# --- Moderation and search --------------------------------------------------------------------
+
+
+@bp.get("/signalements")
+@toolkit.requires("chat.moderate")
+def reports() -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    return toolkit.render(
+        "chat/reports.html",
+        reports=services.open_reports(commune, user),
+        view=services.message_view,
+    )
+
+
+@bp.post("/signalements/<int:report_id>/classer")
+@toolkit.requires("chat.moderate")
+def dismiss(report_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.dismiss_report(commune, user, report_id)
+    services.commit()
+    flash(_("Signalement classé sans suite."), "success")
+    return redirect(url_for(".reports"))
+
+
+@bp.get("/recherche")
+@toolkit.requires("chat.view")
+def search() -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    query = request.args.get("q", "")[:200]
+    found = services.search(commune, user, query, 50) if query.strip() else []
+    return toolkit.render(
+        "chat/search.html",
+        query=query,
+        found=found,
+        excerpt=markup.excerpt,
+        message_url=message_url,
+    )

@@ -1,0 +1,1 @@
+"""The chat plugin's tests."""

@@ -1,0 +1,87 @@
+"""A small Server-Sent Events client and a signed-in HTTP session, for the live tests and
+the benchmarks: what a browser's EventSource does, over a real socket."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import requests
+
+from core.testing import PASSWORD
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+@dataclass
+class ServerEvent:
+    id: str | None
+    event: str
+    data: str
+
+
+class EventStream:
+    """One open stream; ``next_event()`` returns the next event (comments skipped)."""
+
+    def __init__(self, session: requests.Session, url: str, last_event_id: str | None = None):
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        self.response = session.get(url, headers=headers, stream=True, timeout=(5, 30))
+        self.response.raise_for_status()
+        self._lines: Iterator[str] = self.response.iter_lines(decode_unicode=True)
+
+    def next_event(self) -> ServerEvent:
+        event_id, kind, data = None, "message", []
+        for line in self._lines:
+            if line == "":
+                if data:
+                    return ServerEvent(event_id, kind, "\n".join(data))
+                event_id, kind, data = None, "message", []
+                continue
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "id":
+                event_id = value
+            elif field == "event":
+                kind = value
+            elif field == "data":
+                data.append(value)
+        raise EOFError("the stream ended")
+
+    def next_of(self, *kinds: str) -> ServerEvent:
+        while True:
+            event = self.next_event()
+            if event.event in kinds:
+                return event
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def signed_in(base: str, email: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{base}/connexion", timeout=10)
+    token = CSRF.search(page.text).group(1)
+    answer = session.post(
+        f"{base}/connexion",
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302, f"login of {email} failed ({answer.status_code})"
+    return session
+
+
+def api_post(session: requests.Session, base: str, channel_id: int, body: str) -> dict:
+    page = session.get(f"{base}/c/10145/chat/", timeout=10)
+    token = CSRF.search(page.text).group(1)
+    answer = session.post(
+        f"{base}/api/v1/c/10145/chat/channels/{channel_id}/messages",
+        json={"body": body},
+        headers={"X-CSRFToken": token},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()

@@ -1,0 +1,185 @@
+"""Live delivery over real HTTP: Server-Sent Events from the in-process hub (one server),
+then across two gunicorn processes sharing PostgreSQL and the real Redis; a client that
+drops and reconnects with Last-Event-ID gets exactly what it missed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from core.testing import unavailable
+from tests.plugins.chat.helpers import general_id
+from tests.plugins.chat.live_helpers import EventStream, api_post, signed_in
+
+sqlite_only = pytest.mark.parametrize("database_backend", ["sqlite"], indirect=True)
+postgresql_only = pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
+
+
+def stream_url(base: str, channel_id: int) -> str:
+    return f"{base}/c/10145/chat/salon/{channel_id}/flux"
+
+
+@sqlite_only
+def test_a_message_reaches_an_open_stream_and_a_reconnection_gets_what_it_missed(
+    app, village, live_server
+):
+    general = general_id(app)
+    reader = signed_in(live_server, village.agent.email)
+    writer = signed_in(live_server, village.maire.email)
+    stream = EventStream(reader, stream_url(live_server, general))
+    first = api_post(writer, live_server, general, "Premier **message**")
+    event = stream.next_of("posted")
+    assert (event.id, event.event) == ("1", "posted")
+    assert f'id="m{first["id"]}"' in event.data and "<strong>message</strong>" in event.data
+    stream.close()
+
+    api_post(writer, live_server, general, "Deuxième")
+    api_post(writer, live_server, general, "Troisième")
+    resumed = EventStream(reader, stream_url(live_server, general), last_event_id="1")
+    missed = [resumed.next_of("posted") for _ in range(2)]
+    assert [e.id for e in missed] == ["2", "3"]
+    assert "Deuxième" in missed[0].data and "Troisième" in missed[1].data
+    api_post(writer, live_server, general, "Quatrième")
+    assert resumed.next_of("posted").id == "4"  # nothing sent twice in between
+    resumed.close()
+
+
+@sqlite_only
+def test_a_stream_tells_of_unread_messages_in_the_persons_other_channels(app, village, live_server):
+    general = general_id(app)
+    maire = signed_in(live_server, village.maire.email)
+    created = maire.get(f"{live_server}/c/10145/chat/nouvelle-conversation", timeout=10)
+    token = created.text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    opened = maire.post(
+        f"{live_server}/c/10145/chat/nouvelle-conversation",
+        data={"members": [str(village.agent.id)], "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    direct = int(opened.headers["Location"].rsplit("/", 1)[1])
+    agent = signed_in(live_server, village.agent.email)
+    stream = EventStream(agent, stream_url(live_server, general))
+    api_post(maire, live_server, direct, "Un mot rien que pour vous")
+    event = stream.next_of("unread", "posted")
+    assert (event.event, event.data) == ("unread", f'{{"channel": {direct}}}')
+    stream.close()
+
+
+# --- Two gunicorn processes and Redis ---------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(
+    database_url: str, redis_url: str, prefix: str, log: Path
+) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "VIATIC_DATABASE_URL": database_url,
+        "VIATIC_REDIS_URL": redis_url,
+        "VIATIC_REDIS_PREFIX": prefix,
+        "VIATIC_SECRET_KEY": "secret-for-tests-only",
+        "VIATIC_TESTING": "true",  # cookies without the Secure flag, over plain HTTP
+        "VIATIC_ADMIN_TOTP_REQUIRED": "false",
+        "VIATIC_ARGON2_PROFILE": "CHEAPEST",
+    }
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "--workers",
+            "1",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "8",
+            "--graceful-timeout",
+            "2",  # open streams do not hold the stop
+            "--bind",
+            f"127.0.0.1:{port}",
+            "core.app:create_app()",
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn stopped: {log.read_text()[-2000:]}")
+        try:
+            requests.get(f"{base}/accessibilite", timeout=2)
+            return process, base
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"gunicorn did not answer: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    url = os.environ.get("VIATIC_TEST_REDIS_URL")
+    if not url:
+        unavailable("Redis tests need VIATIC_TEST_REDIS_URL")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis is not reachable: {type(exc).__name__}")
+    return url
+
+
+@pytest.mark.slow
+@postgresql_only
+def test_two_gunicorn_workers_share_the_live_stream_through_redis(
+    app, village, redis_url, tmp_path
+):
+    general = general_id(app)
+    prefix = f"viatic-test-chat-{uuid.uuid4().hex[:8]}:"
+    database_url = app.config["DATABASE_URL"]
+    servers = []
+    try:
+        servers = [
+            start_gunicorn(database_url, redis_url, prefix, tmp_path / f"gunicorn-{n}.log")
+            for n in (1, 2)
+        ]
+        (first, one), (second, two) = servers
+        assert first.pid != second.pid
+        writer = signed_in(one, village.maire.email)
+        reader = signed_in(two, village.agent.email)
+
+        stream = EventStream(reader, stream_url(two, general))
+        api_post(writer, one, general, "Posté sur le premier, lu sur le second")
+        event = stream.next_of("posted")
+        assert event.id == "1" and "Posté sur le premier" in event.data
+        stream.close()
+
+        api_post(writer, one, general, "Pendant la coupure, 1")
+        api_post(writer, two, general, "Pendant la coupure, 2")
+        resumed = EventStream(reader, stream_url(two, general), last_event_id="1")
+        missed = [resumed.next_of("posted") for _ in range(2)]
+        assert [e.id for e in missed] == ["2", "3"]
+        assert "coupure, 1" in missed[0].data and "coupure, 2" in missed[1].data
+        api_post(writer, one, general, "Après")
+        after = resumed.next_of("posted")
+        assert after.id == "4" and "Après" in after.data
+        resumed.close()
+    finally:
+        for process, _base in servers:
+            process.terminate()
+        for process, _base in servers:
+            process.wait(timeout=20)

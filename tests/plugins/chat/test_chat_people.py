@@ -1,0 +1,135 @@
+"""Direct conversations, mentions and their notifications, and moderation by the commune."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.db import db
+from core.models import Notification
+from tests.plugins.chat.helpers import CHAT, audit, channels, general_id, messages, page, post
+
+
+def notifications(app, user) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [
+            (n.type, n.title)
+            for n in db.scalars(
+                select(Notification)
+                .where(Notification.user_id == user.id)
+                .order_by(Notification.id)
+            )
+        ]
+
+
+def test_a_direct_conversation_is_reopened_not_duplicated_and_notifies_the_absent(
+    app, village, client
+):
+    client.login(village.maire.email)
+    first = client.submit(f"{CHAT}/nouvelle-conversation", {"members": [str(village.agent.id)]})
+    assert first.status_code == 302
+    again = client.submit(f"{CHAT}/nouvelle-conversation", {"members": [str(village.agent.id)]})
+    assert again.headers["Location"] == first.headers["Location"]
+    [direct] = [c for c in channels(app) if c.kind == "direct"]
+    assert direct.name == "Claire Martin, Julie Morel"
+    post(client, direct.id, "Pouvez-vous ouvrir la salle demain ?")
+    assert notifications(app, village.agent) == [
+        ("chat.direct", "Nouveau message de Claire Martin")
+    ]
+    assert notifications(app, village.maire) == []
+    # Nobody else sees it, not even the other officials.
+    outsider = app.test_client()
+    outsider.login(village.adjoint.email)
+    assert outsider.get(f"{CHAT}/salon/{direct.id}").status_code == 404
+    assert client.submit(f"{CHAT}/nouvelle-conversation", {"members": []}).status_code == 400
+
+
+def test_a_mention_notifies_the_person_named(app, village, client):
+    general = general_id(app)
+    client.login(village.maire.email)
+    post(client, general, "@nadia.benali peux-tu relire le compte rendu ? Merci @personne")
+    assert notifications(app, village.conseiller) == [
+        ("chat.mention", "Claire Martin vous mentionne dans « Équipe municipale »")
+    ]
+    assert notifications(app, village.agent) == []
+    # A citizen cannot be reached by a mention in a channel closed to them.
+    post(client, general, "@louis.petit")
+    assert notifications(app, village.habitant) == []
+
+
+def test_a_member_reports_a_message_and_the_moderator_hides_it(app, village, client):
+    general = general_id(app)
+    writer = app.test_client()
+    writer.login(village.agent.email)
+    post(writer, general, "Un propos déplacé")
+    [message] = messages(app)
+    client.login(village.conseiller.email)
+    form = f"{CHAT}/message/{message.id}"
+    assert client.submit(f"{form}/signaler", {"reason": ""}, page=form).status_code == 400
+    assert client.submit(f"{form}/signaler", {"reason": "Insultant"}, page=form).status_code == 302
+    assert notifications(app, village.maire) == [
+        ("chat.report", "Message signalé dans « Équipe municipale »")
+    ]
+    # Only moderators hide, and see the reports.
+    assert client.submit(f"{form}/masquer", page=form).status_code == 403
+    assert client.get(f"{CHAT}/signalements").status_code == 403
+    moderator = app.test_client()
+    moderator.login(village.maire.email)
+    assert "Insultant" in page(moderator, f"{CHAT}/signalements")
+    hidden = moderator.submit(
+        f"{form}/masquer", {"reason": "Insultant"}, page=f"{CHAT}/signalements"
+    )
+    assert hidden.status_code == 302
+    html = page(client, f"{CHAT}/salon/{general}")
+    assert "Message masqué par la modération." in html and "Un propos déplacé" not in html
+    assert "Aucun signalement en attente." in page(moderator, f"{CHAT}/signalements")
+    assert [a for a, _ in audit(app)][-2:] == ["chat.message_reported", "chat.message_hidden"]
+
+
+def test_a_moderator_removes_a_member_and_closes_a_channel(app, village, client):
+    client.login(village.maire.email)
+    created = client.submit(
+        f"{CHAT}/nouveau-canal",
+        {"name": "Projet école", "kind": "commission", "members": [str(village.agent.id)]},
+    )
+    assert created.status_code == 302
+    projet = next(c for c in channels(app) if c.name == "Projet école")
+    agent = app.test_client()
+    agent.login(village.agent.email)
+    assert post(agent, projet.id, "Le devis est arrivé").status_code == 302
+    members_page = f"{CHAT}/salon/{projet.id}/membres"
+    assert "Julie Morel" in page(client, members_page)
+    removed = client.submit(f"{members_page}/{village.agent.id}/retirer", page=members_page)
+    assert removed.status_code == 302
+    assert agent.get(f"{CHAT}/salon/{projet.id}").status_code == 404
+    assert "Projet école" not in page(agent, f"{CHAT}/")
+    closed = client.submit(f"{CHAT}/salon/{projet.id}/fermer", page=members_page)
+    assert closed.status_code == 302
+    refused = post(client, projet.id, "Encore un mot")
+    assert refused.status_code == 400
+    assert "Ce canal est fermé" in refused.get_data(as_text=True)
+    assert len(messages(app, projet.id)) == 1
+    # The general channel stays open.
+    general_members = f"{CHAT}/salon/{general_id(app)}/membres"
+    assert (
+        client.submit(f"{CHAT}/salon/{general_id(app)}/fermer", page=general_members).status_code
+        == 400
+    )
+    assert [a for a, _ in audit(app)][-2:] == ["chat.member_removed", "chat.channel_closed"]
+    # Neither the agent nor an adjoint may moderate.
+    assert (
+        agent.submit(f"{CHAT}/salon/{general_id(app)}/fermer", page=f"{CHAT}/").status_code == 403
+    )
+
+
+def test_the_portals_search_finds_messages_the_person_may_read(app, village, client):
+    general = general_id(app)
+    client.login(village.maire.email)
+    post(client, general, "Le compte rendu de la commission voirie est prêt.")
+    found = page(client, "/c/10145/recherche?q=voirie")
+    assert (
+        "Claire Martin dans « Équipe municipale »" in found or "Claire Martin dans &laquo;" in found
+    )
+    habitant = app.test_client()
+    habitant.login(village.habitant.email)
+    assert "voirie est prêt" not in page(habitant, "/c/10145/recherche?q=voirie")
+    assert "voirie est prêt" in page(client, f"{CHAT}/recherche?q=voirie")
