@@ -3,7 +3,8 @@
 Timed events are written in local time with ``TZID=Europe/Paris`` and the zone's
 VTIMEZONE (its daylight-saving rules, as phones and Thunderbird expect); all-day events as
 ``VALUE=DATE``. UID never changes, SEQUENCE counts the changes, RRULE and EXDATE carry the
-recurrence. Built with the ``icalendar`` library, which folds lines, escapes text and ends
+recurrence, and an occurrence changed on its own is a VEVENT of the series' UID with a
+RECURRENCE-ID. Built with the ``icalendar`` library, which folds lines, escapes text and ends
 lines with CRLF.
 """
 
@@ -82,24 +83,32 @@ def vevent(event: Event, url: str | None = None) -> icalendar.Event:
     component.add("transp", "TRANSPARENT" if event.all_day else "OPAQUE")
     if url:
         component.add("url", url)
+    if event.recurrence_id:
+        component.add("recurrence-id", _key_value(event, event.recurrence_id))
     if event.rrule:
         component.add("rrule", icalendar.vRecur.from_ical(event.rrule))
-        removed = []
-        for key in event.exdates or ():
-            if event.all_day:
-                removed.append(dt.datetime.strptime(key, "%Y%m%d").date())
-            else:
-                naive = dt.datetime.strptime(key, "%Y%m%dT%H%M%S")
-                removed.append(naive.replace(tzinfo=services.zone_of(event)))
+        removed = [_key_value(event, key) for key in event.exdates or ()]
         if removed:
             component.add("exdate", removed)
     return component
 
 
+def _key_value(event: Event, key: str) -> dt.date | dt.datetime:
+    """An occurrence key as EXDATE and RECURRENCE-ID want it: a DATE for an all-day
+    event, else the local time with its TZID."""
+    start = services.key_start(event, key)
+    assert start is not None, key
+    return start.date() if event.all_day else start
+
+
 def event_ics(event: Event, url: str | None = None) -> bytes:
-    """One event, for « Ajouter à mon agenda »."""
+    """One event, for « Ajouter à mon agenda »: a series comes with the occurrences changed
+    on their own (one of those comes with its series, which a calendar needs to place it)."""
+    series = event.parent or event
     cal = _calendar(method="PUBLISH")
-    cal.add_component(vevent(event, url))
+    cal.add_component(vevent(series, url))
+    for changed in services.overrides_of(series):
+        cal.add_component(vevent(changed, url))
     return cal.to_ical()
 
 

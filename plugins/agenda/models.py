@@ -95,20 +95,35 @@ class Calendar(toolkit.Base):
 
 
 class Event(toolkit.Base):
-    """An event, possibly recurring (RRULE), with the occurrences removed from it (EXDATE)."""
+    """An event, possibly recurring (RRULE), with the occurrences removed from it (EXDATE).
+
+    One occurrence of a series changed on its own ("cette occurrence") is a row of its own,
+    as in iCalendar: the same UID as the series, ``recurrence_id`` naming the occurrence it
+    replaces, ``parent_id`` pointing at the series, and no RRULE. The series lists those
+    occurrences in ``overridden`` so that its expansion leaves them out.
+    """
 
     __tablename__ = "agenda_event"
     __table_args__ = (
         # The month view and the feeds read a commune's events by start.
         Index("ix_agenda_event_commune_start", "commune_id", "start_at"),
         Index("ix_agenda_event_calendar", "calendar_id"),
+        # iCalendar names a component by its UID and RECURRENCE-ID ("" for the series);
+        # per commune, as a file imported in two communes brings the same UIDs to both.
+        UniqueConstraint("commune_id", "uid", "recurrence_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
     calendar_id: Mapped[int] = mapped_column(ForeignKey("agenda_calendar.id", ondelete="CASCADE"))
     # iCalendar's identity of the event: never changes, whatever is edited.
-    uid: Mapped[str] = mapped_column(String(255), unique=True)
+    uid: Mapped[str] = mapped_column(String(255))
+    # The occurrence this row replaces, by its key (see ``exdates``); "" for a series or a
+    # single event.
+    recurrence_id: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_event.id", ondelete="CASCADE"), index=True
+    )
     # iCalendar's SEQUENCE: bumped at each change people would want their phones to see.
     sequence: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(200))
@@ -128,6 +143,8 @@ class Event(toolkit.Base):
     # Occurrences removed from the series, by their local start in the event's zone
     # ("20261027T180000", or "20261027" for an all-day event).
     exdates: Mapped[list[str]] = mapped_column(default=list)
+    # Occurrences replaced by a row of their own (same keys as ``exdates``).
+    overridden: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     # SET NULL: an event stays in the commune's agenda when its author deletes their account.
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
@@ -137,6 +154,11 @@ class Event(toolkit.Base):
 
     calendar: Mapped[Calendar] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    parent: Mapped[Event | None] = relationship(remote_side=[id])
+
+    @property
+    def is_override(self) -> bool:
+        return self.parent_id is not None
 
     @property
     def category_label(self) -> str:

@@ -244,6 +244,28 @@ def last_start(rule: str, start: dt.datetime) -> dt.datetime | None:
     return naive.replace(tzinfo=start.tzinfo) if naive is not None else start
 
 
+def split(rule: str, start: dt.datetime, at: dt.datetime, all_day: bool) -> tuple[str, int]:
+    """Cut a series before its occurrence starting at ``at``: the rule of the part before
+    (it now ends the day or the second before ``at``) and how many occurrences that part
+    keeps (for a COUNT rule, the part after has that many fewer)."""
+    parts = parts_of(rule)
+    kept = sum(1 for _ in occurrences(rule, start, start, at, limit=MAX_COUNT * 100))
+    parts.pop("COUNT", None)
+    last = at - dt.timedelta(seconds=1)
+    parts["UNTIL"] = (
+        last.date().strftime("%Y%m%d")
+        if all_day
+        else last.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    )
+    return ";".join(f"{key}={value}" for key, value in parts.items()), kept
+
+
+def with_count(rule: str, count: int) -> str:
+    parts = parts_of(rule)
+    parts["COUNT"] = str(max(count, 1))
+    return ";".join(f"{key}={value}" for key, value in parts.items())
+
+
 def controls_of(rule: str | None, start: dt.datetime) -> Controls:
     """The form's controls for an existing rule (the simple rules this module writes)."""
     if not rule:

@@ -21,6 +21,7 @@ making a new one ends the old address (404).
 from __future__ import annotations
 
 import calendar as pycalendar
+import dataclasses
 import datetime as dt
 import re
 import secrets
@@ -189,16 +190,41 @@ def update_calendar(
     if before == after:
         return False
     calendar.name, calendar.colour = after["name"], after["colour"]
-    toolkit.audit(
+    _record(
         "agenda.calendar_updated",
-        commune=commune,
-        module=PLUGIN,
+        commune,
+        user,
+        calendar.id,
+        {"before": before, "after": after},
         object_type="calendar",
-        object_id=calendar.id,
-        details={"before": before, "after": after},
-        actor=user,
     )
     return True
+
+
+def _record(
+    action: str,
+    commune: toolkit.Commune,
+    user: toolkit.User,
+    object_id: int,
+    details: dict[str, Any] | None = None,
+    object_type: str = "event",
+) -> None:
+    """The audit record of an agenda change, saved with it by the caller's commit."""
+    toolkit.audit(
+        action,
+        commune=commune,
+        module=PLUGIN,
+        object_type=object_type,
+        object_id=object_id,
+        details=details or {},
+        actor=user,
+    )
+
+
+def _bump(event: Event) -> None:
+    """A change subscribed phones must take: SEQUENCE up, LAST-MODIFIED now."""
+    event.sequence += 1
+    event.updated_at = toolkit.utcnow()
 
 
 # --- Occurrences ------------------------------------------------------------------------------
@@ -218,8 +244,9 @@ class Occurrence:
 
     @property
     def key(self) -> str:
-        """How iCalendar's EXDATE and this plugin's URLs name the occurrence."""
-        return occurrence_key(self.event, self.start)
+        """How iCalendar's EXDATE and this plugin's URLs name the occurrence (a changed
+        occurrence keeps the name of the one it replaces)."""
+        return self.event.recurrence_id or occurrence_key(self.event, self.start)
 
     @property
     def last_day(self) -> dt.date:
@@ -248,20 +275,24 @@ def local_end(event: Event) -> dt.datetime:
 
 
 def occurrence_key(event: Event, start: dt.datetime) -> str:
-    local = start.astimezone(zone_of(event))
-    return local.strftime("%Y%m%d") if event.all_day else local.strftime("%Y%m%dT%H%M%S")
+    return occurrence_key_at(start.astimezone(zone_of(event)), event.all_day)
+
+
+def occurrence_key_at(local: dt.datetime, all_day: bool) -> str:
+    """The key of an occurrence starting at ``local`` (wall-clock time of its zone)."""
+    return local.strftime("%Y%m%d") if all_day else local.strftime("%Y%m%dT%H%M%S")
 
 
 def expand(event: Event, after: dt.datetime, before: dt.datetime) -> list[Occurrence]:
     """The occurrences of ``event`` that end after ``after`` and start before ``before``
-    (aware datetimes), EXDATEs left out."""
+    (aware datetimes), EXDATEs and the occurrences changed on their own left out."""
     start, end = local_start(event), local_end(event)
     duration = end - start
     if not event.rrule:
         if start < before and (end > after or (end == start and start >= after)):
             return [Occurrence(event, start, end)]
         return []
-    removed = set(event.exdates or ())
+    removed = {*(event.exdates or ()), *(event.overridden or ())}
     found = []
     for begin in recurrence.occurrences(event.rrule, start, after - duration, before):
         # A wall-clock start plus the duration, in wall-clock time too (an all-day event
@@ -408,15 +439,8 @@ def get_event(commune: toolkit.Commune, user: toolkit.User | None, event_id: int
 
 def find_occurrence(event: Event, key: str | None) -> Occurrence | None:
     """The occurrence of ``event`` named ``key`` (``20261027T180000``), if it is one."""
-    if not key:
-        return None
-    try:
-        if event.all_day:
-            day = dt.datetime.strptime(key, "%Y%m%d").date()
-            start = dt.datetime.combine(day, local_start(event).time(), tzinfo=zone_of(event))
-        else:
-            start = dt.datetime.strptime(key, "%Y%m%dT%H%M%S").replace(tzinfo=zone_of(event))
-    except ValueError:
+    start = key_start(event, key) if key else None
+    if start is None:
         return None
     for occurrence in expand(event, start, start + dt.timedelta(seconds=1)):
         if occurrence.key == key:
@@ -730,63 +754,301 @@ def create_event(commune: toolkit.Commune, author: toolkit.User, data: EventInpu
     _apply(event, data)
     toolkit.db.add(event)
     toolkit.db.flush()
-    toolkit.audit(
-        "agenda.event_created",
-        commune=commune,
-        module=PLUGIN,
-        object_type="event",
-        object_id=event.id,
-        details=_snapshot(event),
-        actor=author,
-    )
+    _record("agenda.event_created", commune, author, event.id, _snapshot(event))
     return event
 
 
 def update_event(
-    commune: toolkit.Commune, user: toolkit.User, event: Event, data: EventInput
+    commune: toolkit.Commune,
+    user: toolkit.User,
+    event: Event,
+    data: EventInput,
+    from_key: str | None = None,
 ) -> bool:
     """Change the whole event (every occurrence); returns whether anything changed. Each
-    change bumps SEQUENCE, so that subscribed phones take the new version."""
+    change bumps SEQUENCE, so that subscribed phones take the new version.
+
+    ``from_key`` names the occurrence of a series the person edited ("toutes les
+    occurrences" chosen from one date): the series moves by the shift they gave that
+    occurrence, rather than starting on its date."""
     toolkit.check("agenda.write", commune=commune, user=user)
     if event.commune_id != commune.id or data.calendar.commune_id != commune.id:
         raise NotFound()
+    if event.is_override and data.rrule:
+        raise EventError(
+            {"repeat": _("Cette date a été modifiée à part : pour répéter, modifiez la série.")}
+        )
+    if from_key and event.rrule:
+        occurrence = find_occurrence(event, from_key)
+        if occurrence is None:
+            raise EventError(
+                {"occurrence": _("Cette date n'est pas une occurrence de l'événement.")}
+            )
+        data = _shifted(event, occurrence, data)
     before = _snapshot(event)
+    old_start, old_all_day, was_series = local_start(event), event.all_day, bool(event.rrule)
     _apply(event, data)
+    if event.parent is not None:
+        _follow_series(event, event.parent)
     after = _snapshot(event)
     if after == before:
         return False
-    event.sequence += 1
-    event.updated_at = toolkit.utcnow()
-    toolkit.audit(
+    if was_series:
+        _shift_keys(event, old_start, old_all_day)
+    _bump(event)
+    _record(
         "agenda.event_updated",
-        commune=commune,
-        module=PLUGIN,
-        object_type="event",
-        object_id=event.id,
-        details={
+        commune,
+        user,
+        event.id,
+        {
             "before": {k: v for k, v in before.items() if after[k] != v},
             "after": {k: v for k, v in after.items() if before[k] != v},
             "sequence": event.sequence,
         },
-        actor=user,
     )
     return True
 
 
+def _shifted(series: Event, occurrence: Occurrence, data: EventInput) -> EventInput:
+    """``data`` as given for one occurrence, carried back to the series' first one."""
+    shift = data.start.replace(tzinfo=None) - occurrence.start.replace(tzinfo=None)
+    length = data.end.replace(tzinfo=None) - data.start.replace(tzinfo=None)
+    start = local_start(series).replace(tzinfo=None) + shift
+    return dataclasses.replace(
+        data, start=start.replace(tzinfo=ZONE), end=(start + length).replace(tzinfo=ZONE)
+    )
+
+
 def delete_event(commune: toolkit.Commune, user: toolkit.User, event: Event) -> None:
+    """Delete an event, or a whole series with its changed occurrences. An occurrence
+    changed on its own is cancelled in its series (an EXDATE), not brought back."""
     toolkit.check("agenda.write", commune=commune, user=user)
     if event.commune_id != commune.id:
         raise NotFound()
-    toolkit.audit(
-        "agenda.event_deleted",
-        commune=commune,
-        module=PLUGIN,
-        object_type="event",
-        object_id=event.id,
-        details={"uid": event.uid, **_snapshot(event)},
-        actor=user,
+    series = event.parent
+    if series is not None:
+        series.exdates = sorted({*(series.exdates or ()), event.recurrence_id})
+        series.overridden = [k for k in series.overridden or () if k != event.recurrence_id]
+        _bump(series)
+    _record(
+        "agenda.occurrence_deleted" if series is not None else "agenda.event_deleted",
+        commune,
+        user,
+        series.id if series is not None else event.id,
+        {"uid": event.uid, "recurrence_id": event.recurrence_id, **_snapshot(event)},
     )
     toolkit.db.delete(event)
+
+
+def delete_following(
+    commune: toolkit.Commune, user: toolkit.User, series: Event, key: str
+) -> Occurrence:
+    """Remove an occurrence and every one after it: the series now ends before it."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    occurrence = _series_occurrence(commune, series, key)
+    if occurrence.start == local_start(series):
+        delete_event(commune, user, series)
+        return occurrence
+    before = series.rrule
+    series.rrule, _kept = recurrence.split(
+        series.rrule or "", local_start(series), occurrence.start, series.all_day
+    )
+    series.recurrence_end_at = _series_end(series.rrule, local_start(series), local_end(series))
+    for override in overrides_of(series):
+        if override.recurrence_id >= occurrence.key:
+            toolkit.db.delete(override)
+    series.exdates = [k for k in series.exdates or () if k < occurrence.key]
+    series.overridden = [k for k in series.overridden or () if k < occurrence.key]
+    _bump(series)
+    _record(
+        "agenda.following_deleted",
+        commune,
+        user,
+        series.id,
+        {"at": occurrence.key, "rrule_before": before, "rrule_after": series.rrule},
+    )
+    return occurrence
+
+
+def key_start(event: Event, key: str) -> dt.datetime | None:
+    """The local start an occurrence key names, or None if it is not a key of ``event``."""
+    try:
+        if event.all_day:
+            day = dt.datetime.strptime(key, "%Y%m%d").date()
+            return dt.datetime.combine(day, dt.time(), tzinfo=zone_of(event))
+        return dt.datetime.strptime(key, "%Y%m%dT%H%M%S").replace(tzinfo=zone_of(event))
+    except ValueError:
+        return None
+
+
+def overrides_of(series: Event) -> list[Event]:
+    """The occurrences of ``series`` changed on their own."""
+    if not series.overridden:
+        return []
+    return list(
+        toolkit.db.scalars(
+            select(Event).where(Event.parent_id == series.id).order_by(Event.recurrence_id)
+        )
+    )
+
+
+def _series_occurrence(commune: toolkit.Commune, series: Event, key: str) -> Occurrence:
+    if series.commune_id != commune.id or series.is_override:
+        raise NotFound()
+    if not series.rrule:
+        raise EventError({"occurrence": _("Cet événement ne se répète pas.")})
+    occurrence = find_occurrence(series, key)
+    if occurrence is None:
+        raise EventError({"occurrence": _("Cette date n'est pas une occurrence de l'événement.")})
+    return occurrence
+
+
+def update_occurrence(
+    commune: toolkit.Commune, user: toolkit.User, series: Event, key: str, data: EventInput
+) -> Event:
+    """Change one occurrence of a series on its own ("cette occurrence"): a row of its own
+    with the series' UID and a RECURRENCE-ID; the other occurrences stay as they are. It
+    stays in the series' calendar, with the series' visibility, and does not repeat."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    occurrence = _series_occurrence(commune, series, key)
+    override = Event(
+        commune_id=commune.id,
+        uid=series.uid,
+        recurrence_id=occurrence.key,
+        parent_id=series.id,
+        sequence=series.sequence,
+        author_id=user.id,
+    )
+    override.exdates, override.overridden = [], []
+    _apply(override, data)
+    _follow_series(override, series)
+    series.overridden = sorted({*(series.overridden or ()), occurrence.key})
+    toolkit.db.add(override)
+    toolkit.db.flush()
+    _record(
+        "agenda.occurrence_updated",
+        commune,
+        user,
+        series.id,
+        {"recurrence_id": occurrence.key, "override": override.id, **_snapshot(override)},
+    )
+    return override
+
+
+def _follow_series(override: Event, series: Event) -> None:
+    """What an occurrence changed on its own takes from its series, whatever was sent."""
+    override.calendar_id = series.calendar_id
+    override.visibility = series.visibility
+    override.rrule = None
+    override.recurrence_end_at = None
+
+
+def update_following(
+    commune: toolkit.Commune, user: toolkit.User, series: Event, key: str, data: EventInput
+) -> Event:
+    """Change an occurrence and those after it ("celle-ci et les suivantes"): the series
+    now ends before it, and a new series (a new UID) starts there with what was sent.
+    Cancelled and changed occurrences after the cut follow the new series when they are
+    still among its dates. Returns the new series (the same one when cut at its start)."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    occurrence = _series_occurrence(commune, series, key)
+    if occurrence.start == local_start(series):
+        update_event(commune, user, series, data)
+        return series
+    before_rule, kept = recurrence.split(
+        series.rrule or "", local_start(series), occurrence.start, series.all_day
+    )
+    rule = data.rrule
+    old_parts = recurrence.parts_of(series.rrule or "")
+    count = old_parts.get("COUNT")
+    if rule and count and recurrence.parts_of(rule).get("COUNT") == count:
+        # The count was left as it was: it counts the whole series, so the new part has
+        # what the old one has not used yet.
+        rule = recurrence.with_count(rule, int(count) - kept)
+    following = Event(commune_id=commune.id, uid=new_uid(commune), sequence=0, author_id=user.id)
+    following.exdates, following.overridden = [], []
+    _apply(following, data)
+    following.rrule = rule
+    following.recurrence_end_at = _series_end(rule, data.start, data.end)
+    toolkit.db.add(following)
+    toolkit.db.flush()
+
+    later = [k for k in (series.exdates or ()) if k >= occurrence.key]
+    following.exdates = sorted(k for k in later if find_occurrence(following, k))
+    series.exdates = [k for k in (series.exdates or ()) if k < occurrence.key]
+    moved = []
+    for override in overrides_of(series):
+        if override.recurrence_id < occurrence.key:
+            continue
+        if find_occurrence(following, override.recurrence_id) is None:
+            toolkit.db.delete(override)
+            continue
+        override.parent_id, override.uid = following.id, following.uid
+        moved.append(override.recurrence_id)
+    following.overridden = sorted(moved)
+    series.overridden = [k for k in (series.overridden or ()) if k < occurrence.key]
+
+    before = _snapshot(series)
+    series.rrule = before_rule
+    series.recurrence_end_at = _series_end(before_rule, local_start(series), local_end(series))
+    _bump(series)
+    _record(
+        "agenda.series_split",
+        commune,
+        user,
+        series.id,
+        {
+            "at": occurrence.key,
+            "rrule_before": before["rrule"],
+            "rrule_after": series.rrule,
+            "following": following.id,
+            **{f"following_{k}": v for k, v in _snapshot(following).items()},
+        },
+    )
+    return following
+
+
+def _shift_keys(series: Event, old_start: dt.datetime, old_all_day: bool) -> None:
+    """After the whole series changed: the cancelled and changed occurrences keep naming
+    the same occurrences (moved by the same wall-clock shift as the series), and those that
+    are no longer among its dates go."""
+    overrides = overrides_of(series)
+    if not series.rrule or series.all_day != old_all_day:
+        for override in overrides:
+            toolkit.db.delete(override)
+        series.exdates, series.overridden = [], []
+        return
+    shift = local_start(series).replace(tzinfo=None) - old_start.replace(tzinfo=None)
+
+    def moved(key: str) -> str | None:
+        was = dt.datetime.strptime(key, "%Y%m%d" if old_all_day else "%Y%m%dT%H%M%S")
+        now = (was + shift).replace(tzinfo=zone_of(series))
+        new_key = occurrence_key(series, now)
+        return new_key if _is_date_of(series, now) else None
+
+    series.exdates = sorted(k for k in (moved(k) for k in series.exdates or ()) if k)
+    kept = []
+    for override in overrides:
+        new_key = moved(override.recurrence_id)
+        if new_key is None:
+            toolkit.db.delete(override)
+        else:
+            override.recurrence_id = new_key
+            _follow_series(override, series)
+            kept.append(new_key)
+    series.overridden = sorted(kept)
+
+
+def _is_date_of(series: Event, start: dt.datetime) -> bool:
+    """Whether the rule of ``series`` (cancellations aside) has an occurrence at ``start``."""
+    after = start - dt.timedelta(seconds=1)
+    return any(
+        begin == start
+        for begin in recurrence.occurrences(
+            series.rrule or "", local_start(series), after, start + dt.timedelta(seconds=1)
+        )
+    )
 
 
 def delete_occurrence(
@@ -802,18 +1064,121 @@ def delete_occurrence(
     if occurrence is None:
         raise EventError({"occurrence": _("Cette date n'est pas une occurrence de l'événement.")})
     event.exdates = sorted({*(event.exdates or ()), occurrence.key})
-    event.sequence += 1
-    event.updated_at = toolkit.utcnow()
-    toolkit.audit(
+    _bump(event)
+    _record(
         "agenda.occurrence_deleted",
-        commune=commune,
-        module=PLUGIN,
-        object_type="event",
-        object_id=event.id,
-        details={"exdate": occurrence.key, "sequence": event.sequence},
-        actor=user,
+        commune,
+        user,
+        event.id,
+        {"exdate": occurrence.key, "sequence": event.sequence},
     )
     return occurrence
+
+
+# --- Import -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    elsewhere: list[str] = field(default_factory=list)  # titles already in another calendar
+
+
+def import_events(
+    commune: toolkit.Commune,
+    user: toolkit.User,
+    calendar: Calendar,
+    incoming: list[Any],
+    filename: str = "",
+) -> ImportResult:
+    """Write the events read from a ``.ics`` file (``ics_import.read``) into ``calendar``.
+
+    An event is known by its UID and RECURRENCE-ID in the commune: importing the same
+    file again changes nothing, a newer version of an event updates it (SEQUENCE bumped),
+    and an event already in another calendar of the commune stays there, untouched. A
+    changed occurrence is attached to its series, from the file or already here."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    if calendar.commune_id != commune.id:
+        raise NotFound()
+    result = ImportResult()
+    uids = sorted({item.uid for item in incoming})
+    known: dict[tuple[str, str], Event] = {}
+    for chunk in range(0, len(uids), 500):
+        for event in toolkit.db.scalars(
+            select(Event).where(
+                Event.commune_id == commune.id, Event.uid.in_(uids[chunk : chunk + 500])
+            )
+        ):
+            known[(event.uid, event.recurrence_id)] = event
+    # Series and single events first, so that changed occurrences find their series.
+    for item in sorted(incoming, key=lambda i: (bool(i.recurrence_id), i.line)):
+        data = EventInput(
+            calendar=calendar,
+            title=_clip(item.title, TITLE_MAX),
+            place=_clip(item.place, PLACE_MAX),
+            description=_clip(item.description, DESCRIPTION_MAX),
+            category="autre",
+            visibility=PRIVATE if item.private else calendar.default_visibility,
+            all_day=item.all_day,
+            start=item.start,
+            end=item.end,
+            rrule=item.rrule,
+        )
+        event = known.get((item.uid, item.recurrence_id))
+        if event is not None and event.calendar_id != calendar.id:
+            result.elsewhere.append(event.title)
+            continue
+        series = known.get((item.uid, "")) if item.recurrence_id else None
+        if event is None:
+            event = Event(
+                commune_id=commune.id,
+                uid=item.uid,
+                recurrence_id=item.recurrence_id,
+                sequence=0,
+                author_id=user.id,
+            )
+            event.overridden = []
+            _apply(event, data)
+            event.exdates = item.exdates
+            toolkit.db.add(event)
+            known[(item.uid, item.recurrence_id)] = event
+            result.created += 1
+        else:
+            before = _snapshot(event)
+            _apply(event, data)
+            event.exdates = item.exdates
+            if _snapshot(event) == before:
+                result.unchanged += 1
+            else:
+                _bump(event)
+                result.updated += 1
+        if series is not None and series.rrule:
+            toolkit.db.flush()
+            event.parent_id = series.id
+            event.rrule, event.recurrence_end_at = None, None
+            series.overridden = sorted({*(series.overridden or ()), item.recurrence_id})
+    toolkit.db.flush()
+    _record(
+        "agenda.ics_imported",
+        commune,
+        user,
+        calendar.id,
+        {
+            "file": filename,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "elsewhere": len(result.elsewhere),
+        },
+        object_type="calendar",
+    )
+    return result
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- Subscription feeds -----------------------------------------------------------------------
@@ -829,13 +1194,12 @@ def regenerate_feed_token(commune: toolkit.Commune, user: toolkit.User, calendar
     token = secrets.token_urlsafe(32)
     calendar.feed_token_hash = toolkit.credential_digest(token)
     calendar.feed_token_created_at = toolkit.utcnow()
-    toolkit.audit(
+    _record(
         "agenda.feed_token_regenerated" if had_one else "agenda.feed_token_created",
-        commune=commune,
-        module=PLUGIN,
+        commune,
+        user,
+        calendar.id,
         object_type="calendar",
-        object_id=calendar.id,
-        actor=user,
     )
     return token
 

@@ -16,8 +16,10 @@ import babel.dates
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_babel import format_date, get_locale
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -29,7 +31,7 @@ from wtforms.validators import InputRequired
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.agenda import ics, recurrence, services
+from plugins.agenda import ics, ics_import, recurrence, services
 from plugins.agenda.models import (
     CATEGORIES,
     PALETTE,
@@ -140,6 +142,29 @@ class EventForm(FlaskForm):
         render_kw={"type": "number", "min": 1, "max": recurrence.MAX_COUNT, "inputmode": "numeric"},
     )
     until = StringField(_l("Date de la dernière fois"), render_kw={"type": "date"})
+    # Shown when one date of a series is edited: what the change applies to.
+    scope = RadioField(
+        _l("Appliquer la modification à"),
+        choices=[
+            SelectChoice("occurrence", _l("cette date seulement")),
+            SelectChoice("following", _l("cette date et les suivantes")),
+            SelectChoice("all", _l("toutes les dates de la série")),
+        ],
+        default="occurrence",
+        validate_choice=False,
+    )
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("Fichier iCalendar (.ics)"),
+        [FileRequired(_l("Choisissez un fichier .ics."))],
+        description=_l(
+            "Exporté d'un autre agenda (Thunderbird, Nextcloud, Google, Outlook...). Un "
+            "événement déjà importé est mis à jour, jamais ajouté deux fois."
+        ),
+        render_kw={"accept": ".ics,text/calendar"},
+    )
 
 
 class CalendarForm(FlaskForm):
@@ -192,8 +217,11 @@ def _show_errors(form: FlaskForm, error: services.EventError) -> None:
             flash(message, "error")
 
 
-def _prefill(form: EventForm, event: Event) -> None:
+def _prefill(form: EventForm, event: Event, occurrence: services.Occurrence | None = None) -> None:
+    """The form filled with the event (with one date's times, when opened from it)."""
     start, end = services.local_start(event), services.local_end(event)
+    if occurrence is not None:
+        start, end = occurrence.start, occurrence.end
     form.calendar.data = str(event.calendar_id)
     form.title.data = event.title
     form.all_day.data = event.all_day
@@ -208,7 +236,7 @@ def _prefill(form: EventForm, event: Event) -> None:
         form.start_time.data = start.strftime("%H:%M")
         form.end_date.data = end.date().isoformat()
         form.end_time.data = end.strftime("%H:%M")
-    controls = recurrence.controls_of(event.rrule, start)
+    controls = recurrence.controls_of(event.rrule, services.local_start(event))
     form.repeat.data = controls.repeat
     form.interval.data = str(controls.interval)
     form.weekdays.data = controls.weekdays
@@ -218,16 +246,22 @@ def _prefill(form: EventForm, event: Event) -> None:
     form.until.data = controls.until.isoformat() if controls.until else ""
 
 
-def _event_form_page(form: EventForm, event: Event | None, status: int) -> tuple[str, int]:
-    return toolkit.render("agenda/form.html", form=form, event=event), status
+def _event_form_page(
+    form: EventForm,
+    event: Event | None,
+    status: int,
+    occurrence: services.Occurrence | None = None,
+) -> tuple[str, int]:
+    return toolkit.render("agenda/form.html", form=form, event=event, occurrence=occurrence), status
 
 
-def _submitted(form: EventForm) -> services.EventInput | None:
-    """Validate a posted event form: the field checks, then the services' rules."""
+def _submitted(form: EventForm, fixed: dict[str, Any] | None = None) -> services.EventInput | None:
+    """Validate a posted event form: the field checks, then the services' rules.
+    ``fixed`` replaces fields the page did not offer."""
     commune, user = toolkit.current_commune(), toolkit.current_user()
     form.validate()
     try:
-        data = services.validate(commune, user, _raw(form))
+        data = services.validate(commune, user, {**_raw(form), **(fixed or {})})
     except services.EventError as error:
         _show_errors(form, error)
         return None
@@ -334,6 +368,7 @@ def show(event_id: int) -> str:
     return toolkit.render(
         "agenda/show.html",
         event=event,
+        series=event.parent,
         occurrence=occurrence,
         first=services.first_occurrence(event),
         following=services.next_occurrence(event) if event.rrule else None,
@@ -379,22 +414,50 @@ def create() -> Any:
 @bp.route("/evenement/<int:event_id>/modifier", methods=["GET", "POST"])
 @toolkit.requires("agenda.write")
 def edit(event_id: int) -> Any:
+    """Edit an event. Opened from one date of a series (``?date=``), it asks whether the
+    change is for that date, for it and the following ones, or for the whole series."""
     commune, user = toolkit.current_commune(), toolkit.current_user()
     event = services.get_event(commune, user, event_id)
+    key = request.values.get("date", "")
+    occurrence = services.find_occurrence(event, key) if event.rrule else None
+    if key and event.rrule and occurrence is None:
+        toolkit.refuse(_("Cette date n'est pas une occurrence de l'événement."), 404)
     form = EventForm()
     _calendar_choices(form, commune)
     if form.is_submitted():
-        data = _submitted(form)
-        if data is not None:
-            if services.update_event(commune, user, event, data):
-                toolkit.db.commit()
-                flash(_("Événement modifié."), "success")
+        fixed = _series_fields(event.parent) if event.parent else {}
+        data = _submitted(form, fixed)
+        if data is None:
+            return _event_form_page(form, event, 400, occurrence)
+        scope = form.scope.data if occurrence else "all"
+        try:
+            if scope == "occurrence":
+                changed = services.update_occurrence(commune, user, event, occurrence.key, data)
+            elif scope == "following":
+                changed = services.update_following(commune, user, event, occurrence.key, data)
+            elif scope == "all":
+                changed = services.update_event(
+                    commune, user, event, data, from_key=occurrence.key if occurrence else None
+                )
             else:
-                flash(_("Rien n'a changé."), "info")
-            return redirect(url_for(".show", event_id=event.id))
-        return _event_form_page(form, event, 400)
-    _prefill(form, event)
-    return _event_form_page(form, event, 200)
+                toolkit.refuse(_("Choisissez à quelles dates s'applique la modification."), 400)
+        except services.EventError as error:
+            _show_errors(form, error)
+            return _event_form_page(form, event, 400, occurrence)
+        if changed:
+            toolkit.db.commit()
+            flash(_("Événement modifié."), "success")
+        else:
+            flash(_("Rien n'a changé."), "info")
+        shown = changed if isinstance(changed, Event) else event
+        return redirect(services.event_url(shown, occurrence if shown is event else None))
+    _prefill(form, event, occurrence)
+    return _event_form_page(form, event, 200, occurrence)
+
+
+def _series_fields(series: Event) -> dict[str, Any]:
+    """The fields an occurrence changed on its own takes from its series (not in its form)."""
+    return {"calendar": str(series.calendar_id), "visibility": series.visibility}
 
 
 @bp.route("/evenement/<int:event_id>/supprimer", methods=["GET", "POST"])
@@ -407,24 +470,34 @@ def delete(event_id: int) -> Any:
     occurrence = services.find_occurrence(event, key) if event.rrule else None
     if request.method == "GET":
         return toolkit.render("agenda/delete.html", event=event, occurrence=occurrence)
-    if request.form.get("scope") == "occurrence":
+    scope = request.form.get("scope")
+    if scope in ("occurrence", "following"):
+        remove = services.delete_occurrence if scope == "occurrence" else services.delete_following
         try:
-            removed = services.delete_occurrence(commune, user, event, key)
+            removed = remove(commune, user, event, key)
         except services.EventError as error:
             toolkit.refuse(error.message, 400)
         toolkit.db.commit()
-        flash(
-            _(
+        if scope == "occurrence":
+            message = _(
                 "L'occurrence du %(when)s est supprimée ; les autres restent.",
                 when=describe_when(removed),
-            ),
-            "success",
-        )
+            )
+        else:
+            message = _(
+                "Les dates à partir du %(when)s sont supprimées ; les précédentes restent.",
+                when=describe_when(removed),
+            )
+        flash(message, "success")
+        if toolkit.db.get(Event, event.id) is None:
+            return redirect(url_for(".month"))
         return redirect(url_for(".show", event_id=event.id))
-    title = event.title
+    title, series = event.title, event.parent
     services.delete_event(commune, user, event)
     toolkit.db.commit()
     flash(_("Événement « %(title)s » supprimé.", title=title), "success")
+    if series is not None:
+        return redirect(url_for(".show", event_id=series.id))
     return redirect(url_for(".month"))
 
 
@@ -435,20 +508,23 @@ def _calendars_page(
     forms: dict[int, CalendarForm] | None = None,
     new_feed: tuple[Calendar, str] | None = None,
     status: int = 200,
+    imports: dict[int, ImportForm] | None = None,
 ) -> tuple[str, int]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     own = services.calendars(commune)
-    forms = forms or {}
+    forms, imports = forms or {}, imports or {}
     for calendar in own:
         forms.setdefault(
             calendar.id,
             CalendarForm(prefix=f"c{calendar.id}", name=calendar.name, colour=calendar.colour),
         )
+        imports.setdefault(calendar.id, ImportForm(prefix=f"i{calendar.id}", formdata=None))
     return (
         toolkit.render(
             "agenda/calendars.html",
             calendars=own,
             forms=forms,
+            imports=imports,
             new_feed=new_feed,
             can_write=services.can_write(commune, user),
             sees_feeds=services.sees_members_events(commune, user),
@@ -494,6 +570,44 @@ def regenerate_feed(calendar_id: int) -> tuple[str, int]:
     # Shown on this very answer, never put in the session: it is the feed's only key.
     address = url_for(".feed", token=token, _external=True)
     return _calendars_page(new_feed=(calendar, address))
+
+
+@bp.post("/agendas/<int:calendar_id>/import")
+@toolkit.requires("agenda.write")
+def import_ics(calendar_id: int) -> Any:
+    """Import a .ics file into a calendar: all of it, or nothing and the reason."""
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    calendar = services.get_calendar(commune, calendar_id)
+    form = ImportForm(prefix=f"i{calendar.id}")
+    if form.validate():
+        upload = form.file.data
+        try:
+            incoming = ics_import.read(upload.stream.read(ics_import.MAX_BYTES + 1))
+        except ics_import.IcsError as error:
+            form.file.errors.append(_("Rien n'a été importé. %(reason)s", reason=error.message))
+        else:
+            result = services.import_events(commune, user, calendar, incoming, upload.filename)
+            toolkit.db.commit()
+            flash(_import_summary(calendar, result), "success")
+            return redirect(url_for(".calendars"))
+    return _calendars_page(imports={calendar.id: form}, status=400)
+
+
+def _import_summary(calendar: Calendar, result: services.ImportResult) -> str:
+    summary = _(
+        "Import dans « %(name)s » : %(created)d ajouté(s), %(updated)d mis à jour, "
+        "%(unchanged)d inchangé(s).",
+        name=calendar.name,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+    )
+    if result.elsewhere:
+        summary += " " + _(
+            "Déjà dans un autre agenda de la commune, laissés tels quels : %(titles)s.",
+            titles=", ".join(result.elsewhere[:5]),
+        )
+    return summary
 
 
 @bp.get("/abonnement/<token>.ics")

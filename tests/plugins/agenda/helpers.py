@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import icalendar
+import recurring_ical_events
 from flask import Flask
 from markupsafe import escape
 from sqlalchemy import func, select
@@ -99,3 +102,15 @@ def page(client: Any, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200, f"{url}: {response.status_code}"
     return response.get_data(as_text=True)
+
+
+def parse(body: bytes) -> icalendar.Calendar:
+    """An iCalendar body read back as a phone would, after checking its framing."""
+    assert body.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert all(len(line) <= 75 for line in body.split(b"\r\n")), "lines fold at 75 octets"
+    return icalendar.Calendar.from_ical(body)
+
+
+def starts(cal: icalendar.Calendar, first: dt.date, last: dt.date) -> list[dt.datetime]:
+    """The starts of every occurrence between two dates, expanded by recurring-ical-events."""
+    return [o["DTSTART"].dt for o in recurring_ical_events.of(cal).between(first, last)]

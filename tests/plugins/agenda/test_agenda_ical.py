@@ -9,27 +9,25 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import icalendar
 import pytest
 import recurring_ical_events
 
 from core.db import db
 from plugins.agenda import recurrence, services
 from plugins.agenda.models import PALETTE
-from tests.plugins.agenda.helpers import AGENDA, calendar_id, create, events, page, says
+from tests.plugins.agenda.helpers import (
+    AGENDA,
+    calendar_id,
+    create,
+    events,
+    page,
+    parse,
+    says,
+    starts,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 HOUR = dt.timedelta(hours=1)
-
-
-def parse(body: bytes) -> icalendar.Calendar:
-    assert body.startswith(b"BEGIN:VCALENDAR\r\n")
-    assert all(len(line) <= 75 for line in body.split(b"\r\n")), "lines fold at 75 octets"
-    return icalendar.Calendar.from_ical(body)
-
-
-def starts(cal: icalendar.Calendar, first: dt.date, last: dt.date) -> list[dt.datetime]:
-    return [o["DTSTART"].dt for o in recurring_ical_events.of(cal).between(first, last)]
 
 
 def test_the_ics_of_a_recurring_event_keeps_18_00_on_both_sides_of_the_clock_change(
