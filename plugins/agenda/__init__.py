@@ -1,11 +1,12 @@
 """Agenda: the commune's calendars (conseil municipal, commissions, the mairie's events),
-their events with recurrence, and iCalendar out (one event's ``.ics``, subscription feeds).
+their events with recurrence, iCalendar out (one event's ``.ics``, subscription feeds) and in
+(``.ics`` import), and a JSON API for the apps.
 
 A built-in plugin, loaded through its ``viatic.plugins`` entry point like any other. This
 module holds its hook implementations and nothing else; the rules are in ``services``, the
-recurrence rules in ``recurrence``, the iCalendar export in ``ics``, the pages in ``views``,
-the tables in ``models`` and their Alembic branch in ``migrations/``. It reaches the core
-only through ``core.toolkit``.
+recurrence rules in ``recurrence``, iCalendar in ``ics`` (out) and ``ics_import`` (in), the
+pages in ``views``, the JSON API in ``api``, the tables in ``models`` and their Alembic
+branch in ``migrations/``. It reaches the core only through ``core.toolkit``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask import Blueprint
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.agenda import services, views
+from plugins.agenda import api, services, views
 
 __version__ = "0.1.0"
 
@@ -47,6 +48,19 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
 @toolkit.hookimpl
 def viatic_blueprint() -> Blueprint:
     return views.bp
+
+
+@toolkit.hookimpl
+def viatic_api_blueprint() -> Blueprint:
+    return api.bp
+
+
+@toolkit.hookimpl
+def viatic_api_scopes() -> list[toolkit.ApiScope]:
+    return [
+        toolkit.ApiScope("agenda:read", _l("Lire les agendas de vos communes")),
+        toolkit.ApiScope("agenda:write", _l("Créer, modifier et supprimer des événements")),
+    ]
 
 
 @toolkit.hookimpl

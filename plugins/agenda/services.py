@@ -871,6 +871,50 @@ def delete_following(
     return occurrence
 
 
+SCOPES = ("occurrence", "following", "all")
+
+
+def change(
+    commune: toolkit.Commune,
+    user: toolkit.User,
+    event: Event,
+    data: EventInput,
+    scope: str = "all",
+    key: str | None = None,
+) -> Event | None:
+    """Apply a change the way the person chose (``scope``, for the date ``key`` of a
+    series); returns the event to show afterwards, or None when nothing changed."""
+    if scope not in SCOPES:
+        raise EventError({"scope": _("Choisissez à quelles dates s'applique la modification.")})
+    if scope == "all":
+        return event if update_event(commune, user, event, data, from_key=key) else None
+    if not key:
+        raise EventError({"date": _("Indiquez la date de la série à modifier.")})
+    if scope == "occurrence":
+        return update_occurrence(commune, user, event, key, data)
+    return update_following(commune, user, event, key, data)
+
+
+def remove(
+    commune: toolkit.Commune,
+    user: toolkit.User,
+    event: Event,
+    scope: str = "all",
+    key: str | None = None,
+) -> Occurrence | None:
+    """Delete the way the person chose; returns the first date removed, None for all."""
+    if scope not in SCOPES:
+        raise EventError({"scope": _("Choisissez quelles dates supprimer.")})
+    if scope == "all":
+        delete_event(commune, user, event)
+        return None
+    if not key:
+        raise EventError({"date": _("Indiquez la date de la série à supprimer.")})
+    if scope == "occurrence":
+        return delete_occurrence(commune, user, event, key)
+    return delete_following(commune, user, event, key)
+
+
 def key_start(event: Event, key: str) -> dt.datetime | None:
     """The local start an occurrence key names, or None if it is not a key of ``event``."""
     try:

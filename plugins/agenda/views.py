@@ -429,27 +429,24 @@ def edit(event_id: int) -> Any:
         data = _submitted(form, fixed)
         if data is None:
             return _event_form_page(form, event, 400, occurrence)
-        scope = form.scope.data if occurrence else "all"
         try:
-            if scope == "occurrence":
-                changed = services.update_occurrence(commune, user, event, occurrence.key, data)
-            elif scope == "following":
-                changed = services.update_following(commune, user, event, occurrence.key, data)
-            elif scope == "all":
-                changed = services.update_event(
-                    commune, user, event, data, from_key=occurrence.key if occurrence else None
-                )
-            else:
-                toolkit.refuse(_("Choisissez à quelles dates s'applique la modification."), 400)
+            shown = services.change(
+                commune,
+                user,
+                event,
+                data,
+                form.scope.data if occurrence else "all",
+                occurrence.key if occurrence else None,
+            )
         except services.EventError as error:
             _show_errors(form, error)
             return _event_form_page(form, event, 400, occurrence)
-        if changed:
+        if shown is None:
+            flash(_("Rien n'a changé."), "info")
+            shown = event
+        else:
             toolkit.db.commit()
             flash(_("Événement modifié."), "success")
-        else:
-            flash(_("Rien n'a changé."), "info")
-        shown = changed if isinstance(changed, Event) else event
         return redirect(services.event_url(shown, occurrence if shown is event else None))
     _prefill(form, event, occurrence)
     return _event_form_page(form, event, 200, occurrence)
@@ -470,14 +467,17 @@ def delete(event_id: int) -> Any:
     occurrence = services.find_occurrence(event, key) if event.rrule else None
     if request.method == "GET":
         return toolkit.render("agenda/delete.html", event=event, occurrence=occurrence)
-    scope = request.form.get("scope")
-    if scope in ("occurrence", "following"):
-        remove = services.delete_occurrence if scope == "occurrence" else services.delete_following
-        try:
-            removed = remove(commune, user, event, key)
-        except services.EventError as error:
-            toolkit.refuse(error.message, 400)
-        toolkit.db.commit()
+    scope = request.form.get("scope", "all")
+    title, series = event.title, event.parent
+    try:
+        removed = services.remove(commune, user, event, scope, key or None)
+    except services.EventError as error:
+        toolkit.refuse(error.message, 400)
+    toolkit.db.commit()
+    if removed is None:
+        flash(_("Événement « %(title)s » supprimé.", title=title), "success")
+        shown = series
+    else:
         if scope == "occurrence":
             message = _(
                 "L'occurrence du %(when)s est supprimée ; les autres restent.",
@@ -489,16 +489,10 @@ def delete(event_id: int) -> Any:
                 when=describe_when(removed),
             )
         flash(message, "success")
-        if toolkit.db.get(Event, event.id) is None:
-            return redirect(url_for(".month"))
-        return redirect(url_for(".show", event_id=event.id))
-    title, series = event.title, event.parent
-    services.delete_event(commune, user, event)
-    toolkit.db.commit()
-    flash(_("Événement « %(title)s » supprimé.", title=title), "success")
-    if series is not None:
-        return redirect(url_for(".show", event_id=series.id))
-    return redirect(url_for(".month"))
+        shown = toolkit.db.get(Event, event.id)
+    if shown is None:
+        return redirect(url_for(".month"))
+    return redirect(url_for(".show", event_id=shown.id))
 
 
 # --- Calendars and their feeds ----------------------------------------------------------------

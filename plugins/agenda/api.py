@@ -1,0 +1,316 @@
+"""The agenda's JSON API for the mobile apps: calendars, the occurrences of a period, and
+creating, changing and deleting events, through the same services as the pages.
+
+Mounted by the core under ``/api/v1/c/<INSEE>/agenda/``. Times are ISO 8601: a date
+(``2026-10-20``) for an all-day event, else a time in Paris (``2026-10-20T18:00``) or with
+its offset (``2026-10-20T16:00:00Z``). Bad input is a 400 problem naming the ``field`` at
+fault (and ``errors`` with every field); the rest (401, 403, 404) is the core's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, request, url_for
+
+from core import toolkit
+from core.toolkit import gettext as _
+from plugins.agenda import services
+from plugins.agenda.models import Calendar, Event
+
+bp = Blueprint("agenda_api", __name__)
+MAX_RANGE_DAYS = 366
+
+
+# The services name the form's fields; the API's are these.
+FIELDS = {"start_date": "start", "start_time": "start", "end_date": "end", "end_time": "end"}
+FIELDS |= dict.fromkeys(("repeat", "interval", "weekdays", "monthly_by", "ends"), "rrule")
+FIELDS |= {"count": "rrule", "until": "rrule"}
+
+
+@bp.errorhandler(services.EventError)
+def _invalid(error: services.EventError) -> Any:
+    errors: dict[str, str] = {}
+    for name, message in error.errors.items():
+        errors.setdefault(FIELDS.get(name, name), message)
+    return toolkit.problem(
+        400, _("Demande incorrecte"), error.message, field=next(iter(errors), None), errors=errors
+    )
+
+
+class CalendarOut(toolkit.ApiSchema):
+    id: int
+    name: str
+    colour: str
+    kind: str
+
+
+class CalendarList(toolkit.ApiSchema):
+    calendars: list[CalendarOut]
+    can_write: bool
+
+
+class OccurrenceOut(toolkit.ApiSchema):
+    event_id: int
+    uid: str
+    date: str  # the occurrence's key, for ?date= of the other operations
+    title: str
+    start: str
+    end: str
+    all_day: bool
+    place: str
+    category: str
+    visibility: str
+    calendar_id: int
+    recurring: bool
+    url: str
+
+
+class OccurrenceList(toolkit.ApiSchema):
+    occurrences: list[OccurrenceOut]
+
+
+class EventOut(toolkit.ApiSchema):
+    id: int
+    uid: str
+    recurrence_id: str
+    series_id: int | None
+    sequence: int
+    title: str
+    start: str
+    end: str
+    all_day: bool
+    place: str
+    description: str
+    category: str
+    visibility: str
+    calendar_id: int
+    rrule: str | None
+    exdates: list[str]
+    url: str
+
+
+def _calendar(calendar: Calendar) -> dict[str, Any]:
+    return {
+        "id": calendar.id,
+        "name": calendar.name,
+        "colour": calendar.colour,
+        "kind": calendar.kind,
+    }
+
+
+def _moment(value: dt.datetime, all_day: bool) -> str:
+    return value.date().isoformat() if all_day else value.isoformat()
+
+
+def _occurrence(occurrence: services.Occurrence) -> dict[str, Any]:
+    event = occurrence.event
+    return {
+        "event_id": event.id,
+        "uid": event.uid,
+        "date": occurrence.key,
+        "title": event.title,
+        "start": _moment(occurrence.start, event.all_day),
+        "end": _moment(occurrence.end, event.all_day),
+        "all_day": event.all_day,
+        "place": event.place,
+        "category": event.category,
+        "visibility": event.visibility,
+        "calendar_id": event.calendar_id,
+        "recurring": bool(event.rrule or event.parent_id),
+        "url": services.event_url(event, occurrence, external=True),
+    }
+
+
+def _event(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "uid": event.uid,
+        "recurrence_id": event.recurrence_id,
+        "series_id": event.parent_id,
+        "sequence": event.sequence,
+        "title": event.title,
+        "start": _moment(services.local_start(event), event.all_day),
+        "end": _moment(services.local_end(event), event.all_day),
+        "all_day": event.all_day,
+        "place": event.place,
+        "description": event.description,
+        "category": event.category,
+        "visibility": event.visibility,
+        "calendar_id": event.calendar_id,
+        "rrule": event.rrule,
+        "exdates": list(event.exdates or ()),
+        "url": services.event_url(event, external=True),
+    }
+
+
+@bp.get("/agendas")
+@toolkit.requires("agenda.view")
+@toolkit.api_operation(
+    "Les agendas de la commune", response=CalendarList, tags=["agenda"], scopes=["agenda:read"]
+)
+def calendars() -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    return {
+        "calendars": [_calendar(c) for c in services.calendars(commune)],
+        "can_write": services.can_write(commune, user),
+    }
+
+
+@bp.get("/evenements")
+@toolkit.requires("agenda.view")
+@toolkit.api_operation(
+    "Les dates d'une période (événements répétés développés)",
+    response=OccurrenceList,
+    tags=["agenda"],
+    scopes=["agenda:read"],
+    query={
+        "du": {"type": "string", "format": "date"},
+        "au": {"type": "string", "format": "date"},
+        "agenda": {"type": "integer", "minimum": 1},
+    },
+)
+def occurrences() -> Any:
+    """``du`` (included) to ``au`` (excluded), dates; by default the coming month."""
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    first = _date_argument("du") or services.today()
+    last = _date_argument("au") or first + dt.timedelta(days=31)
+    if last <= first or (last - first).days > MAX_RANGE_DAYS:
+        raise services.EventError(
+            {"au": _("La période va d'un jour à %(days)d jours.", days=MAX_RANGE_DAYS)}
+        )
+    calendar = request.args.get("agenda", type=int)
+    found = services.occurrences_between(
+        commune, user, services.midnight(first), services.midnight(last), calendar_id=calendar
+    )
+    return {"occurrences": [_occurrence(o) for o in found]}
+
+
+def _date_argument(name: str) -> dt.date | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise services.EventError(
+            {name: _("« %(value)s » n'est pas une date AAAA-MM-JJ.", value=raw[:20])}
+        ) from None
+
+
+@bp.get("/evenements/<int:event_id>")
+@toolkit.requires("agenda.view")
+@toolkit.api_operation("Un événement", response=EventOut, tags=["agenda"], scopes=["agenda:read"])
+def get_event(event_id: int) -> Any:
+    return _event(services.get_event(toolkit.current_commune(), toolkit.current_user(), event_id))
+
+
+@bp.post("/evenements")
+@toolkit.requires("agenda.write")
+@toolkit.api_operation(
+    "Créer un événement", response=EventOut, status=201, tags=["agenda"], scopes=["agenda:write"]
+)
+def create_event() -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    data = services.validate(commune, user, _raw(_body()))
+    event = services.create_event(commune, user, data)
+    toolkit.db.commit()
+    return _event(event), 201, {"Location": url_for(".get_event", event_id=event.id)}
+
+
+@bp.patch("/evenements/<int:event_id>")
+@toolkit.requires("agenda.write")
+@toolkit.api_operation(
+    "Modifier un événement (une date, celle-ci et les suivantes, ou toutes : « scope » et "
+    "« date »)",
+    response=EventOut,
+    tags=["agenda"],
+    scopes=["agenda:write"],
+)
+def update_event(event_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    event = services.get_event(commune, user, event_id)
+    body = _body()
+    # What is not sent stays as it is.
+    current = {**_event(event), "calendar": event.calendar_id}
+    data = services.validate(commune, user, _raw({**current, **body}))
+    scope = body.get("scope", "all")
+    shown = services.change(commune, user, event, data, str(scope), _key(body))
+    toolkit.db.commit()
+    return _event(shown or event)
+
+
+@bp.delete("/evenements/<int:event_id>")
+@toolkit.requires("agenda.write")
+@toolkit.api_operation(
+    "Supprimer un événement, une date (?scope=occurrence&date=…) ou celle-ci et les suivantes",
+    tags=["agenda"],
+    scopes=["agenda:write"],
+    status=204,
+    query={
+        "scope": {"type": "string", "enum": list(services.SCOPES)},
+        "date": {"type": "string", "pattern": "^[0-9]{8}(T[0-9]{6})?$"},
+    },
+)
+def delete_event(event_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    event = services.get_event(commune, user, event_id)
+    services.remove(commune, user, event, request.args.get("scope", "all"), _key(request.args))
+    toolkit.db.commit()
+    return "", 204
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        toolkit.refuse(_("Envoyez un objet JSON : « calendar », « title », « start », « end »..."))
+    return data
+
+
+def _key(values: Any) -> str | None:
+    key = values.get("date")
+    return str(key) if key else None
+
+
+def _raw(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body in the services' terms (the event form's fields)."""
+    start_date, start_time = _split(body.get("start"), "start")
+    end_date, end_time = _split(body.get("end"), "end")
+    all_day = bool(body.get("all_day", start_date and not start_time))
+    if all_day and end_date:
+        # The API speaks iCalendar's exclusive end; the form, the last day.
+        last = dt.date.fromisoformat(end_date) - dt.timedelta(days=1)
+        end_date = max(last, dt.date.fromisoformat(start_date)).isoformat() if start_date else ""
+    return {
+        "calendar": body.get("calendar", body.get("calendar_id")),
+        "title": body.get("title"),
+        "place": body.get("place") or "",
+        "description": body.get("description") or "",
+        "category": body.get("category") or "autre",
+        "visibility": body.get("visibility") or "",
+        "all_day": all_day,
+        "start_date": start_date,
+        "start_time": "" if all_day else start_time,
+        "end_date": end_date,
+        "end_time": "" if all_day else end_time,
+        "rrule": body.get("rrule") or "",
+    }
+
+
+def _split(value: object, field: str) -> tuple[str, str]:
+    """An ISO date or date-time as the form's (date, time) in Paris."""
+    if value in (None, ""):
+        return "", ""
+    text = str(value)
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text).isoformat(), ""
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise services.EventError(
+            {field: _("« %(value)s » n'est pas une date ISO 8601.", value=text[:30])}
+        ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(services.ZONE)
+    return moment.date().isoformat(), moment.strftime("%H:%M")

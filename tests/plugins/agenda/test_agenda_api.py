@@ -1,0 +1,175 @@
+"""The agenda's JSON API, as a mobile app uses it: a personal access token with the agenda's
+scopes, a period's dates expanded on both sides of the clock change, creating, changing one
+date of a series, deleting one; bad input answered with a problem naming the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core import tokens
+from core.db import db
+from core.models import User
+from tests.plugins.agenda.helpers import calendar_id, count_events, events
+
+API = "/api/v1/c/10145/agenda"
+
+
+@pytest.fixture
+def bearer(app, village):
+    """``bearer(person, *scopes)`` → the Authorization header of a fresh token."""
+
+    def make(person: Any, *scopes: str) -> dict[str, str]:
+        with app.app_context():
+            raw, _token = tokens.create(db.get(User, person.id), "app", scopes, 30)
+            db.commit()
+        return {"Authorization": f"Bearer {raw}"}
+
+    return make
+
+
+def permanence(app) -> dict[str, Any]:
+    return {
+        "calendar": calendar_id(app, "conseil"),
+        "title": "Permanence des élus",
+        "start": "2026-10-13T18:00",
+        "end": "2026-10-13T19:00",
+        "place": "Mairie",
+        "rrule": "FREQ=WEEKLY;COUNT=5",
+    }
+
+
+def test_an_app_creates_a_series_and_reads_its_dates_across_the_clock_change(
+    app, village, client, bearer
+):
+    writer = bearer(village.maire, "agenda:read", "agenda:write")
+    created = client.post(f"{API}/evenements", json=permanence(app), headers=writer)
+    assert created.status_code == 201, created.json
+    event = created.json
+    assert created.headers["Location"].endswith(f"/evenements/{event['id']}")
+    assert event["start"] == "2026-10-13T18:00:00+02:00"
+    assert event["rrule"] == "FREQ=WEEKLY;COUNT=5"
+
+    reader = bearer(village.conseiller, "agenda:read")
+    listed = client.get(f"{API}/evenements?du=2026-10-01&au=2026-12-01", headers=reader)
+    assert listed.status_code == 200
+    assert [o["start"] for o in listed.json["occurrences"]] == [
+        "2026-10-13T18:00:00+02:00",
+        "2026-10-20T18:00:00+02:00",
+        "2026-10-27T18:00:00+01:00",
+        "2026-11-03T18:00:00+01:00",
+        "2026-11-10T18:00:00+01:00",
+    ]
+    assert listed.json["occurrences"][2]["date"] == "20261027T180000"
+    calendars = client.get(f"{API}/agendas", headers=reader).json
+    assert {c["kind"] for c in calendars["calendars"]} >= {"conseil", "commission"}
+    assert calendars["can_write"] is False
+
+
+def test_one_date_is_changed_then_another_deleted(app, village, client, bearer):
+    writer = bearer(village.maire, "agenda:read", "agenda:write")
+    series = client.post(f"{API}/evenements", json=permanence(app), headers=writer).json
+
+    changed = client.patch(
+        f"{API}/evenements/{series['id']}",
+        json={
+            "scope": "occurrence",
+            "date": "20261027T180000",
+            "start": "2026-10-27T20:00",
+            "end": "2026-10-27T21:00",
+            "title": "Permanence du soir",
+        },
+        headers=writer,
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["series_id"] == series["id"]
+    assert changed.json["recurrence_id"] == "20261027T180000"
+
+    deleted = client.delete(
+        f"{API}/evenements/{series['id']}?scope=occurrence&date=20261103T180000", headers=writer
+    )
+    assert deleted.status_code == 204
+    listed = client.get(f"{API}/evenements?du=2026-10-01&au=2026-12-01", headers=writer).json
+    assert [(o["title"], o["start"]) for o in listed["occurrences"]] == [
+        ("Permanence des élus", "2026-10-13T18:00:00+02:00"),
+        ("Permanence des élus", "2026-10-20T18:00:00+02:00"),
+        ("Permanence du soir", "2026-10-27T20:00:00+01:00"),
+        ("Permanence des élus", "2026-11-10T18:00:00+01:00"),
+    ]
+    # A PATCH sends only what changes: the rest stays.
+    renamed = client.patch(
+        f"{API}/evenements/{series['id']}", json={"place": "Salle du conseil"}, headers=writer
+    )
+    assert renamed.json["place"] == "Salle du conseil"
+    assert renamed.json["rrule"] == "FREQ=WEEKLY;COUNT=5"
+    assert renamed.json["start"] == "2026-10-13T18:00:00+02:00"
+
+
+def test_an_all_day_event_ends_the_day_after_as_in_icalendar(app, village, client, bearer):
+    writer = bearer(village.maire, "agenda:write", "agenda:read")
+    body = {
+        "calendar": calendar_id(app, "evenements"),
+        "title": "Fête du village",
+        "start": "2026-07-13",
+        "end": "2026-07-15",
+    }
+    created = client.post(f"{API}/evenements", json=body, headers=writer).json
+    assert (created["all_day"], created["start"], created["end"]) == (
+        True,
+        "2026-07-13",
+        "2026-07-15",
+    )
+    again = client.patch(f"{API}/evenements/{created['id']}", json={}, headers=writer).json
+    assert again["end"] == "2026-07-15"  # unchanged by a round trip
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"end": "2026-10-13T17:00"}, "end", "La fin doit être après le début."),
+        ({"start": "13/10/2026 18h"}, "start", "n'est pas une date ISO 8601"),
+        ({"rrule": "FREQ=HOURLY"}, "rrule", "quotidienne, hebdomadaire"),
+        ({"title": ""}, "title", "Donnez un titre"),
+        ({"calendar": 999_999}, "calendar", "Choisissez un agenda de la commune."),
+    ],
+)
+def test_bad_input_is_a_problem_naming_the_field(
+    app, village, client, bearer, change, field, message
+):
+    writer = bearer(village.maire, "agenda:write")
+    response = client.post(f"{API}/evenements", json={**permanence(app), **change}, headers=writer)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.json["field"] == field
+    assert message in response.json["detail"]
+    assert count_events(app) == 0
+
+
+def test_periods_scopes_and_rights(app, village, client, bearer, other_commune, make_member):
+    reader = bearer(village.conseiller, "agenda:read")
+    too_long = client.get(f"{API}/evenements?du=2026-01-01&au=2027-06-01", headers=reader)
+    assert too_long.status_code == 400 and too_long.json["field"] == "au"
+    assert client.get(f"{API}/evenements?du=demain", headers=reader).json["field"] == "du"
+
+    # A token without the write scope, a citizen, a member of another commune.
+    assert client.post(f"{API}/evenements", json=permanence(app), headers=reader).status_code == 403
+    citizen = bearer(village.habitant, "agenda:read", "agenda:write")
+    assert (
+        client.post(f"{API}/evenements", json=permanence(app), headers=citizen).status_code == 403
+    )
+    stranger = make_member(other_commune, "maire")
+    outsider = bearer(stranger, "agenda:read", "agenda:write")
+    assert client.get(f"{API}/evenements", headers=outsider).status_code in (403, 404)
+    assert count_events(app) == 0
+
+    # Deleting one date needs its date; a date that is not one is refused.
+    writer = bearer(village.maire, "agenda:write", "agenda:read")
+    series = client.post(f"{API}/evenements", json=permanence(app), headers=writer).json
+    no_date = client.delete(f"{API}/evenements/{series['id']}?scope=occurrence", headers=writer)
+    assert no_date.status_code == 400 and no_date.json["field"] == "date"
+    wrong = client.delete(
+        f"{API}/evenements/{series['id']}?scope=occurrence&date=20261014T180000", headers=writer
+    )
+    assert wrong.status_code == 400
+    assert [e.exdates for e in events(app)] == [[]]
