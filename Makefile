@@ -27,6 +27,10 @@ $(VENV)/.dev-installed: $(VENV)/.installed tests/oidc_provider/package-lock.json
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "Chromium is not installed: the browser tests will be skipped."; }
+	@# The chat's Matrix bridge is tested against a real Synapse, kept in its own environment
+	@# so that the portal's stays light.
+	test -x $(VENV)/synapse/bin/python || $(PYTHON) -m venv $(VENV)/synapse
+	$(VENV)/synapse/bin/pip install -q "matrix-synapse>=1.120,<2"
 	@# The OIDC login tests run the real oidc-provider (npm), pinned by its package-lock.json.
 	@if command -v npm >/dev/null; then npm ci --prefix tests/oidc_provider --no-audit --no-fund; \
 		else echo "npm is not installed: the OIDC provider tests will be skipped."; fi

@@ -71,13 +71,48 @@ class CalendarSyncProvider(Protocol):
     def pull_events(self, start: dt.datetime, end: dt.datetime) -> list[str]: ...
 
 
+@dataclass(frozen=True)
+class BridgedMessage:
+    """A message read in a bridged room: its text, or an image (bytes, type, file name)."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    text: str
+    image: bytes | None = None
+    image_type: str | None = None
+    image_name: str | None = None
+    timestamp: dt.datetime | None = None
+
+
 @runtime_checkable
 class ChatBridgeProvider(Protocol):
-    """``chat_bridge``: mirror the portal's rooms and messages to another chat network."""
+    """``chat_bridge``: mirror chat channels to rooms of another chat network (Matrix).
 
-    def ensure_room(self, room_key: str, name: str) -> str: ...
+    ``connect_room`` joins a room and returns its id; it raises ``ValueError`` with a
+    sentence for the person when the room does not exist, is end-to-end encrypted or the
+    account is refused. The ``send_*`` calls are idempotent per ``txn_id`` and return the
+    event id. ``receive`` returns the messages of the joined rooms after ``since`` (none:
+    from now on), the provider's own left out, and the position to resume from."""
 
-    def send_message(self, room_id: str, sender: str, text: str, txn_id: str) -> None: ...
+    def connect_room(self, room: str) -> str: ...
+
+    def send_message(self, room_id: str, sender: str, text: str, txn_id: str) -> str: ...
+
+    def send_image(
+        self,
+        room_id: str,
+        sender: str,
+        data: bytes,
+        media_type: str,
+        name: str,
+        size: tuple[int | None, int | None],
+        txn_id: str,
+    ) -> str: ...
+
+    def receive(
+        self, since: str | None, wait_seconds: float = 0
+    ) -> tuple[list[BridgedMessage], str]: ...
 
 
 PROTOCOLS: dict[str, type] = {

@@ -17,7 +17,7 @@ from flask import Blueprint
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.chat import api, markup, services, views
+from plugins.chat import api, bridge, markup, services, views
 
 __version__ = "0.1.0"
 
@@ -96,6 +96,25 @@ def viatic_notification_types() -> list[toolkit.NotificationType]:
             "chat.direct", _l("Un message dans une conversation directe, quand vous êtes absent")
         ),
         toolkit.NotificationType("chat.report", _l("Un message est signalé aux modérateurs")),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_outbox_handlers() -> dict:
+    return {bridge.OUTBOX_KIND: bridge.deliver}
+
+
+@toolkit.hookimpl
+def viatic_scheduled_jobs() -> list[toolkit.Job]:
+    return [
+        toolkit.Job(
+            bridge.SYNC_JOB,
+            bridge.sync,
+            trigger="interval",
+            trigger_args={"seconds": bridge.SYNC_SECONDS},
+            scope="commune",
+            max_runtime_seconds=60,
+        )
     ]
 
 

@@ -46,6 +46,14 @@ class ReplyOut(toolkit.ApiSchema):
     excerpt: str
 
 
+class PhotoOut(toolkit.ApiSchema):
+    name: str
+    width: int | None
+    height: int | None
+    url: str
+    thumbnail_url: str
+
+
 class MessageOut(toolkit.ApiSchema):
     id: int
     channel_id: int
@@ -59,6 +67,15 @@ class MessageOut(toolkit.ApiSchema):
     deleted: bool
     hidden: bool
     reply_to: ReplyOut | None
+    photo: PhotoOut | None
+
+
+def _out(message: Any) -> dict[str, Any]:
+    view = services.message_view(message)
+    if view["photo"] is not None:
+        url = url_for("chat.photo", message_id=message.id, _external=True)
+        view["photo"] = {**view["photo"], "url": url, "thumbnail_url": f"{url}?miniature=1"}
+    return view
 
 
 class ReadOut(toolkit.ApiSchema):
@@ -123,7 +140,7 @@ def history(channel_id: int) -> Any:
             field="before",
         )
     messages = services.history(channel, before=int(raw) if raw else None)
-    return [services.message_view(m) for m in messages]
+    return [_out(m) for m in messages]
 
 
 @bp.post("/channels/<int:channel_id>/messages")
@@ -147,7 +164,29 @@ def post_message(channel_id: int) -> Any:
         raise services.ChatError({"body": _("Écrivez un message.")})
     message = services.post_message(commune, user, channel, body, reply_to)
     services.commit()
-    return services.message_view(message), 201
+    return _out(message), 201
+
+
+@bp.post("/channels/<int:channel_id>/photos")
+@toolkit.requires("chat.write")
+@toolkit.api_operation(
+    "Envoyer une photo dans un canal (formulaire multipart : « photo », et « body » facultatif)",
+    response=MessageOut,
+    status=201,
+    tags=["messagerie"],
+    scopes=["chat:write"],
+)
+def post_photo(channel_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    channel = services.get_channel(commune, user, channel_id)
+    photo = request.files.get("photo")
+    if photo is None or not photo.filename:
+        raise services.ChatError({"photo": _("Joignez une photo (champ « photo »).")})
+    message = services.post_message(
+        commune, user, channel, request.form.get("body", ""), request.form.get("reply_to"), photo
+    )
+    services.commit()
+    return _out(message), 201
 
 
 @bp.post("/channels/<int:channel_id>/read")

@@ -18,6 +18,7 @@ from core import toolkit
 from core.toolkit import lazy_gettext as _l
 
 User = toolkit.User
+StoredFile = toolkit.files.StoredFile
 
 # Kinds of channel.
 GENERAL = "general"  # the municipal team's channel: every member of the team is in it
@@ -118,6 +119,11 @@ class Message(toolkit.Base):
     reply_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("chat_message.id", ondelete="SET NULL")
     )
+    # A photo, kept by the core's file support (served only to the channel's readers).
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id", ondelete="SET NULL"))
+    # The event of the bridged room (Matrix) this message was sent as or came from: a
+    # message of the room that comes again is recognised by it.
+    bridge_event_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
     edited_at: Mapped[dt.datetime | None]
     deleted_at: Mapped[dt.datetime | None]
@@ -125,6 +131,7 @@ class Message(toolkit.Base):
 
     channel: Mapped[Channel] = relationship()
     reply_to: Mapped[Message | None] = relationship(remote_side=[id])
+    photo: Mapped[StoredFile | None] = relationship()
 
     @property
     def gone(self) -> bool:
@@ -144,6 +151,39 @@ class ChannelEvent(toolkit.Base):
     kind: Mapped[str] = mapped_column(String(10))
     message_id: Mapped[int] = mapped_column(ForeignKey("chat_message.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+
+class BridgeLink(toolkit.Base):
+    """A channel mirrored to a room of another network (``chat_bridge`` capability)."""
+
+    __tablename__ = "chat_bridge_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_channel.id", ondelete="CASCADE"), unique=True
+    )
+    room_id: Mapped[str] = mapped_column(String(255))
+    # Messages posted here after this one are sent to the room; earlier ones are not.
+    from_seq: Mapped[int] = mapped_column(default=0)
+    connected_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    connected_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+
+class BridgeCursor(toolkit.Base):
+    """Where the commune's bridge stopped reading the other network (Matrix's
+    ``next_batch``), saved with the messages it read."""
+
+    __tablename__ = "chat_bridge_cursor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(
+        ForeignKey("commune.id", ondelete="CASCADE"), unique=True
+    )
+    position: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
 
 
 class Report(toolkit.Base):

@@ -51,6 +51,7 @@ BODY_MAX = 4000
 NAME_MAX = 100
 TOPIC_MAX = 300
 REASON_MAX = 500
+PHOTO_MAX_BYTES = 10 * 2**20
 PAGE_SIZE = 50
 REPLAY_LIMIT = 500
 DIRECT_MAX_PEOPLE = 12
@@ -382,9 +383,9 @@ def _record(channel: Channel, message: Message, kind: str) -> int:
     return seq
 
 
-def _clean_body(body: object) -> str:
+def _clean_body(body: object, optional: bool = False) -> str:
     text = str(body or "").replace("\r\n", "\n").strip()
-    if not text:
+    if not text and not optional:
         raise ChatError({"body": _("Écrivez un message.")})
     if len(text) > BODY_MAX:
         raise ChatError(
@@ -407,10 +408,12 @@ def post_message(
     channel: Channel,
     body: object,
     reply_to: object = None,
+    photo: Any = None,
 ) -> Message:
-    """Post ``body`` in ``channel`` (which the caller got through ``get_channel``)."""
+    """Post ``body`` in ``channel`` (which the caller got through ``get_channel``), with a
+    ``photo`` (an upload) if any: then the text may be empty."""
     _writable(commune, user, channel)
-    text = _clean_body(body)
+    text = _clean_body(body, optional=photo is not None)
     parent = None
     if reply_to not in (None, ""):
         try:
@@ -419,6 +422,19 @@ def post_message(
             parent = None
         if parent is None or parent.channel_id != channel.id:
             raise ChatError({"reply_to": _("Le message auquel vous répondez n'est pas ici.")})
+    stored = None
+    if photo is not None:
+        try:
+            stored = toolkit.files.save(
+                photo,
+                commune=commune,
+                plugin=PLUGIN,
+                kinds={"image"},
+                max_bytes=PHOTO_MAX_BYTES,
+                uploader=user,
+            )
+        except toolkit.files.Refused as refused:
+            raise ChatError({"photo": refused.message}) from None
     message = Message(
         commune_id=commune.id,
         channel_id=channel.id,
@@ -426,15 +442,20 @@ def post_message(
         author_id=user.id,
         author_name=user.name,
         body=text,
-        html=markup.render(text),
+        html=markup.render(text) if text else "",
         reply_to_id=parent.id if parent is not None else None,
+        photo=stored,
     )
-    return _add_message(commune, channel, message, user)
+    return add_message(commune, channel, message, user)
 
 
-def _add_message(
+def add_message(
     commune: toolkit.Commune, channel: Channel, message: Message, author: toolkit.User | None
 ) -> Message:
+    """Number and save a new message (a person's, or one from a bridged room when
+    ``author`` is None), notify, and queue it for the bridged room."""
+    from plugins.chat import bridge
+
     message.seq = _next_seq(channel)
     message.created_at = toolkit.utcnow()
     channel.last_message_at = message.created_at
@@ -446,6 +467,7 @@ def _add_message(
     toolkit.db.info.setdefault(PENDING, []).append((channel.id, message.seq, POSTED, message))
     if author is not None:
         _advance_marker(channel, author, message.seq)
+        bridge.queue(commune, channel, message)
     _notify(commune, channel, message, author)
     return message
 
@@ -497,6 +519,9 @@ def delete_message(commune: toolkit.Commune, user: toolkit.User, message: Messag
         actor=user,
     )
     message.body, message.html = "", ""
+    if message.photo is not None:
+        toolkit.files.delete(message.photo)
+        message.photo = None
     message.deleted_at = toolkit.utcnow()
     _record(channel, message, DELETED)
 
@@ -854,6 +879,7 @@ def rollback() -> None:
 def message_view(message: Message) -> dict[str, Any]:
     """What a reader (a page, the JSON API, a live client) gets of a message."""
     parent = message.reply_to
+    photo = None if message.gone else message.photo
     return {
         "id": message.id,
         "channel_id": message.channel_id,
@@ -873,7 +899,19 @@ def message_view(message: Message) -> dict[str, Any]:
             "author_name": parent.author_name,
             "excerpt": "" if parent.gone else markup.excerpt(parent.body, 80),
         },
+        "photo": None
+        if photo is None
+        else {"name": photo.original_name, "width": photo.width, "height": photo.height},
     }
+
+
+def photo_of(commune: toolkit.Commune, user: toolkit.User | None, message_id: int) -> Any:
+    """The photo of a message ``user`` may read (404 for anyone else, and once the message
+    is deleted or hidden)."""
+    message = get_message(commune, user, message_id)
+    if message.gone or message.photo is None:
+        toolkit.refuse(_("Cette photo n'existe pas, ou elle ne vous est pas visible."), 404)
+    return message.photo
 
 
 # --- Demonstration content --------------------------------------------------------------------
@@ -896,7 +934,7 @@ def add_demo_content(commune: toolkit.Commune) -> int:
         ]
         for index, line in enumerate(lines):
             author = team[index % len(team)]
-            _add_message(commune, general, _demo_message(commune, general, author, line), None)
+            add_message(commune, general, _demo_message(commune, general, author, line), None)
             added += 1
     residents = toolkit.db.scalar(
         select(Channel).where(
@@ -915,7 +953,7 @@ def add_demo_content(commune: toolkit.Commune) -> int:
         toolkit.db.add(residents)
         toolkit.db.flush()
         welcome = "Bienvenue ! Les élus et les agents répondent ici en semaine."
-        _add_message(commune, residents, _demo_message(commune, residents, team[0], welcome), None)
+        add_message(commune, residents, _demo_message(commune, residents, team[0], welcome), None)
         added += 1
     if added:
         toolkit.audit(

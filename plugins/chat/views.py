@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, request, stream_with_context, url_for
 from flask_babel import format_datetime, get_locale
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -30,7 +31,7 @@ from wtforms.validators import InputRequired
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.chat import live, markup, services
+from plugins.chat import bridge, live, markup, services
 from plugins.chat.models import COMMISSION, GROUP, KIND_LABELS, Channel
 
 HERE = Path(__file__).parent
@@ -55,6 +56,11 @@ class MessageForm(FlaskForm):
             "@prenom.nom."
         ),
         render_kw={"rows": 3, "maxlength": services.BODY_MAX},
+    )
+    photo = FileField(
+        _l("Photo (facultatif)"),
+        description=_l("JPEG, PNG ou WebP, 10 Mo au plus. Sa position GPS est retirée."),
+        render_kw={"accept": "image/jpeg,image/png,image/webp"},
     )
     reply_to = HiddenField()
 
@@ -99,6 +105,17 @@ class ChannelForm(FlaskForm):
     )
     open_to_citizens = BooleanField(_l("Ouvert aux habitants"))
     members = SelectMultipleField(_l("Membres"), validate_choice=False)
+
+
+class BridgeForm(FlaskForm):
+    room = StringField(
+        _l("Salon Matrix"),
+        [InputRequired(_l("Écrivez l'adresse du salon."))],
+        description=_l(
+            "Son identifiant (!abc:serveur) ou son alias (#nom:serveur). Invitez "
+            "d'abord le compte robot si le salon est privé."
+        ),
+    )
 
 
 class DirectForm(FlaskForm):
@@ -205,9 +222,12 @@ def post(channel_id: int) -> Any:
     found = services.get_channel(commune, user, channel_id)
     form = MessageForm()
     form.validate()
+    photo = form.photo.data if form.photo.data and form.photo.data.filename else None
+    if photo is not None and "body" in form.errors:
+        form.body.errors = []  # a photo may come without a word
     try:
         message = services.post_message(
-            commune, user, found, form.body.data, form.reply_to.data or None
+            commune, user, found, form.body.data, form.reply_to.data or None, photo
         )
     except services.ChatError as error:
         services.rollback()
@@ -262,6 +282,14 @@ def stream(channel_id: int) -> Response:
     return response
 
 
+@bp.get("/message/<int:message_id>/photo")
+@toolkit.requires("chat.view")
+def photo(message_id: int) -> Response:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    stored = services.photo_of(commune, user, message_id)
+    return toolkit.files.response(stored, thumbnail=request.args.get("miniature") == "1")
+
+
 @bp.route("/nouveau-canal", methods=["GET", "POST"])
 @toolkit.requires("chat.create")
 def create_channel() -> Any:
@@ -309,19 +337,44 @@ def create_direct() -> Any:
     return toolkit.render("chat/new_direct.html", form=form)
 
 
-@bp.get("/salon/<int:channel_id>/membres")
-@toolkit.requires("chat.view")
-def members(channel_id: int) -> str:
+def _members_page(channel: Channel, form: BridgeForm | None = None, status: int = 200) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    found = services.get_channel(commune, user, channel_id)
     return toolkit.render(
         "chat/members.html",
-        channel=found,
-        people=services.channel_members(commune, found),
+        channel=channel,
+        people=services.channel_members(commune, channel),
         handle=markup.handle,
         can_moderate=services.can_moderate(commune, user),
+        link=bridge.link_of(channel),
+        form=form or BridgeForm(),
         me=user.id,
-    )
+    ), status
+
+
+@bp.get("/salon/<int:channel_id>/membres")
+@toolkit.requires("chat.view")
+def members(channel_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    return _members_page(services.get_channel(commune, user, channel_id))
+
+
+@bp.post("/salon/<int:channel_id>/pont")
+@toolkit.requires("chat.moderate")
+def connect_bridge(channel_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_channel(commune, user, channel_id)
+    form = BridgeForm()
+    if form.validate():
+        try:
+            link = bridge.connect(commune, user, found, form.room.data)
+        except services.ChatError as error:
+            services.rollback()
+            _show_errors(form, error)
+        else:
+            services.commit()
+            flash(_("Le canal est relié au salon %(room)s.", room=link.room_id), "success")
+            return redirect(url_for(".members", channel_id=found.id))
+    return _members_page(found, form, 400)
 
 
 @bp.post("/salon/<int:channel_id>/membres/<int:person_id>/retirer")

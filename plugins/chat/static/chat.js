@@ -69,7 +69,9 @@
     form.addEventListener("submit", function (event) {
       var body = form.querySelector("textarea[name=body]");
       var reply = form.querySelector("input[name=reply_to]");
-      if (!body.value.trim()) { return; }  // the server's page says what is missing
+      var photo = form.querySelector("input[name=photo]");
+      // A photo goes with the form itself; an empty text gets the page's own error.
+      if (!body.value.trim() || (photo && photo.files.length)) { return; }
       event.preventDefault();
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;

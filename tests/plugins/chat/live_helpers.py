@@ -62,26 +62,26 @@ class EventStream:
 
 def signed_in(base: str, email: str) -> requests.Session:
     session = requests.Session()
-    page = session.get(f"{base}/connexion", timeout=10)
+    page = session.get(f"{base}/connexion", timeout=30)
     token = CSRF.search(page.text).group(1)
     answer = session.post(
         f"{base}/connexion",
         data={"email": email, "password": PASSWORD, "csrf_token": token},
         allow_redirects=False,
-        timeout=10,
+        timeout=30,
     )
     assert answer.status_code == 302, f"login of {email} failed ({answer.status_code})"
     return session
 
 
 def api_post(session: requests.Session, base: str, channel_id: int, body: str) -> dict:
-    page = session.get(f"{base}/c/10145/chat/", timeout=10)
+    page = session.get(f"{base}/c/10145/chat/", timeout=30)
     token = CSRF.search(page.text).group(1)
     answer = session.post(
         f"{base}/api/v1/c/10145/chat/channels/{channel_id}/messages",
         json={"body": body},
         headers={"X-CSRFToken": token},
-        timeout=10,
+        timeout=30,
     )
     assert answer.status_code == 201, answer.text
     return answer.json()

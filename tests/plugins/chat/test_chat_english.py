@@ -7,6 +7,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 import plugins.chat
+import plugins.matrix
 from core.testing import untranslated
 from tests.plugins.chat.helpers import CHAT, general_id, page, post
 
@@ -19,6 +20,12 @@ def test_every_message_of_the_chat_has_an_english_translation():
         assert not read_po(po).fuzzy
     missing = untranslated(HERE, CATALOG / "messages.po")
     assert missing == [], "see plugins/chat/babel.cfg: extract, update, then translate these"
+
+
+def test_every_message_of_the_matrix_bridge_has_an_english_translation():
+    catalog = plugins.matrix.viatic_plugin_info().translations / "en" / "LC_MESSAGES"
+    missing = untranslated(Path(plugins.matrix.__file__).parent, catalog / "messages.po")
+    assert missing == [], "see plugins/matrix/babel.cfg: extract, update, then translate these"
 
 
 def test_a_member_who_switches_to_english_reads_the_chat_in_english(app, village, client):

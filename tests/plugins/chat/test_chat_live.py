@@ -121,9 +121,9 @@ def start_gunicorn(
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn stopped: {log.read_text()[-2000:]}")
         try:
-            requests.get(f"{base}/accessibilite", timeout=2)
+            requests.get(f"{base}/accessibilite", timeout=10)
             return process, base
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still building the app
             time.sleep(0.2)
     process.terminate()
     raise RuntimeError(f"gunicorn did not answer: {log.read_text()[-2000:]}")

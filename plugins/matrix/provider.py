@@ -1,0 +1,171 @@
+"""The ``chat_bridge`` provider over Matrix: what the chat asks, said in Matrix's terms.
+
+Built per commune from the module's settings (homeserver, bot account, its password or
+access token). With a password, the bot signs in once per process on its own device and
+keeps the token (Tchap asks bots not to sign in for each call, and transaction ids are
+idempotent per device). Refusals the person can act on (a room that does not exist, an
+encrypted room, wrong credentials) raise ``ValueError`` with a sentence for them; a
+homeserver that does not answer raises the connector's ``ConnectorUnavailable``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from connectors.http import CallRecord
+from connectors.matrix import MatrixClient, MatrixRejected, RoomMessage
+from core import toolkit
+from core.capabilities import BridgedMessage
+from core.toolkit import gettext as _
+
+# Tokens got by signing in, per (homeserver, user, password digest), for this process.
+_tokens: dict[tuple[str, str, str], str] = {}
+_tokens_lock = threading.Lock()
+
+
+class MatrixBridge:
+    def __init__(
+        self, settings: dict[str, Any], on_call: Callable[[CallRecord], None] | None = None
+    ) -> None:
+        self.homeserver = str(settings.get("homeserver") or "").rstrip("/")
+        self.user = str(settings.get("user") or "")
+        self.password = str(settings.get("password") or "")
+        self.token = str(settings.get("access_token") or "")
+        self.on_call = on_call
+        self._client: MatrixClient | None = None
+        self._user_id: str | None = None
+
+    # --- The signed-in client
+
+    def client(self) -> MatrixClient:
+        if self._client is not None:
+            return self._client
+        if self.token:
+            self._client = MatrixClient(self.homeserver, self.token, on_call=self.on_call)
+            return self._client
+        key = (self.homeserver, self.user, toolkit.credential_digest(self.password))
+        with _tokens_lock:
+            token = _tokens.get(key)
+        if token is None:
+            anonymous = MatrixClient(self.homeserver, on_call=self.on_call)
+            try:
+                token = anonymous.login(self.user, self.password).access_token
+            except MatrixRejected as refused:
+                raise ValueError(
+                    _(
+                        "Le serveur Matrix refuse le compte du robot : vérifiez l'identifiant "
+                        "et le mot de passe (ou le jeton d'accès)."
+                    )
+                ) from refused
+            finally:
+                anonymous.close()
+            with _tokens_lock:
+                _tokens[key] = token
+        self._client = MatrixClient(self.homeserver, token, on_call=self.on_call)
+        return self._client
+
+    def own_id(self) -> str:
+        if self._user_id is None:
+            try:
+                self._user_id = self.client().whoami()
+            except MatrixRejected as refused:
+                raise ValueError(
+                    _(
+                        "Le serveur Matrix refuse le compte du robot : vérifiez l'identifiant "
+                        "et le mot de passe (ou le jeton d'accès)."
+                    )
+                ) from refused
+        return self._user_id
+
+    # --- The capability
+
+    def connect_room(self, room: str) -> str:
+        self.own_id()
+        try:
+            room_id = self.client().join(room)
+        except MatrixRejected as refused:
+            raise ValueError(
+                _(
+                    "Le salon « %(room)s » n'existe pas, ou le robot ne peut pas y entrer "
+                    "(invitez-le d'abord).",
+                    room=room,
+                )
+            ) from refused
+        if self.client().is_encrypted(room_id):
+            raise ValueError(
+                _(
+                    "Le salon « %(room)s » est chiffré de bout en bout : le pont ne peut ni y "
+                    "lire ni y écrire. Reliez un salon non chiffré.",
+                    room=room,
+                )
+            )
+        return room_id
+
+    def send_message(self, room_id: str, sender: str, text: str, txn_id: str) -> str:
+        return self.client().send(
+            room_id, txn_id, {"msgtype": "m.text", "body": f"{sender} : {text}"}
+        )
+
+    def send_image(
+        self,
+        room_id: str,
+        sender: str,
+        data: bytes,
+        media_type: str,
+        name: str,
+        size: tuple[int | None, int | None],
+        txn_id: str,
+    ) -> str:
+        client = self.client()
+        mxc = client.upload(data, media_type, name)
+        info: dict[str, Any] = {"mimetype": media_type, "size": len(data)}
+        if size[0] and size[1]:
+            info.update(w=size[0], h=size[1])
+        return client.send(
+            room_id,
+            txn_id,
+            {"msgtype": "m.image", "body": f"{sender} : {name}", "url": mxc, "info": info},
+        )
+
+    def receive(
+        self, since: str | None, wait_seconds: float = 0
+    ) -> tuple[list[BridgedMessage], str]:
+        me = self.own_id()
+        batch = self.client().sync(since, timeout_ms=int(wait_seconds * 1000))
+        found = []
+        for event in batch.messages:
+            if event.sender == me or event.room_id in batch.encrypted_rooms:
+                continue
+            found.append(self._bridged(event))
+        return found, batch.next_batch
+
+    def _bridged(self, event: RoomMessage) -> BridgedMessage:
+        sent = dt.datetime.fromtimestamp(event.timestamp_ms / 1000, dt.UTC)
+        if event.msgtype == "m.image" and event.url:
+            data, media_type = self.client().download(event.url)
+            return BridgedMessage(
+                event.room_id,
+                event.event_id,
+                event.sender,
+                "",
+                image=data,
+                image_type=media_type or None,
+                image_name=event.body,
+                timestamp=sent,
+            )
+        return BridgedMessage(
+            event.room_id, event.event_id, event.sender, event.body, timestamp=sent
+        )
+
+    def health(self) -> toolkit.Health:
+        try:
+            return toolkit.Health(True, _("Connecté en tant que %(user)s.", user=self.own_id()))
+        except ValueError as refused:
+            return toolkit.Health(False, str(refused))
+        except Exception as error:  # the homeserver is down: say so, never raise here
+            return toolkit.Health(
+                False, _("Le serveur Matrix ne répond pas (%(error)s).", error=type(error).__name__)
+            )

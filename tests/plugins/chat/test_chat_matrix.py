@@ -1,0 +1,283 @@
+"""The Matrix bridge against a real Synapse (started from ``.venv/synapse``): a channel
+linked to a room exchanges text and photos both ways; the homeserver stopped and started
+again mid-conversation loses nothing and doubles nothing; encrypted rooms, missing rooms
+and wrong credentials are refused with a sentence.
+
+The scheduler's two jobs are called as it calls them: ``core.outbox.deliver_due()`` for
+the messages going out, ``bridge.sync(commune)`` for those coming in. The app runs on
+SQLite only: the bridge is about the homeserver, the database layer is covered elsewhere.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+import requests
+from sqlalchemy import select, update
+
+from connectors.http import BREAKERS, ConnectorError
+from core.db import db, utcnow
+from core.models import Commune, OutboxMessage
+from core.testing import unavailable
+from plugins.chat import bridge
+from plugins.chat.models import BridgeLink
+from tests.plugins.chat.helpers import CHAT, general_id, messages, page, post
+from tests.plugins.chat.synapse import PYTHON, Account, Synapse
+from tests.test_files import png_bytes
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_backend", ["sqlite"], indirect=True),
+]
+
+
+@pytest.fixture(scope="module")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    if not PYTHON.exists():
+        unavailable("Synapse is not installed in .venv/synapse (make dev-install)")
+    server = Synapse(tmp_path_factory.mktemp("synapse"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Person:
+    """A human on the homeserver, using the client-server API directly."""
+
+    def __init__(self, synapse: Synapse, account: Account) -> None:
+        self.url = f"{synapse.url}/_matrix/client/v3"
+        self.account = account
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {account.access_token}"
+        self.txn = 0
+
+    def call(self, method: str, path: str, **kwargs) -> dict:
+        answer = self.session.request(method, f"{self.url}{path}", timeout=20, **kwargs)
+        answer.raise_for_status()
+        return answer.json()
+
+    def create_room(self, invite: str, encrypted: bool = False) -> str:
+        state = (
+            [
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            ]
+            if encrypted
+            else []
+        )
+        body = {"preset": "private_chat", "invite": [invite], "initial_state": state}
+        return self.call("POST", "/createRoom", json=body)["room_id"]
+
+    def say(self, room_id: str, content: dict) -> str:
+        self.txn += 1
+        path = f"/rooms/{quote(room_id)}/send/m.room.message/t{self.txn}"
+        return self.call("PUT", path, json=content)["event_id"]
+
+    def send_image(self, room_id: str, data: bytes, name: str) -> str:
+        media = self.session.post(
+            f"{self.url.replace('/client/v3', '/media/v3')}/upload",
+            params={"filename": name},
+            data=data,
+            headers={"Content-Type": "image/png"},
+            timeout=20,
+        )
+        media.raise_for_status()
+        content = {
+            "msgtype": "m.image",
+            "body": name,
+            "url": media.json()["content_uri"],
+            "info": {"mimetype": "image/png"},
+        }
+        return self.say(room_id, content)
+
+    def timeline(self, room_id: str, sender: str) -> list[dict]:
+        """The room's messages by ``sender``, oldest first."""
+        answer = self.call(
+            "GET", f"/rooms/{quote(room_id)}/messages", params={"dir": "b", "limit": 100}
+        )
+        events = [
+            e for e in answer["chunk"] if e["type"] == "m.room.message" and e["sender"] == sender
+        ]
+        return list(reversed(events))
+
+    def download(self, mxc: str) -> bytes:
+        server, media_id = mxc.removeprefix("mxc://").split("/")
+        answer = self.session.get(
+            f"{self.url.replace('/client/v3', '/client/v1')}/media/download/{server}/{media_id}",
+            timeout=20,
+        )
+        answer.raise_for_status()
+        return answer.content
+
+
+@pytest.fixture
+def matrix(app, village, client, synapse):
+    """The matrix module set up for Faux-Villecerf with a bot account, and a person of the
+    homeserver who owns a room the bot is invited to."""
+    from uuid import uuid4
+
+    suffix = uuid4().hex[:8]
+    bot = synapse.register(f"robot-{suffix}")
+    alice = Person(synapse, synapse.register(f"alice-{suffix}"))
+    client.login(village.maire.email)
+    modules = "/c/10145/admin/modules"
+    assert client.submit(f"{modules}/matrix/activer", page=modules).status_code == 302
+    saved = client.submit(
+        f"{modules}/matrix/reglages",
+        {
+            "homeserver": synapse.url,
+            "user": bot.user_id,
+            "password": bot.password,
+            "access_token": "",
+        },
+    )
+    assert saved.status_code == 302, saved.get_data(as_text=True)[-2000:]
+    room = alice.create_room(invite=bot.user_id)
+    return bot, alice, room
+
+
+def connect(client, channel_id: int, room: str):
+    members = f"{CHAT}/salon/{channel_id}/membres"
+    return client.submit(f"{CHAT}/salon/{channel_id}/pont", {"room": room}, page=members)
+
+
+def deliver(app) -> int:
+    from core import outbox
+
+    with app.app_context():
+        return outbox.deliver_due()
+
+
+def sync(app) -> int:
+    with app.app_context():
+        return bridge.sync(db.scalar(select(Commune).where(Commune.insee == "10145")))
+
+
+def test_a_linked_channel_exchanges_text_and_photos_with_its_room(app, village, client, matrix):
+    bot, alice, room = matrix
+    general = general_id(app)
+    assert connect(client, general, room).status_code == 302
+    assert room in page(client, f"{CHAT}/salon/{general}/membres")
+
+    post(client, general, "Bonjour depuis la mairie")
+    photo = client.post(
+        f"{CHAT}/salon/{general}",
+        data={
+            "csrf_token": client.csrf_token(f"{CHAT}/salon/{general}"),
+            "body": "",
+            "photo": (io.BytesIO(png_bytes((40, 30))), "plan.png", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert photo.status_code == 302
+    assert deliver(app) == 2
+    sent = alice.timeline(room, bot.user_id)
+    assert [e["content"]["msgtype"] for e in sent] == ["m.text", "m.image"]
+    assert sent[0]["content"]["body"] == "Claire Martin : Bonjour depuis la mairie"
+    assert sent[1]["content"]["info"]["mimetype"] == "image/png"
+    assert alice.download(sent[1]["content"]["url"]).startswith(b"\x89PNG")
+
+    alice.say(room, {"msgtype": "m.text", "body": "Bien reçu, **merci**"})
+    alice.send_image(room, png_bytes((20, 10)), "photo.png")
+    assert sync(app) == 2
+    assert sync(app) == 0  # read from the saved position: nothing comes twice
+    *_, text, image = messages(app, general)
+    assert (text.author_name, text.body) == (alice.account.user_id, "Bien reçu, **merci**")
+    assert "<strong>merci</strong>" in page(client, f"{CHAT}/salon/{general}")
+    served = client.get(f"{CHAT}/message/{image.id}/photo")
+    assert served.status_code == 200 and served.mimetype == "image/png"
+    # The bridge's own messages do not come back as new ones.
+    assert len(messages(app, general)) == 4
+
+
+def test_a_homeserver_stopped_and_restarted_loses_and_doubles_nothing(
+    app, village, client, matrix, synapse
+):
+    bot, alice, room = matrix
+    general = general_id(app)
+    assert connect(client, general, room).status_code == 302
+    post(client, general, "Avant la coupure")
+    assert deliver(app) == 1
+    alice.say(room, {"msgtype": "m.text", "body": "Tchap : avant la coupure"})
+    assert sync(app) == 1
+
+    synapse.stop()
+    try:
+        # The portal keeps working; the messages wait in the outbox.
+        assert post(client, general, "Pendant la coupure, 1").status_code == 302
+        assert post(client, general, "Pendant la coupure, 2").status_code == 302
+        assert deliver(app) == 0
+        with pytest.raises(ConnectorError):
+            sync(app)
+        assert "Pendant la coupure, 2" in page(client, f"{CHAT}/salon/{general}")
+    finally:
+        synapse.start()
+    BREAKERS.clear()  # the breaker's cool-down, which the outbox's backoff outlasts anyway
+    with app.app_context():
+        db.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+        db.commit()
+    assert deliver(app) >= 1
+    alice.say(room, {"msgtype": "m.text", "body": "Tchap : après la coupure"})
+    assert sync(app) == 1
+    bodies = [e["content"]["body"] for e in alice.timeline(room, bot.user_id)]
+    assert bodies == [
+        "Claire Martin : Avant la coupure",
+        "Claire Martin : Pendant la coupure, 1",
+        "Claire Martin : Pendant la coupure, 2",
+    ]
+    # A delivery that runs again (at-least-once) sends nothing twice: the same transaction
+    # id is the same event.
+    with app.app_context():
+        db.execute(
+            update(OutboxMessage).values(status=OutboxMessage.PENDING, next_attempt_at=utcnow())
+        )
+        db.execute(
+            update(bridge.Message)
+            .values(bridge_event_id=None)
+            .where(bridge.Message.author_id.is_not(None))
+        )
+        db.commit()
+    deliver(app)
+    assert len(alice.timeline(room, bot.user_id)) == 3
+    assert [m.body for m in messages(app, general)] == [
+        "Avant la coupure",
+        "Tchap : avant la coupure",
+        "Pendant la coupure, 1",
+        "Pendant la coupure, 2",
+        "Tchap : après la coupure",
+    ]
+
+
+def test_encrypted_missing_rooms_and_wrong_credentials_are_refused(
+    app, village, client, matrix, synapse
+):
+    bot, alice, _room = matrix
+    general = general_id(app)
+    encrypted = alice.create_room(invite=bot.user_id, encrypted=True)
+    refused = connect(client, general, encrypted)
+    assert refused.status_code == 400
+    assert "chiffré de bout en bout" in refused.get_data(as_text=True)
+    missing = connect(client, general, "#nulle-part:localhost")
+    assert missing.status_code == 400
+    assert "n&#39;existe pas" in missing.get_data(
+        as_text=True
+    ) or "n'existe pas" in missing.get_data(as_text=True)
+    assert connect(client, general, "pas un salon").status_code == 400
+    modules = "/c/10145/admin/modules"
+    client.submit(
+        f"{modules}/matrix/reglages",
+        {"homeserver": synapse.url, "user": bot.user_id, "password": "mauvais", "access_token": ""},
+    )
+    wrong = connect(client, general, _room)
+    assert wrong.status_code == 400
+    assert "refuse le compte du robot" in wrong.get_data(as_text=True)
+    with app.app_context():
+        assert list(db.scalars(select(BridgeLink))) == []
