@@ -1,0 +1,76 @@
+"""The chat in a real Chromium with two people: one writes, the other sees the message
+appear live and the unread count of another channel go up; the pages pass axe-core and fit
+a 360-px screen."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.plugins.chat.helpers import CHAT, channels, general_id, new_channel, post
+from tests.test_browser import (  # noqa: F401 - fixtures
+    PageChecker,
+    chromium_browser,
+    new_page,
+    sign_in,
+    sqlite_only,
+)
+
+
+@pytest.mark.browser
+@sqlite_only
+def test_two_people_chat_live_and_the_pages_pass_axe(app, village, new_page, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect
+
+    setup = app.test_client()
+    setup.login(village.maire.email)
+    new_channel(setup, name="Projet école", members=[str(village.agent.id)])
+    projet = next(c for c in channels(app) if c.name == "Projet école")
+    general = general_id(app)
+    post(setup, general, "Bonjour à tous")
+
+    maire, agent = new_page(), new_page()
+    sign_in(maire, village.maire.email)
+    sign_in(agent, village.agent.email)
+    agent.goto(f"{CHAT}/salon/{general}")
+    maire.goto(f"{CHAT}/salon/{general}")
+    messages = agent.get_by_role("list").filter(has_text="Bonjour à tous")
+    expect(messages).to_have_count(1)
+
+    # The maire writes; the message appears on the agent's page without a reload.
+    maire.get_by_label("Votre message").fill("La réunion est **avancée** à 17 h.")
+    maire.get_by_role("button", name="Envoyer").click()
+    expect(maire.get_by_label("Votre message")).to_have_value("")
+    expect(agent.locator("#chat-messages strong", has_text="avancée")).to_be_visible()
+    expect(agent.locator("#chat-messages")).to_contain_text("La réunion est avancée à 17 h.")
+
+    # A message in another channel of the agent's: its unread count goes up, live.
+    badge = agent.locator(f'#chat-canaux li[data-channel="{projet.id}"] .chat-unread')
+    expect(badge).to_be_hidden()
+    maire.goto(f"{CHAT}/salon/{projet.id}")
+    maire.get_by_label("Votre message").fill("Le devis est arrivé.")
+    maire.get_by_role("button", name="Envoyer").click()
+    expect(badge).to_be_visible()
+    expect(badge).to_contain_text("1")
+
+    # An empty message gets the page's own error, tied to the field.
+    maire.get_by_role("button", name="Envoyer").click()
+    expect(maire.get_by_role("alert")).to_contain_text("Écrivez un message.")
+
+    checker = PageChecker(tmp_path)
+    for name, path in [
+        ("chat-canaux", f"{CHAT}/"),
+        ("chat-salon", f"{CHAT}/salon/{general}"),
+        ("chat-membres", f"{CHAT}/salon/{projet.id}/membres"),
+        ("chat-nouveau-canal", f"{CHAT}/nouveau-canal"),
+        ("chat-conversation", f"{CHAT}/nouvelle-conversation"),
+        ("chat-recherche", f"{CHAT}/recherche?q=devis"),
+        ("chat-signalements", f"{CHAT}/signalements"),
+    ]:
+        response = maire.goto(path)
+        assert response is not None and response.status == 200, name
+        checker.check(maire, name)
+    maire.goto(f"{CHAT}/salon/{general}")
+    message_id = maire.locator("#chat-messages li").first.get_attribute("id")
+    maire.goto(f"{CHAT}/message/{message_id[1:]}")
+    checker.check(maire, "chat-message")
+    assert checker.problems == [], "\n".join(checker.problems)
