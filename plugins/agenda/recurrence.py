@@ -8,6 +8,7 @@ and the iCalendar export share one reading of a rule.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -212,8 +213,14 @@ def expander(rule: str, start: dt.datetime) -> rrule:
     if until and until.endswith("Z"):
         instant = dt.datetime.strptime(until, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
         parts["UNTIL"] = instant.astimezone(start.tzinfo).strftime("%Y%m%dT%H%M%S")
-    text = ";".join(f"{key}={value}" for key, value in parts.items())
-    result = rrulestr(text, dtstart=naive_start)
+    return _parsed(";".join(f"{key}={value}" for key, value in parts.items()), naive_start)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str, naive_start: dt.datetime) -> rrule:
+    """A parsed rule, kept: the month view expands the same series at every request, and
+    dateutil's own cache (thread-safe) then keeps the dates it has already computed."""
+    result = rrulestr(text, dtstart=naive_start, cache=True)
     assert isinstance(result, rrule)
     return result
 

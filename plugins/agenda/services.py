@@ -23,6 +23,7 @@ from __future__ import annotations
 import calendar as pycalendar
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 import secrets
 import uuid
@@ -32,7 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import url_for
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
@@ -1257,6 +1258,19 @@ def calendar_of_feed(commune: toolkit.Commune, token: str) -> Calendar | None:
             Calendar.feed_token_hash == toolkit.credential_digest(token),
         )
     )
+
+
+def feed_version(calendar: Calendar, commune: toolkit.Commune) -> str:
+    """What a calendar's feed depends on, as a short tag: its events (each change bumps
+    ``updated_at``; a deletion lowers the count), its name and the day (the feed holds the
+    past year from today)."""
+    count, latest = toolkit.db.execute(
+        select(func.count(Event.id), func.max(Event.updated_at)).where(
+            Event.calendar_id == calendar.id
+        )
+    ).one()
+    parts = f"{calendar.id}|{count}|{latest}|{calendar.name}|{commune.name}|{today()}"
+    return hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 
 def feed_events(calendar: Calendar) -> list[Event]:

@@ -9,11 +9,13 @@ each view declares its access (the feed is public: its secret token is the crede
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import babel.dates
-from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, request, url_for
 from flask_babel import format_date, get_locale
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -269,6 +271,18 @@ def _submitted(form: EventForm, fixed: dict[str, Any] | None = None) -> services
 
 
 # --- Display helpers (also used by the widget and the search results) -------------------------
+
+
+@bp.app_template_filter("agenda_href")
+def occurrence_href(occurrence: services.Occurrence) -> str:
+    """The address of an occurrence's page, from one ``url_for`` per request: a month shows
+    hundreds of dates, and building each address through the routing map was most of its
+    time."""
+    base = g.get("agenda_event_base")
+    if base is None:
+        base = g.agenda_event_base = url_for("agenda.show", event_id=0).removesuffix("0")
+    href = f"{base}{occurrence.event.id}"
+    return f"{href}?date={occurrence.key}" if occurrence.event.rrule else href
 
 
 @bp.app_template_filter("agenda_time")
@@ -617,16 +631,54 @@ def feed(token: str) -> Response:
             ),
             404,
         )
-    body = ics.feed_ics(
-        calendar,
-        commune.name,
-        services.feed_events(calendar),
-        lambda event: services.event_url(event, external=True),
-    )
-    response = _calendar_response(body, f"agenda-{calendar.kind}.ics", attachment=False)
+    # Phones poll their feeds; a long one takes seconds to write. The version changes with
+    # any event of the calendar (and each day, as the window moves): a client that has it
+    # gets a 304, and each worker writes a version once.
+    version = services.feed_version(calendar, commune)
+    if version in request.if_none_match:
+        response = Response(status=304)
+        response.set_etag(version)
+    else:
+        body = FEEDS.get((calendar.id, version))
+        if body is None:
+            base = url_for(".show", event_id=0, _external=True).removesuffix("0")
+            body = ics.feed_ics(
+                calendar,
+                commune.name,
+                services.feed_events(calendar),
+                lambda event: f"{base}{event.id}",
+            )
+            FEEDS.put((calendar.id, version), body)
+        response = _calendar_response(body, f"agenda-{calendar.kind}.ics", attachment=False)
+        response.set_etag(version)
     response.headers["Cache-Control"] = "private, max-age=300"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+class FeedCache:
+    """The last feeds written by this worker, by (calendar, version)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._bodies: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, str]) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+            return body
+
+    def put(self, key: tuple[int, str], body: bytes) -> None:
+        with self._lock:
+            self._bodies[key] = body
+            while len(self._bodies) > self.size:
+                self._bodies.popitem(last=False)
+
+
+FEEDS = FeedCache()
 
 
 def _calendar_response(body: bytes, filename: str, attachment: bool) -> Response:

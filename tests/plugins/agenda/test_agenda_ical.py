@@ -168,6 +168,14 @@ def test_a_calendar_feed_holds_its_public_and_members_events_and_a_new_token_end
         ("2026-11-19", 18, HOUR),
     ]
 
+    # A phone that has this version gets a 304; any change of the calendar makes a new one.
+    tag = response.headers["ETag"]
+    assert anonymous.get(old, headers={"If-None-Match": tag}).status_code == 304
+    create(client, app, kind="commission", title="Réunion de chantier", visibility="public")
+    changed = anonymous.get(old, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != tag
+    assert "Réunion de chantier" in changed.get_data(as_text=True)
+
     new = _new_feed(client, commission)
     assert new != old
     gone = anonymous.get(old)
