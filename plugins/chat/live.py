@@ -141,7 +141,12 @@ class RedisHub(Hub):
         super().__init__()
         import redis
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=5, health_check_interval=30)
+        # A blocking pool: hundreds of streams of a worker share a few connections and wait
+        # their turn for one, rather than failing when all are busy.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=20, timeout=5, socket_timeout=5, health_check_interval=30
+        )
+        self._redis = redis.Redis(connection_pool=pool)
         self._topic = f"{prefix}chat:events"
         self._presence = f"{prefix}chat:present:"
         self._listener: threading.Thread | None = None
@@ -256,13 +261,13 @@ def stream(
         for seq, kind, payload in backlog:
             yield sse(kind, payload, seq)
             seen = max(seen, seq)
-        current.touch(channel_id, user_id)
+        _presence(current.touch, channel_id, user_id)
         deadline = time.monotonic() + STREAM_SECONDS
         next_touch = time.monotonic() + KEEPALIVE_SECONDS
         while time.monotonic() < deadline:
             event = subscription.get(timeout=KEEPALIVE_SECONDS)
             if time.monotonic() >= next_touch:
-                current.touch(channel_id, user_id)
+                _presence(current.touch, channel_id, user_id)
                 next_touch = time.monotonic() + KEEPALIVE_SECONDS
             if event is None:
                 yield ": ...\n\n"  # keeps proxies from closing an idle stream
@@ -274,4 +279,13 @@ def stream(
                 yield sse("unread", json.dumps({"channel": event.channel_id}))
     finally:
         current.unsubscribe(subscription)
-        current.leave(channel_id, user_id)
+        _presence(current.leave, channel_id, user_id)
+
+
+def _presence(action: Any, channel_id: int, user_id: int) -> None:
+    """Note or clear a presence; a failure only costs a notification sent to someone who
+    was there, never the stream."""
+    try:
+        action(channel_id, user_id)
+    except Exception as error:
+        log.warning("chat: presence not recorded (%s)", error)
