@@ -66,6 +66,14 @@ def render(template: str, **context: Any) -> str:
     return render_template(template, **context)
 
 
+def module_enabled(commune: Commune, plugin: str) -> bool:
+    """Whether ``plugin`` is enabled for ``commune`` (say, to gather a person's communes that
+    use it; the pages of a disabled module are 404 without asking)."""
+    from flask import current_app
+
+    return plugin in current_app.extensions["viatic.plugins"].enabled_for(commune)
+
+
 def module_settings(commune: Commune, plugin: str) -> dict[str, Any]:
     """The plugin's decrypted settings for ``commune``, defaults filled in."""
     from flask import current_app
@@ -113,6 +121,7 @@ __all__ = [
     "lazy_gettext",
     "login_required",
     "members_with_permission",
+    "module_enabled",
     "module_settings",
     "ngettext",
     "notify",

@@ -411,6 +411,77 @@ def month_view(
     )
 
 
+@dataclass
+class Week:
+    first: dt.date  # its Monday
+    days: list[Day]
+
+    @property
+    def previous(self) -> dt.date:
+        return self.first - dt.timedelta(days=7)
+
+    @property
+    def next(self) -> dt.date:
+        return self.first + dt.timedelta(days=7)
+
+    @property
+    def iso(self) -> str:
+        year, week, _day = self.first.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+def parse_week(value: str | None) -> dt.date:
+    """``2026-W43`` (ISO week) or a date within the week → its Monday; this week otherwise."""
+    day = None
+    if value and re.fullmatch(r"\d{4}-W\d{2}", value):
+        try:
+            day = dt.date.fromisocalendar(int(value[:4]), int(value[6:]), 1)
+        except ValueError:
+            day = None
+    elif value:
+        day = parse_date(value)
+    if day is None or not 1900 <= day.year <= 2200:
+        day = today()
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_view(
+    commune: toolkit.Commune,
+    user: toolkit.User | None,
+    monday: dt.date,
+    calendar_id: int | None = None,
+) -> Week:
+    """The seven days from ``monday``, each with what ``user`` may see on it."""
+    current = today()
+    days = [Day(monday + dt.timedelta(days=n), True, False) for n in range(7)]
+    for day in days:
+        day.is_today = day.date == current
+    by_date = {day.date: day for day in days}
+    after, before = midnight(monday), midnight(monday + dt.timedelta(days=7))
+    for occurrence in occurrences_between(commune, user, after, before, calendar_id):
+        for date in occurrence.days():
+            if date in by_date:
+                by_date[date].occurrences.append(occurrence)
+    return Week(monday, days)
+
+
+def planning(
+    user: toolkit.User, after: dt.datetime, before: dt.datetime
+) -> list[tuple[toolkit.Commune, Occurrence]]:
+    """ "Mon planning": what ``user`` may see in ``[after, before)`` in every commune of
+    theirs that uses the agenda, in order, each with its commune."""
+    found = []
+    for membership in user.memberships:
+        commune = membership.commune
+        if not toolkit.module_enabled(commune, PLUGIN):
+            continue
+        if not toolkit.has_permission(user, commune, "agenda.view"):
+            continue
+        found.extend((commune, o) for o in occurrences_between(commune, user, after, before))
+    found.sort(key=lambda pair: (pair[1].start.astimezone(dt.UTC), pair[0].name))
+    return found
+
+
 def upcoming(
     commune: toolkit.Commune,
     user: toolkit.User | None,

@@ -45,6 +45,7 @@ from plugins.agenda.models import (
 )
 
 HERE = Path(__file__).parent
+PLANNING_DAYS = 28
 bp = Blueprint(
     "agenda",
     __name__,
@@ -274,13 +275,16 @@ def _submitted(form: EventForm, fixed: dict[str, Any] | None = None) -> services
 
 
 @bp.app_template_filter("agenda_href")
-def occurrence_href(occurrence: services.Occurrence) -> str:
-    """The address of an occurrence's page, from one ``url_for`` per request: a month shows
-    hundreds of dates, and building each address through the routing map was most of its
-    time."""
-    base = g.get("agenda_event_base")
+def occurrence_href(occurrence: services.Occurrence, commune: toolkit.Commune | None = None) -> str:
+    """The address of an occurrence's page (in ``commune``, by default the page's), from one
+    ``url_for`` per commune and request: a month shows hundreds of dates, and building each
+    address through the routing map was most of its time."""
+    bases = g.setdefault("agenda_event_bases", {})
+    insee = commune.insee if commune is not None else None
+    base = bases.get(insee)
     if base is None:
-        base = g.agenda_event_base = url_for("agenda.show", event_id=0).removesuffix("0")
+        values = {"insee": insee} if insee else {}
+        base = bases[insee] = url_for("agenda.show", event_id=0, **values).removesuffix("0")
     href = f"{base}{occurrence.event.id}"
     return f"{href}?date={occurrence.key}" if occurrence.event.rrule else href
 
@@ -355,6 +359,55 @@ def month() -> str:
         chosen=chosen,
         can_write=services.can_write(commune, user),
         today=services.today(),
+    )
+
+
+@bp.get("/semaine")
+@toolkit.requires("agenda.view")
+def week() -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    monday = services.parse_week(request.args.get("semaine"))
+    own = services.calendars(commune)
+    chosen = request.args.get("agenda", type=int)
+    chosen = chosen if chosen in {c.id for c in own} else None
+    view = services.week_view(commune, user, monday, chosen)
+    return toolkit.render(
+        "agenda/week.html",
+        view=view,
+        title=week_title(monday),
+        calendars=own,
+        chosen=chosen,
+        can_write=services.can_write(commune, user),
+    )
+
+
+def week_title(monday: dt.date) -> str:
+    sunday = monday + dt.timedelta(days=6)
+    return _(
+        "Semaine du %(first)s au %(last)s",
+        first=format_date(monday, "d MMMM" if monday.year == sunday.year else "d MMMM y"),
+        last=format_date(sunday, "d MMMM y"),
+    )
+
+
+@bp.get("/mon-planning")
+@toolkit.requires("agenda.view")
+def planning() -> str:
+    """What the person has in the coming weeks, in every commune of theirs with an agenda."""
+    user = toolkit.current_user()
+    start = services.parse_date(request.args.get("du") or "") or services.today()
+    after = services.midnight(start)
+    found = services.planning(user, after, after + dt.timedelta(days=PLANNING_DAYS))
+    days: dict[dt.date, list[tuple[toolkit.Commune, services.Occurrence]]] = {}
+    for commune, occurrence in found:
+        days.setdefault(occurrence.start.date(), []).append((commune, occurrence))
+    return toolkit.render(
+        "agenda/planning.html",
+        days=list(days.items()),
+        start=start,
+        weeks=PLANNING_DAYS // 7,
+        several=len({c.id for c, _o in found}) > 1 or len(user.memberships) > 1,
+        following=start + dt.timedelta(days=PLANNING_DAYS),
     )
 
 

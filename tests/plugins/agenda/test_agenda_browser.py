@@ -48,6 +48,12 @@ def test_agenda_pages_pass_axe_and_fit_a_360_px_screen(app, village, new_page, t
     for name, path in [
         ("agenda-mois", f"{AGENDA}/?mois=2026-10"),
         ("agenda-a-venir", f"{AGENDA}/a-venir"),
+        ("agenda-semaine", f"{AGENDA}/semaine?semaine=2026-W44"),
+        ("agenda-mon-planning", f"{AGENDA}/mon-planning?du=2026-10-20"),
+        (
+            "agenda-modifier-une-date",
+            f"{AGENDA}/evenement/{series.id}/modifier?date=20261027T180000",
+        ),
         ("agenda-evenement", f"{AGENDA}/evenement/{series.id}?date=20261027T180000"),
         ("agenda-formulaire", f"{AGENDA}/nouvel-evenement"),
         ("agenda-modifier", f"{AGENDA}/evenement/{series.id}/modifier"),
