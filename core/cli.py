@@ -27,7 +27,38 @@ def _app() -> Flask:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group(help="Viatic, le portail des élus locaux. Chaque commande a son --help.")
+class _CoreAndPluginCommands(click.Group):
+    """The core's commands, and ``viatic <plugin> ...`` for each plugin that brings a command
+    group (hook ``viatic_cli_group``). The portal is built only when a plugin's group is
+    asked for (or listed), and its commands run inside its application context."""
+
+    def _plugin_groups(self, ctx: click.Context) -> dict[str, click.Group]:
+        if "viatic.plugin_groups" not in ctx.meta:
+            app = _app()
+            ctx.with_resource(app.app_context())
+            ctx.meta["viatic.plugin_groups"] = {
+                name: plugin.cli_group
+                for name, plugin in app.extensions["viatic.plugins"].plugins.items()
+                if plugin.cli_group is not None
+            }
+        return ctx.meta["viatic.plugin_groups"]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        core_commands = super().list_commands(ctx)
+        try:
+            plugin_commands = sorted(self._plugin_groups(ctx))
+        except click.ClickException:
+            plugin_commands = []  # the help still lists the core's commands
+        return core_commands + [n for n in plugin_commands if n not in core_commands]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugin_groups(ctx).get(cmd_name)
+
+
+@click.group(
+    cls=_CoreAndPluginCommands,
+    help="Viatic, le portail des élus locaux. Chaque commande a son --help.",
+)
 @click.version_option(package_name="viatic")
 def main() -> None:
     pass

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import click
     from flask import Blueprint
 
     from core.models import Commune, OutboxMessage, User
@@ -75,6 +76,16 @@ def viatic_api_blueprint() -> Blueprint | None:
 
     Global. Mounted under ``/api/v1/c/<INSEE>/<plugin>/`` with the same gate and the same
     access declarations as the HTML views; it should call the same service functions.
+    """
+
+
+@hookspec
+def viatic_cli_group() -> click.Group | None:
+    """Return the plugin's ``viatic`` sub-commands, as a click group named after the plugin.
+
+    Global. ``viatic <plugin> <command>`` runs them inside the portal's application context,
+    so that ``toolkit.db`` works; help and messages in French, errors as
+    ``click.ClickException``.
     """
 
 

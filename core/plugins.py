@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import click
 import pluggy
 from flask import Blueprint
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -45,6 +46,7 @@ class LoadedPlugin:
     module: object
     blueprint: Blueprint | None = None
     api_blueprint: Blueprint | None = None
+    cli_group: click.Group | None = None
     permissions: tuple[Permission, ...] = ()
     api_scopes: tuple[ApiScope, ...] = ()
     settings: tuple[Setting, ...] = ()
@@ -173,6 +175,12 @@ class PluginRegistry:
             raise PluginError(
                 f"Plugin '{name}': its API blueprint is named '{plugin.api_blueprint.name}', "
                 f"it must be named '{name}_api'"
+            )
+        plugin.cli_group = self._call_one(plugin, "viatic_cli_group")
+        if plugin.cli_group is not None and plugin.cli_group.name != name:
+            raise PluginError(
+                f"Plugin '{name}': its command group is named '{plugin.cli_group.name}', "
+                f"it must be named '{name}'"
             )
         plugin.permissions = tuple(self._call_one(plugin, "viatic_permissions") or ())
         plugin.api_scopes = tuple(self._call_one(plugin, "viatic_api_scopes") or ())

@@ -240,3 +240,14 @@ def test_migrated_schema_matches_the_models_of_core_and_plugins(app):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = [d for d in compare_metadata(context, Base.metadata) if JOBS_TABLE not in str(d)]
     assert diff == []
+
+
+def test_hook_viatic_cli_group(cli):
+    # A plugin's group is a `viatic` sub-command, listed in the help, run in the app context.
+    listed = cli("--help")
+    assert listed.exit_code == 0 and "pilotage" in listed.output
+    loaded = cli("pilotage", "referentiel")
+    assert loaded.exit_code == 0, loaded.output
+    assert loaded.output.startswith("Référentiel chargé : 23 domaines")
+    unknown = cli("inconnu")
+    assert unknown.exit_code == 2 and "No such command 'inconnu'" in unknown.output

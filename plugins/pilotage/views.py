@@ -1,0 +1,254 @@
+"""The pilotage module's blueprint, and its pages on the référentiel: the domains and their
+themes, adopting them, a theme's page, a platform admin's edit, and who covers what.
+
+Thin on purpose: parse the request, call the services, render. The core mounts this
+blueprint under ``/c/<INSEE>/pilotage/`` and answers 404 where the module is not enabled.
+The pages of projects, tasks, the diagnostic and the API live in their own modules, on the
+same blueprint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, flash, redirect, url_for
+from flask_babel import format_date
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired
+
+from core import toolkit
+from core.toolkit import gettext as _
+from core.toolkit import lazy_gettext as _l
+from plugins.pilotage import referentiel
+from plugins.pilotage.models import Theme
+
+HERE = Path(__file__).parent
+bp = Blueprint(
+    "pilotage",
+    __name__,
+    template_folder=str(HERE / "templates"),
+    static_folder=str(HERE / "static"),
+    static_url_path="/static",
+)
+
+
+def show_errors(form: FlaskForm, errors: dict[str, str]) -> None:
+    """Put the services' messages on the form's fields (or in a flash when none fits)."""
+    for name, message in errors.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            flash(message, "error")
+
+
+@bp.app_template_filter("pilotage_date")
+def format_day(moment: dt.date) -> str:
+    """« 22 novembre 2026 » (« November 22, 2026 » in English)."""
+    return format_date(moment, "long")
+
+
+# --- Forms ------------------------------------------------------------------------------------
+
+
+class AdoptionForm(FlaskForm):
+    themes = SelectMultipleField(_l("Thèmes adoptés"), validate_choice=False)
+
+
+class InterestsForm(FlaskForm):
+    themes = SelectMultipleField(
+        _l("Les thèmes dans lesquels je veux m'impliquer"), validate_choice=False
+    )
+    skills = TextAreaField(
+        _l("Mes compétences"),
+        description=_l(
+            "Votre métier, vos expériences, ce que vous savez faire : en quelques lignes."
+        ),
+        render_kw={"rows": 4, "maxlength": referentiel.SKILLS_MAX},
+    )
+
+
+class ThemeForm(FlaskForm):
+    title = StringField(
+        _l("Titre"),
+        [InputRequired(_l("Donnez un titre au thème."))],
+        render_kw={"maxlength": referentiel.TITLE_MAX},
+    )
+    must = TextAreaField(
+        _l("Ce que la commune doit faire"),
+        description=_l(
+            "Une obligation par ligne : le texte, une barre verticale « | », puis la référence "
+            "(« Voter le budget | CGCT, art. L1612-2 »)."
+        ),
+        render_kw={"rows": 6},
+    )
+    may = TextAreaField(_l("Ce qu'elle peut faire"), render_kw={"rows": 4})
+    projects = TextAreaField(_l("Projets types"), render_kw={"rows": 4})
+    indicators = TextAreaField(_l("Indicateurs"), render_kw={"rows": 4})
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+def _can_adopt() -> bool:
+    return toolkit.has_permission(
+        toolkit.current_user(), toolkit.current_commune(), "pilotage.adopt"
+    )
+
+
+@bp.get("/referentiel")
+@toolkit.requires("pilotage.view")
+def referentiel_index() -> str:
+    commune = toolkit.current_commune()
+    listed = referentiel.domains()
+    return toolkit.render(
+        "pilotage/referentiel.html",
+        domains=listed,
+        adopted=referentiel.adoptions(commune),
+        can_adopt=_can_adopt(),
+        form=AdoptionForm(),
+        theme_count=sum(len(themes) for _domain, themes in listed),
+    )
+
+
+@bp.post("/referentiel/<code>/adopter")
+@toolkit.requires("pilotage.adopt")
+def adopt(code: str) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    domain = referentiel.get_domain(code)
+    form = AdoptionForm()
+    form.validate()
+    try:
+        added, removed = referentiel.set_adoptions(commune, user, domain, form.themes.data or [])
+    except referentiel.ReferentielError as error:
+        toolkit.refuse(next(iter(error.errors.values())))
+    toolkit.db.commit()
+    if added or removed:
+        flash(
+            _(
+                "Domaine « %(domain)s » : %(added)d thème(s) adopté(s), %(removed)d retiré(s).",
+                domain=domain.title,
+                added=len(added),
+                removed=len(removed),
+            ),
+            "success",
+        )
+    else:
+        flash(_("Rien n'a changé."), "info")
+    return redirect(url_for(".referentiel_index", _anchor=f"domaine-{domain.code}"))
+
+
+@bp.get("/referentiel/theme/<code>")
+@toolkit.requires("pilotage.view")
+def theme(code: str) -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = referentiel.get_theme(code)
+    adoption = referentiel.adoptions(commune).get(found.id)
+    people = next((p for t, p in referentiel.coverage(commune).themes if t.id == found.id), [])
+    return toolkit.render(
+        "pilotage/theme.html",
+        theme=found,
+        adoption=adoption,
+        people=people,
+        can_edit=user.is_platform_admin,
+    )
+
+
+@bp.post("/referentiel/theme/<code>/lu")
+@toolkit.requires("pilotage.view")
+def theme_seen(code: str) -> Any:
+    found = referentiel.get_theme(code)
+    referentiel.mark_seen(toolkit.current_commune(), toolkit.current_user(), found)
+    toolkit.db.commit()
+    flash(_("Thème marqué comme lu."), "success")
+    return redirect(url_for(".theme", code=code))
+
+
+def _prefill(form: ThemeForm, theme: Theme) -> None:
+    form.title.data = theme.title
+    form.must.data = "\n".join(
+        f"{o['text']}{referentiel.REF_SEPARATOR}{o['ref']}" for o in theme.must
+    )
+    form.may.data = "\n".join(theme.may)
+    form.projects.data = "\n".join(theme.projects)
+    form.indicators.data = "\n".join(theme.indicators)
+
+
+@bp.route("/referentiel/theme/<code>/modifier", methods=["GET", "POST"])
+@toolkit.requires("pilotage.view")
+def edit_theme(code: str) -> Any:
+    user = toolkit.current_user()
+    found = referentiel.get_theme(code)
+    if not user.is_platform_admin:
+        toolkit.refuse(
+            _("Seuls les administrateurs de la plateforme modifient le référentiel."), 403
+        )
+    form = ThemeForm()
+    if form.is_submitted():
+        form.validate()
+        try:
+            changed = referentiel.edit_theme(
+                user,
+                found,
+                form.title.data,
+                form.must.data,
+                form.may.data,
+                form.projects.data,
+                form.indicators.data,
+            )
+        except referentiel.ReferentielError as error:
+            show_errors(form, error.errors)
+        else:
+            if not form.errors:
+                toolkit.db.commit()
+                flash(
+                    _("Thème enregistré (version %(version)d).", version=found.version)
+                    if changed
+                    else _("Rien n'a changé."),
+                    "success" if changed else "info",
+                )
+                return redirect(url_for(".theme", code=code))
+        return toolkit.render("pilotage/theme_form.html", form=form, theme=found), 400
+    _prefill(form, found)
+    return toolkit.render("pilotage/theme_form.html", form=form, theme=found)
+
+
+@bp.route("/equipe", methods=["GET", "POST"])
+@toolkit.requires("pilotage.view")
+def team() -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    form = InterestsForm()
+    status = 200
+    if form.is_submitted():
+        form.validate()
+        try:
+            chosen = [int(value) for value in form.themes.data or []]
+        except ValueError:
+            chosen = [-1]  # not a theme: refused below with the services' message
+        try:
+            referentiel.set_interests(commune, user, chosen, form.skills.data)
+        except referentiel.ReferentielError as error:
+            show_errors(form, error.errors)
+        if not form.errors:
+            toolkit.db.commit()
+            flash(_("Vos thèmes et vos compétences sont enregistrés."), "success")
+            return redirect(url_for(".team"))
+        status = 400
+    else:
+        form.themes.data = [str(i) for i in referentiel.interests_of(commune, user)]
+        form.skills.data = referentiel.skills_of(commune, user)
+    return (
+        toolkit.render(
+            "pilotage/team.html",
+            form=form,
+            coverage=referentiel.coverage(commune),
+            chosen={str(v) for v in form.themes.data or []},
+        ),
+        status,
+    )
+
+
+def url_of_theme(theme: Theme, commune: toolkit.Commune) -> str:
+    return url_for("pilotage.theme", code=theme.code, insee=commune.insee)
