@@ -59,6 +59,26 @@ def record(
 PAGE_SIZE = 50
 
 
+def history(
+    commune: Commune, module: str, object_type: str, object_id: object, limit: int = PAGE_SIZE
+) -> list[AuditEvent]:
+    """The latest events of one object of ``commune`` recorded by ``module``, newest first:
+    the history a plugin shows beside the object (a project's activity feed, say)."""
+    return list(
+        db.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.commune_id == commune.id,
+                AuditEvent.module == module,
+                AuditEvent.object_type == object_type,
+                AuditEvent.object_id == str(object_id),
+            )
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 @dataclass
 class AuditPage:
     """One page of the audit log, filtered as the reader asked."""

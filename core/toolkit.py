@@ -18,6 +18,7 @@ from core import files
 from core.api import Schema as ApiSchema
 from core.api import operation as api_operation
 from core.api import problem
+from core.audit import history as audit_history
 from core.audit import record as audit
 from core.auth import credential_digest
 from core.capabilities import CapabilityUnavailable, capability
@@ -106,6 +107,7 @@ __all__ = [
     "Widget",
     "api_operation",
     "audit",
+    "audit_history",
     "capability",
     "check",
     "commune_admin_required",

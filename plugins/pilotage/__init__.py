@@ -23,7 +23,7 @@ from sqlalchemy import select
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.pilotage import cli, referentiel, views
+from plugins.pilotage import cli, referentiel, tasks, views
 from plugins.pilotage.models import Theme
 
 __version__ = "0.1.0"
@@ -52,6 +52,8 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
 
 @toolkit.hookimpl
 def viatic_blueprint() -> Blueprint:
+    from plugins.pilotage import project_views  # noqa: F401 - its pages join the blueprint
+
     return views.bp
 
 
@@ -71,6 +73,41 @@ def viatic_permissions() -> list[toolkit.Permission]:
             _l("Choisir les thèmes du référentiel adoptés par la commune"),
             ("maire", "adjoint"),
         ),
+        toolkit.Permission(
+            "pilotage.project_create", _l("Créer des projets"), ("maire", "adjoint", "conseiller")
+        ),
+        toolkit.Permission(
+            "pilotage.project_manage",
+            _l("Modifier tous les projets (sinon : ceux dont on est responsable ou membre)"),
+            ("maire",),
+        ),
+        toolkit.Permission(
+            "pilotage.task_write", _l("Créer des tâches et faire avancer les siennes"), TEAM
+        ),
+        toolkit.Permission(
+            "pilotage.public", _l("Lire les projets publiés pour les habitants"), toolkit.ROLES
+        ),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_notification_types() -> list[toolkit.NotificationType]:
+    return [
+        toolkit.NotificationType("pilotage.task_assigned", _l("Une tâche vous est confiée")),
+        toolkit.NotificationType("pilotage.task_due", _l("Rappel avant l'échéance d'une tâche")),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_scheduled_jobs() -> list[toolkit.Job]:
+    return [
+        toolkit.Job(
+            "remind_due_tasks",
+            tasks.remind_due_tasks,
+            trigger="cron",
+            trigger_args={"hour": 7},
+            scope="commune",
+        )
     ]
 
 

@@ -10,8 +10,20 @@ The schema is created by this plugin's own Alembic branch (``migrations/``).
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import toolkit
@@ -112,3 +124,137 @@ class Skills(toolkit.Base):
     text: Mapped[str] = mapped_column(Text, default="")
 
     user: Mapped[User] = relationship()
+
+
+# --- Projects and tasks -----------------------------------------------------------------------
+
+PROJECT_STATUSES = ("idee", "etude", "en_cours", "suspendu", "termine", "abandonne")
+HEALTHS = ("bonne_voie", "a_risque", "bloque")
+PRIORITIES = ("basse", "normale", "haute")
+TASK_STATUSES = ("a_faire", "en_cours", "fait")
+
+project_theme = Table(
+    "pilotage_project_theme",
+    toolkit.Base.metadata,
+    Column("project_id", ForeignKey("pilotage_project.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_id", ForeignKey("pilotage_theme.id", ondelete="CASCADE"), primary_key=True),
+)
+
+project_member = Table(
+    "pilotage_project_member",
+    toolkit.Base.metadata,
+    Column("project_id", ForeignKey("pilotage_project.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Project(toolkit.Base):
+    """A project of the mandate: who leads it, its team, dates, budget, progress, health."""
+
+    __tablename__ = "pilotage_project"
+    __table_args__ = (
+        Index("ix_pilotage_project_commune_status", "commune_id", "status"),
+        Index("ix_pilotage_project_commune_updated", "commune_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default="idee")
+    priority: Mapped[str] = mapped_column(String(10), default="normale")
+    start_date: Mapped[dt.date | None]
+    end_date: Mapped[dt.date | None]
+    # Euros, with cents; None when nobody has said.
+    budget_planned: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    budget_committed: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    budget_spent: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    progress: Mapped[int] = mapped_column(default=0)
+    health: Mapped[str] = mapped_column(String(20), default="bonne_voie")
+    health_reason: Mapped[str] = mapped_column(Text, default="")
+    # What citizens read, once the team publishes it.
+    citizen_summary: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
+    themes: Mapped[list[Theme]] = relationship(secondary=project_theme, order_by="Theme.title")
+    members: Mapped[list[User]] = relationship(secondary=project_member, order_by="User.name")
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="project", order_by="Milestone.due_date", cascade="all, delete-orphan"
+    )
+
+
+class Milestone(toolkit.Base):
+    """A dated step of a project."""
+
+    __tablename__ = "pilotage_milestone"
+    __table_args__ = (Index("ix_pilotage_milestone_project", "project_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("pilotage_project.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[dt.date]
+    done: Mapped[bool] = mapped_column(default=False)
+
+    project: Mapped[Project] = relationship(back_populates="milestones")
+
+
+class Task(toolkit.Base):
+    """A task, in a project or standalone, with its checklist."""
+
+    __tablename__ = "pilotage_task"
+    __table_args__ = (
+        Index("ix_pilotage_task_commune_status", "commune_id", "status"),
+        Index("ix_pilotage_task_assignee_status", "assignee_id", "status", "due_date"),
+        Index("ix_pilotage_task_project", "project_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pilotage_project.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    due_date: Mapped[dt.date | None]
+    priority: Mapped[str] = mapped_column(String(10), default="normale")
+    status: Mapped[str] = mapped_column(String(10), default="a_faire")
+    # [{"text": ..., "done": bool}]
+    checklist: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # When the reminder before the due date went out (once per due date).
+    reminded_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    project: Mapped[Project | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+
+class Comment(toolkit.Base):
+    """A comment on a project or on a task."""
+
+    __tablename__ = "pilotage_comment"
+    __table_args__ = (
+        Index("ix_pilotage_comment_project", "project_id"),
+        Index("ix_pilotage_comment_task", "task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pilotage_project.id", ondelete="CASCADE")
+    )
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("pilotage_task.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    author: Mapped[User | None] = relationship()

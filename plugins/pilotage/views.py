@@ -10,11 +10,12 @@ same blueprint.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, flash, redirect, url_for
-from flask_babel import format_date
+from flask_babel import format_currency, format_date
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired
@@ -48,6 +49,12 @@ def show_errors(form: FlaskForm, errors: dict[str, str]) -> None:
 def format_day(moment: dt.date) -> str:
     """« 22 novembre 2026 » (« November 22, 2026 » in English)."""
     return format_date(moment, "long")
+
+
+@bp.app_template_filter("pilotage_euros")
+def format_euros(amount: Decimal) -> str:
+    """« 12 500,00 € »."""
+    return format_currency(amount, "EUR")
 
 
 # --- Forms ------------------------------------------------------------------------------------

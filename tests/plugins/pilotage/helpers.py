@@ -53,3 +53,42 @@ def page(client: Any, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200, f"{url}: {response.status_code}"
     return response.get_data(as_text=True)
+
+
+def project_form(**values: Any) -> dict[str, Any]:
+    """A project's form, with ``values`` changed (None leaves the field out)."""
+    form = {
+        "title": "Rénovation de l'école",
+        "description": "Isolation et chauffage.",
+        "status": "en_cours",
+        "priority": "haute",
+        "start_date": "2026-09-01",
+        "end_date": "2027-08-31",
+        "budget_planned": "120000",
+        "budget_committed": "45000,50",
+        "budget_spent": "",
+        "progress": "30",
+        "health": "bonne_voie",
+        "health_reason": "",
+        "citizen_summary": "",
+        "lead": "",
+        "members": [],
+        "themes": [],
+    }
+    form.update(values)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def task_form(**values: Any) -> dict[str, Any]:
+    form = {
+        "title": "Demander trois devis",
+        "project": "",
+        "assignee": "",
+        "due_date": "",
+        "priority": "normale",
+        "status": "a_faire",
+        "description": "",
+        "checklist": "",
+    }
+    form.update(values)
+    return {k: v for k, v in form.items() if v is not None}
