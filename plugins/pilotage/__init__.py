@@ -17,13 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Blueprint
+from flask import Blueprint, url_for
 from sqlalchemy import select
 
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.pilotage import cli, referentiel, tasks, views
+from plugins.pilotage import api, cli, dashboard, diagnostic, projects, referentiel, tasks, views
 from plugins.pilotage.models import Theme
 
 __version__ = "0.1.0"
@@ -52,9 +52,25 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
 
 @toolkit.hookimpl
 def viatic_blueprint() -> Blueprint:
-    from plugins.pilotage import project_views  # noqa: F401 - its pages join the blueprint
+    # Their pages join the blueprint when imported.
+    from plugins.pilotage import diagnostic_views, project_views  # noqa: F401
 
     return views.bp
+
+
+@toolkit.hookimpl
+def viatic_api_blueprint() -> Blueprint:
+    return api.bp
+
+
+@toolkit.hookimpl
+def viatic_api_scopes() -> list[toolkit.ApiScope]:
+    return [
+        toolkit.ApiScope(
+            "pilotage:read", _l("Voir les projets, les tâches et le diagnostic de vos communes")
+        ),
+        toolkit.ApiScope("pilotage:write", _l("Créer et modifier les projets et les tâches")),
+    ]
 
 
 @toolkit.hookimpl
@@ -85,6 +101,11 @@ def viatic_permissions() -> list[toolkit.Permission]:
             "pilotage.task_write", _l("Créer des tâches et faire avancer les siennes"), TEAM
         ),
         toolkit.Permission(
+            "pilotage.diagnose",
+            _l("Répondre à l'autodiagnostic et le recommencer"),
+            ("maire", "adjoint", "conseiller"),
+        ),
+        toolkit.Permission(
             "pilotage.public", _l("Lire les projets publiés pour les habitants"), toolkit.ROLES
         ),
     ]
@@ -107,7 +128,13 @@ def viatic_scheduled_jobs() -> list[toolkit.Job]:
             trigger="cron",
             trigger_args={"hour": 7},
             scope="commune",
-        )
+        ),
+        toolkit.Job(
+            "compute_benchmarks",
+            diagnostic.compute_benchmarks,
+            trigger="cron",
+            trigger_args={"hour": 3},
+        ),
     ]
 
 
@@ -127,8 +154,67 @@ def viatic_health_check(commune: toolkit.Commune, settings: dict) -> toolkit.Hea
 def viatic_nav_items(commune: toolkit.Commune, user: toolkit.User | None) -> list[toolkit.NavItem]:
     return [
         toolkit.NavItem(
-            _l("Pilotage"), "pilotage.referentiel_index", order=10, permission="pilotage.view"
-        )
+            _l("Pilotage"), "pilotage.project_list", order=10, permission="pilotage.view"
+        ),
+        toolkit.NavItem(
+            _l("Projets de la commune"),
+            "pilotage.public_projects",
+            order=11,
+            permission="pilotage.public",
+        ),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_dashboard_widgets(
+    commune: toolkit.Commune, user: toolkit.User | None
+) -> list[toolkit.Widget]:
+    # Each card queries in its render(), which the core calls inside its guard.
+    def card(template: str, **figures: object) -> str:
+        return toolkit.render(f"pilotage/widgets/{template}.html", **figures)
+
+    return [
+        toolkit.Widget(
+            _("Projets par santé et statut"),
+            lambda: card(
+                "projects",
+                counts=dashboard.project_counts(commune),
+                health_labels=projects.HEALTH_LABELS,
+                status_labels=projects.STATUS_LABELS,
+            ),
+            order=10,
+            permission="pilotage.view",
+        ),
+        toolkit.Widget(
+            _("Tâches en retard"),
+            lambda: card("overdue", overdue=dashboard.overdue(commune)),
+            order=11,
+            permission="pilotage.view",
+        ),
+        toolkit.Widget(
+            _("Prochains jalons"),
+            lambda: card("milestones", milestones=dashboard.upcoming_milestones(commune)),
+            order=12,
+            permission="pilotage.view",
+        ),
+        toolkit.Widget(
+            _("Budget des projets : engagé et prévu"),
+            lambda: card("budget", budget=dashboard.budget(commune)),
+            order=13,
+            permission="pilotage.view",
+        ),
+        toolkit.Widget(
+            _("Scores du diagnostic"),
+            lambda: card("scores", trends=dashboard.scores(commune)),
+            order=14,
+            permission="pilotage.view",
+        ),
+        toolkit.Widget(
+            _("Thèmes que personne ne couvre"),
+            lambda: card("uncovered", themes=dashboard.uncovered(commune)),
+            order=15,
+            permission="pilotage.view",
+        ),
     ]
 
 
@@ -138,12 +224,31 @@ def viatic_search(
 ) -> list[toolkit.SearchResult]:
     if not toolkit.has_permission(user, commune, "pilotage.view"):
         return []
-    return [
+    found = [
+        toolkit.SearchResult(
+            title=project.title,
+            url=url_for("pilotage.project", project_id=project.id, insee=commune.insee),
+            excerpt=str(projects.STATUS_LABELS[project.status]),
+            kind=_("Projet"),
+        )
+        for project in projects.search(commune, query, limit)
+    ]
+    found += [
+        toolkit.SearchResult(
+            title=task.title,
+            url=tasks.task_url(task, commune),
+            excerpt=str(tasks.STATUS_LABELS[task.status]),
+            kind=_("Tâche"),
+        )
+        for task in tasks.search(commune, query, limit)
+    ]
+    found += [
         toolkit.SearchResult(
             title=theme.title,
-            url=views.url_of_theme(theme, commune),
+            url=url_for("pilotage.theme", code=theme.code, insee=commune.insee),
             excerpt=theme.domain.title,
             kind=_("Thème du référentiel"),
         )
         for theme in referentiel.search(query, limit)
     ]
+    return found[:limit]

@@ -258,3 +258,95 @@ class Comment(toolkit.Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
 
     author: Mapped[User | None] = relationship()
+
+
+# --- Self-diagnostic --------------------------------------------------------------------------
+
+ANSWERS = ("oui", "partiel", "non", "nsp")
+
+
+class Diagnostic(toolkit.Base):
+    """One round of the commune's self-diagnostic; taken again, it starts a new round and
+    the previous ones make the history of the mandate."""
+
+    __tablename__ = "pilotage_diagnostic"
+    __table_args__ = (Index("ix_pilotage_diagnostic_commune", "commune_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+    started_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    closed_at: Mapped[dt.datetime | None]
+
+
+class Answer(toolkit.Base):
+    """The team's answer to one question of a theme, with who gave it and when."""
+
+    __tablename__ = "pilotage_answer"
+    __table_args__ = (UniqueConstraint("diagnostic_id", "theme_id", "question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    diagnostic_id: Mapped[int] = mapped_column(
+        ForeignKey("pilotage_diagnostic.id", ondelete="CASCADE")
+    )
+    theme_id: Mapped[int] = mapped_column(ForeignKey("pilotage_theme.id", ondelete="CASCADE"))
+    # "must-0", "must-1"... (one per obligation), "projects", "requests".
+    question: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    evidence_url: Mapped[str] = mapped_column(String(500), default="")
+    answered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    answered_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    answered_by: Mapped[User | None] = relationship()
+
+
+class DomainScore(toolkit.Base):
+    """A domain's score (0-100) in one round, kept up to date as answers come in: the
+    history, the trend on the dashboard and the comparison read it without recomputing."""
+
+    __tablename__ = "pilotage_domain_score"
+    __table_args__ = (
+        UniqueConstraint("diagnostic_id", "domain_id"),
+        Index("ix_pilotage_domain_score_commune", "commune_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    diagnostic_id: Mapped[int] = mapped_column(
+        ForeignKey("pilotage_diagnostic.id", ondelete="CASCADE")
+    )
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    domain_id: Mapped[int] = mapped_column(ForeignKey("pilotage_domain.id", ondelete="CASCADE"))
+    score: Mapped[float]
+
+
+class Sharing(toolkit.Base):
+    """Whether a commune lets its latest domain scores count in the anonymous comparison."""
+
+    __tablename__ = "pilotage_sharing"
+
+    commune_id: Mapped[int] = mapped_column(
+        ForeignKey("commune.id", ondelete="CASCADE"), primary_key=True
+    )
+    opted_in: Mapped[bool] = mapped_column(default=False)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+
+class Benchmark(toolkit.Base):
+    """The median score of a domain over a group of opted-in communes (a population
+    stratum, or an EPCI), computed by a job; groups under the threshold are never stored."""
+
+    __tablename__ = "pilotage_benchmark"
+    __table_args__ = (UniqueConstraint("group_key", "domain_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "strate:2" or "epci:200069052"
+    group_key: Mapped[str] = mapped_column(String(30))
+    domain_id: Mapped[int] = mapped_column(ForeignKey("pilotage_domain.id", ondelete="CASCADE"))
+    median: Mapped[float]
+    communes: Mapped[int]
+    computed_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)

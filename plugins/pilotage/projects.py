@@ -346,7 +346,7 @@ def _as_list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def _snapshot(project: Project) -> dict[str, Any]:
+def snapshot(project: Project) -> dict[str, Any]:
     """The project's fields as the audit log keeps them (JSON-friendly)."""
     values: dict[str, Any] = {}
     for name in FIELDS:
@@ -397,9 +397,9 @@ def update_project(
     fields that changed, before and after."""
     check_edit(commune, user, project)
     clean = validate(commune, data, project)
-    before = _snapshot(project)
+    before = snapshot(project)
     _apply(project, clean)
-    after = _snapshot(project)
+    after = snapshot(project)
     changed = {k: (before[k], after[k]) for k in FIELDS if before[k] != after[k]}
     if not changed:
         return False
@@ -572,3 +572,20 @@ def timeline(commune: toolkit.Commune) -> Timeline:
             )
         )
     return Timeline(first, last, bars, at(now))
+
+
+def search(commune: toolkit.Commune, query: str, limit: int) -> list[Project]:
+    words = query.strip()
+    if not words:
+        return []
+    return list(
+        toolkit.db.scalars(
+            select(Project)
+            .where(
+                Project.commune_id == commune.id,
+                Project.title.icontains(words, autoescape=True),
+            )
+            .order_by(Project.updated_at.desc())
+            .limit(limit)
+        )
+    )

@@ -216,13 +216,7 @@ def validate(commune: toolkit.Commune, data: Mapping[str, Any]) -> dict[str, Any
         )
         if project is None:
             errors["project"] = _("Choisissez un projet de la commune.")
-    lines = data.get("checklist")
-    if isinstance(lines, str):
-        items = [
-            {"text": line.strip(), "done": False} for line in lines.splitlines() if line.strip()
-        ]
-    else:
-        items = lines or []
+    items = _checklist(data.get("checklist"), errors)
     if len(items) > CHECKLIST_MAX or any(
         len(str(i.get("text", ""))) > projects.TITLE_MAX for i in items
     ):
@@ -239,6 +233,26 @@ def validate(commune: toolkit.Commune, data: Mapping[str, Any]) -> dict[str, Any
         "project": project,
         "checklist": items,
     }
+
+
+def _checklist(value: object, errors: dict[str, object]) -> list[dict[str, Any]]:
+    """A checklist from the form (one item a line) or from the API (``[{text, done}]``)."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [
+            {"text": line.strip(), "done": False} for line in value.splitlines() if line.strip()
+        ]
+    if isinstance(value, list) and all(
+        isinstance(i, dict)
+        and isinstance(i.get("text"), str)
+        and i["text"].strip()
+        and isinstance(i.get("done", False), bool)
+        for i in value
+    ):
+        return [{"text": i["text"].strip(), "done": i.get("done", False)} for i in value]
+    errors["checklist"] = _("La liste est faite de points, chacun avec un texte.")
+    return []
 
 
 def _trace(
@@ -292,10 +306,10 @@ def update_task(
     clean = validate(commune, data)
     if clean["project"] is not None and clean["project"] is not task.project:
         projects.check_edit(commune, user, clean["project"])
-    before = _snapshot(task)
+    before = snapshot(task)
     previous_assignee = task.assignee_id
     _apply(task, clean)
-    after = _snapshot(task)
+    after = snapshot(task)
     changed = sorted(k for k in after if before[k] != after[k])
     if not changed:
         return False
@@ -307,7 +321,7 @@ def update_task(
     return True
 
 
-def _snapshot(task: Task) -> dict[str, Any]:
+def snapshot(task: Task) -> dict[str, Any]:
     return {
         "title": task.title,
         "description": task.description,
@@ -415,3 +429,17 @@ def remind_due_tasks(commune: toolkit.Commune) -> int:
             .values(reminded_at=toolkit.utcnow())
         )
     return len(due)
+
+
+def search(commune: toolkit.Commune, query: str, limit: int) -> list[Task]:
+    words = query.strip()
+    if not words:
+        return []
+    return list(
+        toolkit.db.scalars(
+            select(Task)
+            .where(Task.commune_id == commune.id, Task.title.icontains(words, autoescape=True))
+            .order_by(Task.updated_at.desc())
+            .limit(limit)
+        )
+    )

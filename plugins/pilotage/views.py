@@ -255,7 +255,3 @@ def team() -> Any:
         ),
         status,
     )
-
-
-def url_of_theme(theme: Theme, commune: toolkit.Commune) -> str:
-    return url_for("pilotage.theme", code=theme.code, insee=commune.insee)
