@@ -23,7 +23,17 @@ from sqlalchemy import select
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.pilotage import api, cli, dashboard, diagnostic, projects, referentiel, tasks, views
+from plugins.pilotage import (
+    api,
+    cli,
+    dashboard,
+    demo,
+    diagnostic,
+    projects,
+    referentiel,
+    tasks,
+    views,
+)
 from plugins.pilotage.models import Theme
 
 __version__ = "0.1.0"
@@ -252,3 +262,8 @@ def viatic_search(
         for theme in referentiel.search(query, limit)
     ]
     return found[:limit]
+
+
+@toolkit.hookimpl
+def viatic_demo_content(commune: toolkit.Commune) -> None:
+    demo.add(commune)

@@ -350,3 +350,17 @@ class Benchmark(toolkit.Base):
     median: Mapped[float]
     communes: Mapped[int]
     computed_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+
+class Document(toolkit.Base):
+    """A file of a project (plan, estimate, photo), stored by the core's file support."""
+
+    __tablename__ = "pilotage_document"
+    __table_args__ = (Index("ix_pilotage_document_project", "project_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("pilotage_project.id", ondelete="CASCADE"))
+    stored_file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id", ondelete="CASCADE"))
+    added_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    stored: Mapped[toolkit.files.StoredFile] = relationship()

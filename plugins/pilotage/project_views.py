@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import flash, redirect, request, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     SelectChoice,
@@ -25,7 +26,7 @@ from wtforms.validators import InputRequired
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.pilotage import projects, referentiel, tasks
+from plugins.pilotage import documents, projects, referentiel, tasks
 from plugins.pilotage.models import (
     HEALTHS,
     PRIORITIES,
@@ -105,6 +106,13 @@ class ProjectForm(FlaskForm):
 class MilestoneForm(FlaskForm):
     milestone_title = StringField(_l("Jalon"), render_kw={"maxlength": projects.TITLE_MAX})
     milestone_date = StringField(_l("Date du jalon"), render_kw={"type": "date"})
+
+
+class DocumentForm(FlaskForm):
+    file = FileField(
+        _l("Ajouter un document"),
+        description=_l("PDF, bureautique, texte ou photo ; 10 Mo au plus."),
+    )
 
 
 class CommentForm(FlaskForm):
@@ -262,6 +270,7 @@ def _project_page(
     project: Project,
     milestone_form: MilestoneForm | None = None,
     comment_form: CommentForm | None = None,
+    document_form: DocumentForm | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
@@ -277,6 +286,8 @@ def _project_page(
             and projects.can_edit(commune, user, project),
             milestone_form=milestone_form or MilestoneForm(),
             comment_form=comment_form or CommentForm(),
+            document_form=document_form or DocumentForm(),
+            documents=documents.documents_of(project),
             status_labels=projects.STATUS_LABELS,
             health_labels=projects.HEALTH_LABELS,
             priority_labels=projects.PRIORITY_LABELS,
@@ -337,6 +348,43 @@ def project_comment(project_id: int) -> Any:
     toolkit.db.commit()
     flash(_("Commentaire publié."), "success")
     return redirect(url_for(".project", project_id=project.id, _anchor="commentaires"))
+
+
+@bp.post("/projets/<int:project_id>/documents")
+@toolkit.requires("pilotage.view")
+def document_add(project_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    project = projects.get_project(commune, project_id)
+    form = DocumentForm()
+    try:
+        added = documents.add(commune, user, project, form.file.data)
+    except projects.PilotageError as error:
+        toolkit.db.rollback()
+        show_errors(form, error.errors)
+        return _project_page(project, document_form=form, status=400)
+    toolkit.db.commit()
+    flash(_("Document « %(name)s » ajouté.", name=added.stored.original_name), "success")
+    return redirect(url_for(".project", project_id=project.id, _anchor="documents"))
+
+
+@bp.get("/projets/<int:project_id>/documents/<int:document_id>")
+@toolkit.requires("pilotage.view")
+def document(project_id: int, document_id: int) -> Any:
+    # Served only once the project is found in this commune, to its team.
+    project = projects.get_project(toolkit.current_commune(), project_id)
+    found = documents.get_document(project, document_id)
+    return toolkit.files.response(found.stored, thumbnail=request.args.get("miniature") == "1")
+
+
+@bp.post("/projets/<int:project_id>/documents/<int:document_id>/retirer")
+@toolkit.requires("pilotage.view")
+def document_remove(project_id: int, document_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    project = projects.get_project(commune, project_id)
+    documents.remove(commune, user, project, documents.get_document(project, document_id))
+    toolkit.db.commit()
+    flash(_("Document retiré."), "success")
+    return redirect(url_for(".project", project_id=project.id, _anchor="documents"))
 
 
 @bp.get("/projets-publics")

@@ -67,6 +67,8 @@ ACTION_LABELS = {
     "pilotage.task_created": _l("a créé une tâche"),
     "pilotage.task_updated": _l("a modifié une tâche"),
     "pilotage.task_moved": _l("a changé le statut d'une tâche"),
+    "pilotage.document_added": _l("a ajouté un document"),
+    "pilotage.document_removed": _l("a retiré un document"),
 }
 
 
