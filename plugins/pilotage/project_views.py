@@ -291,7 +291,7 @@ def _project_page(
             status_labels=projects.STATUS_LABELS,
             health_labels=projects.HEALTH_LABELS,
             priority_labels=projects.PRIORITY_LABELS,
-            task_labels=tasks.STATUS_LABELS,
+            task_labels=tasks.status_labels(),
             action_labels=projects.ACTION_LABELS,
             overdue=tasks.is_overdue,
         ),
@@ -435,7 +435,7 @@ def task_list() -> str:
         "pilotage/tasks.html",
         tasks=tasks.commune_tasks(commune, status=status, open_only=not status),
         status=status if status in TASK_STATUSES else "",
-        labels=tasks.STATUS_LABELS,
+        labels=tasks.status_labels(),
         can_write=tasks.can_write(commune, user),
         overdue=tasks.is_overdue,
         limit=tasks.LIST_LIMIT,
@@ -449,7 +449,7 @@ def kanban() -> str:
     return toolkit.render(
         "pilotage/kanban.html",
         columns=tasks.kanban(commune),
-        labels=tasks.STATUS_LABELS,
+        labels=tasks.status_labels(),
         can_edit=lambda task: tasks.can_edit(commune, user, task),
         can_write=tasks.can_write(commune, user),
         overdue=tasks.is_overdue,
@@ -462,7 +462,8 @@ def my_tasks() -> str:
     return toolkit.render(
         "pilotage/my_tasks.html",
         mine=tasks.my_tasks(toolkit.current_user()),
-        labels=tasks.STATUS_LABELS,
+        limit=tasks.MINE_LIMIT,
+        labels=tasks.status_labels(),
         overdue=tasks.is_overdue,
     )
 
@@ -501,7 +502,7 @@ def _task_page(
             comments=tasks.comments_of(task),
             can_edit=tasks.can_edit(commune, user, task),
             comment_form=comment_form or CommentForm(),
-            labels=tasks.STATUS_LABELS,
+            labels=tasks.status_labels(),
             priority_labels=projects.PRIORITY_LABELS,
             overdue=tasks.is_overdue(task),
         ),

@@ -28,12 +28,17 @@ from plugins.pilotage.projects import PilotageError, text
 
 PLUGIN = "pilotage"
 REMIND_DAYS = 2  # the reminder goes out this many days before the due date
-MINE_LIMIT = 200
-LIST_LIMIT = 300
+MINE_LIMIT = 100
+LIST_LIMIT = 200
 CHECKLIST_MAX = 50
 
 STATUS_LABELS = {"a_faire": _l("À faire"), "en_cours": _l("En cours"), "fait": _l("Fait")}
 DONE = "fait"
+
+
+def status_labels() -> dict[str, str]:
+    """The labels in the request's language, translated once for a list of many tasks."""
+    return {key: str(label) for key, label in STATUS_LABELS.items()}
 
 
 def today() -> dt.date:
@@ -131,8 +136,8 @@ class MyTask:
 
 
 def my_tasks(user: toolkit.User) -> list[MyTask]:
-    """« Mes tâches »: the open tasks assigned to ``user`` in every commune where they may
-    still see the pilotage, the nearest due first."""
+    """« Mes tâches »: the open tasks assigned to ``user`` in every commune where the module
+    is on and they may still see the pilotage, the nearest due first."""
     communes = {
         m.commune_id: m.commune
         for m in toolkit.db.scalars(
@@ -144,7 +149,8 @@ def my_tasks(user: toolkit.User) -> list[MyTask]:
     allowed = [
         cid
         for cid, commune in communes.items()
-        if toolkit.has_permission(user, commune, "pilotage.view")
+        if toolkit.module_enabled(commune, PLUGIN)
+        and toolkit.has_permission(user, commune, "pilotage.view")
     ]
     if not allowed:
         return []

@@ -10,12 +10,14 @@ same blueprint.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import babel.dates
 from flask import Blueprint, flash, redirect, url_for
-from flask_babel import format_currency, format_date
+from flask_babel import format_currency, get_locale, to_user_timezone
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired
@@ -48,7 +50,14 @@ def show_errors(form: FlaskForm, errors: dict[str, str]) -> None:
 @bp.app_template_filter("pilotage_date")
 def format_day(moment: dt.date) -> str:
     """« 22 novembre 2026 » (« November 22, 2026 » in English)."""
-    return format_date(moment, "long")
+    day = to_user_timezone(moment).date() if isinstance(moment, dt.datetime) else moment
+    return _long_date(day, str(get_locale()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _long_date(day: dt.date, locale: str) -> str:
+    # A list of tasks repeats the same few dates: Babel's formatting is worth remembering.
+    return babel.dates.format_date(day, "long", locale=locale)
 
 
 @bp.app_template_filter("pilotage_euros")

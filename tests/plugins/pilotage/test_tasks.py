@@ -152,6 +152,15 @@ def test_my_tasks_span_my_communes_and_say_what_is_overdue(
     assert "Dierrey-Saint-Julien" in mine and "quelqu&#39;un d&#39;autre" not in mine
     assert "en retard, échéance le 1 janvier 2020" in mine
     assert f'href="{OTHER}/taches/' in mine
+    # Where the module is turned off, its tasks leave her list (their pages answer 404).
+    with app.app_context():
+        from core import modules
+
+        modules.disable(db.get(type(other_commune), other_commune.id), "pilotage")
+        db.commit()
+    assert "Tâche à Dierrey" not in page(julie, f"{PILOTAGE}/mes-taches")
+    enable_module(other_commune, "pilotage")
+    assert "Tâche à Dierrey" in page(julie, f"{PILOTAGE}/mes-taches")
     # Once out of the other commune, its tasks leave her list.
     with app.app_context():
         from core.models import Membership
