@@ -104,7 +104,11 @@ def build(url: str, communes: int, data: Path) -> tuple[Any, dict[str, Any]]:
             if dialect == "postgresql"
             else "date('now', ((s.g * 7 + p.id) % 400 - 100) || ' days')"
         )
-        assignee = choose([str(p.id) for p in people], "(p.id + s.g)", quoted=False)
+        # The measured commune's team holds its tasks; elsewhere, people of their own.
+        assignee = (
+            f"CASE WHEN p.commune_id = {measured.id} THEN "
+            f"{choose([str(p.id) for p in people], '(p.id + s.g)', quoted=False)} END"
+        )
         empty_list = "'[]'::json" if dialect == "postgresql" else "'[]'"
         db.execute(
             text(
