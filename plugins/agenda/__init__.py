@@ -18,7 +18,12 @@ from flask import Blueprint
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.agenda import api, services, views
+from plugins.agenda import (
+    api,
+    appointment_views,  # noqa: F401 - its pages join the blueprint
+    services,
+    views,
+)
 
 __version__ = "0.1.0"
 
@@ -75,6 +80,13 @@ def viatic_permissions() -> list[toolkit.Permission]:
         toolkit.Permission(
             "agenda.write", _l("Créer, modifier et supprimer les événements"), WRITERS
         ),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_notification_types() -> list[toolkit.NotificationType]:
+    return [
+        toolkit.NotificationType("agenda.appointment", _l("Rendez-vous : propositions et réponses"))
     ]
 
 

@@ -170,3 +170,101 @@ class Event(toolkit.Base):
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.title!r}>"
+
+
+class Attendee(toolkit.Base):
+    """A member expected at an event (from a confirmed appointment): they see it, even
+    private, and find it in their planning."""
+
+    __tablename__ = "agenda_attendee"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("agenda_event.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    # "accepted" (the slot suits them) or "declined" (invited, but it does not).
+    status: Mapped[str] = mapped_column(String(10), default="accepted")
+
+    user: Mapped[User] = relationship()
+
+
+# Where an appointment stands.
+OPEN, CONFIRMED, CANCELLED = "open", "confirmed", "cancelled"
+# An invitee's answer.
+PENDING, ACCEPTED, DECLINED, PROPOSED = "pending", "accepted", "declined", "proposed"
+
+
+class Appointment(toolkit.Base):
+    """A meeting being arranged ("rendez-vous individuel ou collectif"): the organiser
+    proposes slots to members, each answers, the organiser confirms one, which becomes an
+    event of the agenda with its attendees."""
+
+    __tablename__ = "agenda_appointment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(
+        ForeignKey("commune.id", ondelete="CASCADE"), index=True
+    )
+    organiser_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("agenda_calendar.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default=OPEN)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_event.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    organiser: Mapped[User | None] = relationship()
+    calendar: Mapped[Calendar] = relationship()
+    slots: Mapped[list[Slot]] = relationship(
+        back_populates="appointment", order_by="Slot.start_at", cascade="all, delete-orphan"
+    )
+    invitees: Mapped[list[Invitee]] = relationship(
+        back_populates="appointment", order_by="Invitee.id", cascade="all, delete-orphan"
+    )
+
+
+class Slot(toolkit.Base):
+    """A time proposed for an appointment, by its organiser or by an invitee."""
+
+    __tablename__ = "agenda_slot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("agenda_appointment.id", ondelete="CASCADE"), index=True
+    )
+    start_at: Mapped[dt.datetime]
+    end_at: Mapped[dt.datetime]
+    proposed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+    appointment: Mapped[Appointment] = relationship(back_populates="slots")
+    proposed_by: Mapped[User | None] = relationship()
+
+
+class Invitee(toolkit.Base):
+    """A member asked to an appointment, with their answer and the slots that suit them."""
+
+    __tablename__ = "agenda_invitee"
+    __table_args__ = (UniqueConstraint("appointment_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("agenda_appointment.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    answer: Mapped[str] = mapped_column(String(10), default=PENDING)
+    # The ids of the slots that suit them.
+    available: Mapped[list[str]] = mapped_column(default=list)
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    answered_at: Mapped[dt.datetime | None]
+
+    appointment: Mapped[Appointment] = relationship(back_populates="invitees")
+    user: Mapped[User] = relationship()

@@ -33,6 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import url_for
+from flask_babel import format_date, format_time
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
@@ -51,6 +52,7 @@ from plugins.agenda.models import (
     PUBLIC,
     PUBLIC_EVENTS,
     VISIBILITIES,
+    Attendee,
     Calendar,
     Event,
 )
@@ -115,6 +117,8 @@ def visible_events(commune: toolkit.Commune, user: toolkit.User | None) -> Selec
     if sees_members_events(commune, user):
         shown.append(Event.visibility == MEMBERS)
         shown.append(and_(Event.visibility == PRIVATE, Event.author_id == user.id))
+        # Those expected at a private meeting (a confirmed appointment) see it too.
+        shown.append(Event.id.in_(select(Attendee.event_id).where(Attendee.user_id == user.id)))
     return query.where(or_(*shown))
 
 
@@ -333,6 +337,16 @@ def occurrences_between(
         found.extend(expand(event, after, before))
     found.sort(key=lambda o: (o.start.astimezone(dt.UTC), not o.all_day, o.event.title))
     return found
+
+
+def describe_slot(start: dt.datetime, end: dt.datetime) -> str:
+    """« le jeudi 22 octobre 2026 de 18:00 à 19:00 », in Paris time."""
+    return _(
+        "le %(day)s de %(start)s à %(end)s",
+        day=format_date(start.astimezone(ZONE).date(), "full"),
+        start=format_time(start, "short"),
+        end=format_time(end, "short"),
+    )
 
 
 def now_local() -> dt.datetime:

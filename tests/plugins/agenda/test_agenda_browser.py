@@ -3,6 +3,8 @@ sideways at 360 px (where the month grid gives way to a list of days)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.plugins.agenda.helpers import AGENDA, create, events
@@ -74,4 +76,69 @@ def test_agenda_pages_pass_axe_and_fit_a_360_px_screen(app, village, new_page, t
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.get_by_role("alert")).to_contain_text("Donnez un titre à l'événement.")
     checker.check(page, "agenda-formulaire-erreurs")
+    assert checker.problems == [], "\n".join(checker.problems)
+
+
+@pytest.mark.browser
+@sqlite_only
+def test_a_recurring_event_from_the_month_view_and_an_appointment_answered(
+    app,
+    village,
+    new_page,  # noqa: F811
+    tmp_path,
+):
+    """The issue's journey: the maire creates a weekly event from the month view, then
+    proposes a meeting; Nadia, in her own browser, answers it; the maire sees her answer and
+    fixes the slot."""
+    from playwright.sync_api import expect
+
+    checker = PageChecker(tmp_path)
+    maire = new_page()
+    sign_in(maire, village.maire.email)
+    maire.goto(f"{AGENDA}/?mois=2030-03")
+    maire.get_by_role("link", name="Nouvel événement").first.click()
+    maire.get_by_label("Titre", exact=True).fill("Permanence du samedi")
+    maire.get_by_label("Date de début").fill("2030-03-02")
+    maire.get_by_label("Heure de début").fill("10:00")
+    maire.get_by_label("Heure de fin").fill("12:00")
+    maire.get_by_label("Répétition", exact=True).select_option("weekly")
+    maire.get_by_label("Fin de la répétition").select_option("count")
+    maire.get_by_label("Nombre de fois").fill("3")
+    maire.get_by_role("button", name="Enregistrer").click()
+    expect(maire.get_by_role("heading", name="Permanence du samedi")).to_be_visible()
+    maire.goto(f"{AGENDA}/?mois=2030-03")
+    grid = maire.get_by_role("table", name="Mars 2030")
+    expect(grid.get_by_role("link", name="Permanence du samedi")).to_have_count(3)
+
+    maire.goto(f"{AGENDA}/rendez-vous/nouveau")
+    checker.check(maire, "agenda-rendez-vous-nouveau")
+    maire.get_by_label("Objet").fill("Point sur le budget")
+    maire.get_by_label("Nadia Benali").check()
+    maire.get_by_label("Créneau 1 : date").fill("2030-03-12")
+    maire.locator("#slot1_start").fill("09:00")
+    maire.locator("#slot1_end").fill("10:00")
+    maire.get_by_label("Créneau 2 : date").fill("2030-03-14")
+    maire.locator("#slot2_start").fill("18:00")
+    maire.locator("#slot2_end").fill("19:00")
+    maire.get_by_role("button", name="Envoyer la proposition").click()
+    expect(maire.get_by_role("status")).to_contain_text("Proposition envoyée aux invités.")
+    address = maire.url
+
+    nadia = new_page()
+    sign_in(nadia, village.conseiller.email)
+    nadia.goto(address)
+    checker.check(nadia, "agenda-rendez-vous-reponse")
+    nadia.get_by_label("le jeudi 14 mars 2030 de 18:00 à 19:00").check()
+    nadia.get_by_label("Un mot pour l'organisateur").fill("Le soir me va mieux")
+    nadia.get_by_role("button", name="Envoyer ma réponse").click()
+    expect(nadia.get_by_role("status")).to_contain_text("Votre réponse est enregistrée.")
+
+    maire.reload()
+    row = maire.get_by_role("row", name=re.compile("jeudi 14 mars 2030"))
+    expect(row).to_contain_text("Nadia Benali")
+    checker.check(maire, "agenda-rendez-vous-reponses")
+    row.get_by_role("button", name="Fixer ce créneau").click()
+    expect(maire.get_by_role("heading", name="Point sur le budget")).to_be_visible()
+    nadia.goto(f"{AGENDA}/mon-planning?du=2030-03-10")
+    expect(nadia.get_by_role("link", name="Point sur le budget")).to_be_visible()
     assert checker.problems == [], "\n".join(checker.problems)
