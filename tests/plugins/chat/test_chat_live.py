@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from core.testing import unavailable
+from plugins.chat import live
 from tests.plugins.chat.helpers import general_id
 from tests.plugins.chat.live_helpers import EventStream, api_post, signed_in
 
@@ -183,3 +184,41 @@ def test_two_gunicorn_workers_share_the_live_stream_through_redis(
             process.terminate()
         for process, _base in servers:
             process.wait(timeout=20)
+
+
+@sqlite_only
+def test_a_person_following_a_direct_conversation_live_is_not_notified(app, village, live_server):
+    from sqlalchemy import select
+
+    from core.db import db
+    from core.models import Notification
+
+    maire = signed_in(live_server, village.maire.email)
+    page = maire.get(f"{live_server}/c/10145/chat/nouvelle-conversation", timeout=30)
+    token = page.text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    opened = maire.post(
+        f"{live_server}/c/10145/chat/nouvelle-conversation",
+        data={"members": [str(village.agent.id)], "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    direct = int(opened.headers["Location"].rsplit("/", 1)[1])
+    agent = signed_in(live_server, village.agent.email)
+    stream = EventStream(agent, stream_url(live_server, direct))
+    hub = live.hub(app)
+    deadline = time.monotonic() + 10
+    while not hub.present(direct, [village.agent.id]) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the stream records its presence once it is open
+    api_post(maire, live_server, direct, "Vous êtes là ?")
+    assert stream.next_of("posted").id == "1"
+    stream.close()
+
+    def notified() -> int:
+        with app.app_context():
+            return len(
+                list(
+                    db.scalars(select(Notification).where(Notification.user_id == village.agent.id))
+                )
+            )
+
+    assert notified() == 0

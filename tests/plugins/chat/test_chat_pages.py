@@ -213,3 +213,23 @@ def test_history_comes_in_pages_of_fifty(app, village, client):
     first_shown = messages(app)[5]
     older = page(client, f"{CHAT}/salon/{general}?avant={first_shown.id}")
     assert "message 05" in older and "message 01" in older and "message 06" not in older
+
+
+def test_the_demo_content_is_added_once(app, village):
+    from core.db import db
+    from core.models import Commune
+    from plugins.chat import services
+
+    with app.app_context():
+        commune = db.get(Commune, village.commune.id)
+        first = services.add_demo_content(commune)
+        db.commit()
+        again = services.add_demo_content(commune)
+        db.commit()
+    assert (first, again) == (4, 0)
+    names = [c.name for c in channels(app)]
+    assert names == ["Équipe municipale", "Questions des habitants"]
+    habitant = app.test_client()
+    habitant.login(village.habitant.email)
+    listing = page(habitant, f"{CHAT}/")
+    assert "Questions des habitants" in listing and "Équipe municipale" not in listing
