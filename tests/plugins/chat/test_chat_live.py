@@ -117,7 +117,7 @@ def start_gunicorn(
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn stopped: {log.read_text()[-2000:]}")
@@ -126,8 +126,17 @@ def start_gunicorn(
             return process, base
         except requests.RequestException:  # not listening yet, or still building the app
             time.sleep(0.2)
-    process.terminate()
+    stop(process)
     raise RuntimeError(f"gunicorn did not answer: {log.read_text()[-2000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -154,10 +163,10 @@ def test_two_gunicorn_workers_share_the_live_stream_through_redis(
     database_url = app.config["DATABASE_URL"]
     servers = []
     try:
-        servers = [
-            start_gunicorn(database_url, redis_url, prefix, tmp_path / f"gunicorn-{n}.log")
-            for n in (1, 2)
-        ]
+        for n in (1, 2):  # one by one, so that a failed start still stops the first
+            servers.append(
+                start_gunicorn(database_url, redis_url, prefix, tmp_path / f"gunicorn-{n}.log")
+            )
         (first, one), (second, two) = servers
         assert first.pid != second.pid
         writer = signed_in(one, village.maire.email)
@@ -181,9 +190,7 @@ def test_two_gunicorn_workers_share_the_live_stream_through_redis(
         resumed.close()
     finally:
         for process, _base in servers:
-            process.terminate()
-        for process, _base in servers:
-            process.wait(timeout=20)
+            stop(process)
 
 
 @sqlite_only
