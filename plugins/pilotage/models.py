@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -210,6 +211,14 @@ class Task(toolkit.Base):
         Index("ix_pilotage_task_commune_status", "commune_id", "status"),
         Index("ix_pilotage_task_assignee_status", "assignee_id", "status", "due_date"),
         Index("ix_pilotage_task_project", "project_id"),
+        # Overdue tasks (the dashboard's card): the open ones only, by due date.
+        Index(
+            "ix_pilotage_task_open_due",
+            "commune_id",
+            "due_date",
+            postgresql_where=text("status <> 'fait'"),
+            sqlite_where=text("status <> 'fait'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
