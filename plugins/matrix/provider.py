@@ -43,6 +43,15 @@ class MatrixBridge:
     def client(self) -> MatrixClient:
         if self._client is not None:
             return self._client
+        if not self.homeserver.startswith(("http://", "https://")) or not (
+            self.token or (self.user and self.password)
+        ):
+            raise ValueError(
+                _(
+                    "Le pont Matrix n'est pas réglé : la commune doit indiquer l'adresse du "
+                    "serveur et le compte du robot (Administration → Modules)."
+                )
+            )
         if self.token:
             self._client = MatrixClient(self.homeserver, self.token, on_call=self.on_call)
             return self._client

@@ -133,3 +133,28 @@ def test_the_portals_search_finds_messages_the_person_may_read(app, village, cli
     habitant.login(village.habitant.email)
     assert "voirie est prêt" not in page(habitant, "/c/10145/recherche?q=voirie")
     assert "voirie est prêt" in page(client, f"{CHAT}/recherche?q=voirie")
+
+
+def test_linking_a_channel_before_the_bridge_is_set_up_says_what_is_missing(app, village, client):
+    client.login(village.maire.email)
+    general = general_id(app)
+    members = f"{CHAT}/salon/{general}/membres"
+    refused = client.submit(
+        f"{CHAT}/salon/{general}/pont", {"room": "#conseil:exemple.fr"}, page=members
+    )
+    assert refused.status_code == 400
+    assert "Aucun pont n&#39;est réglé" in refused.get_data(as_text=True)
+    modules = "/c/10145/admin/modules"
+    assert client.submit(f"{modules}/matrix/activer", page=modules).status_code == 302
+    refused = client.submit(
+        f"{CHAT}/salon/{general}/pont", {"room": "#conseil:exemple.fr"}, page=members
+    )
+    assert refused.status_code == 400
+    assert "Le pont Matrix n&#39;est pas réglé" in refused.get_data(as_text=True)
+    # Only moderators link channels.
+    agent = app.test_client()
+    agent.login(village.agent.email)
+    assert (
+        agent.submit(f"{CHAT}/salon/{general}/pont", {"room": "#a:b"}, page=f"{CHAT}/").status_code
+        == 403
+    )
