@@ -1,0 +1,115 @@
+"""Every page and endpoint of the module, walked from the URL map: a member of another
+commune gets nothing (403) and changes nothing; a citizen reads only what is published."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from core.db import db
+from plugins.pilotage import models
+from tests.plugins.pilotage.helpers import PILOTAGE, project_form, rows, task_form
+from tests.plugins.pilotage.test_documents import png, upload
+from tests.plugins.pilotage.test_referentiel import adopt
+
+TABLES = [
+    models.Adoption,
+    models.Interest,
+    models.Skills,
+    models.Project,
+    models.Milestone,
+    models.Task,
+    models.Comment,
+    models.Document,
+    models.Diagnostic,
+    models.Answer,
+    models.Sharing,
+]
+# What citizens may open: the projects published for them (and the module's stylesheet).
+PUBLIC = {"pilotage.public_projects", "pilotage.static"}
+
+
+def counts(app):
+    with app.app_context():
+        return {m.__tablename__: db.scalar(select(func.count()).select_from(m)) for m in TABLES}
+
+
+@pytest.fixture
+def village(app, client, team):
+    """Faux-Villecerf with one of everything the URLs can name."""
+    client.login(team.maire.email)
+    adopt(client, "finances", "budget-vote")
+    client.submit(f"{PILOTAGE}/projets/nouveau", project_form())
+    [project] = rows(app, models.Project)
+    url = f"{PILOTAGE}/projets/{project.id}"
+    client.submit(
+        f"{url}/jalons", {"milestone_title": "J", "milestone_date": "2027-01-01"}, page=url
+    )
+    client.submit(f"{PILOTAGE}/taches/nouvelle", task_form(project=str(project.id), checklist="A"))
+    upload(client, url, "plan.png", png())
+    client.submit(f"{PILOTAGE}/diagnostic/theme/budget-vote", {"must-0": "oui"})
+    [milestone], [task], [document] = (
+        rows(app, models.Milestone),
+        rows(app, models.Task),
+        rows(app, models.Document),
+    )
+    return {
+        "project_id": project.id,
+        "task_id": task.id,
+        "milestone_id": milestone.id,
+        "document_id": document.id,
+        "index": 0,
+        "code": "budget-vote",
+        "filename": "pilotage.css",
+    }
+
+
+def urls(app, values, methods):
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(("pilotage.", "pilotage_api.")):
+            continue
+        for method in methods & rule.methods:
+            args = {name: values[name] for name in rule.arguments if name != "insee"}
+            with app.test_request_context():
+                from flask import url_for
+
+                found.append((rule.endpoint, method, url_for(rule.endpoint, insee="10145", **args)))
+    return sorted(found)
+
+
+def test_a_member_of_another_commune_gets_403_everywhere_and_changes_nothing(
+    app, village, other_commune, make_member, enable_module
+):
+    enable_module(other_commune, "pilotage")
+    outsider = app.test_client()
+    outsider.login(make_member(other_commune, "maire").email)
+    token = outsider.csrf_token("/c/10124/pilotage/projets")
+    before = counts(app)
+    walked = urls(app, village, {"GET", "POST", "PATCH"})
+    assert len(walked) >= 40
+    for endpoint, method, url in walked:
+        if endpoint == "pilotage.static":
+            continue
+        response = outsider.open(
+            url,
+            method=method,
+            data={"csrf_token": token, "title": "Intrus", "file": (io.BytesIO(b"x"), "x.txt")}
+            if method == "POST" and not url.startswith("/api/")
+            else None,
+            json={"title": "Intrus"} if url.startswith("/api/") and method != "GET" else None,
+            headers={"X-CSRFToken": token},
+        )
+        assert response.status_code == 403, (endpoint, method, url, response.status_code)
+    assert counts(app) == before
+
+
+def test_a_citizen_opens_only_the_published_projects(app, village, team):
+    citizen = app.test_client()
+    citizen.login(team.habitant.email)
+    for endpoint, _method, url in urls(app, village, {"GET"}):
+        status = citizen.get(url).status_code
+        expected = 200 if endpoint in PUBLIC else 403
+        assert status == expected, (endpoint, url, status)
