@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from flask import current_app
 from sqlalchemy import select
@@ -26,20 +26,48 @@ class CapabilityUnavailable(Exception):
 
 
 @dataclass(frozen=True)
-class VideoInfo:
-    id: str
-    title: str
-    duration_seconds: int | None = None
-    thumbnail_url: str | None = None
+class VideoUpload:
+    """An upload started at a video provider: ``ref`` names the video there for good;
+    ``resume`` is what the provider needs to take the upload up again (an upload address),
+    opaque to the caller, who keeps it with the video until the last byte is sent."""
+
+    ref: str
+    resume: str = ""
+
+
+# What a provider says of a video it holds (``VideoProvider.state``).
+VIDEO_PROCESSING = "processing"  # received, being prepared (transcoding)
+VIDEO_READY = "ready"  # can be played
+VIDEO_FAILED = "failed"  # the provider could not prepare it
+VIDEO_MISSING = "missing"  # the provider no longer has it (deleted on its side)
 
 
 @runtime_checkable
 class VideoProvider(Protocol):
-    """``video``: host videos, list them, embed them with their captions."""
+    """``video``: host videos, receive them in chunks, embed them with their captions.
 
-    def list_videos(self) -> list[VideoInfo]: ...
+    An upload is resumable: ``start_upload`` reserves ``size`` bytes; ``upload_chunk`` sends
+    ``length`` bytes read from ``stream`` at ``offset`` (the stream is read as it is sent,
+    never held whole) and returns the new offset; after an interruption, ``upload_offset``
+    says how many bytes the provider kept. Failures of the provider raise
+    ``CapabilityUnavailable`` (its message is for the logs, not for people).
+    """
 
-    def embed_html(self, video_id: str, title: str) -> str: ...
+    def start_upload(self, size: int, title: str, description: str) -> VideoUpload: ...
+
+    def upload_offset(self, upload: VideoUpload) -> int: ...
+
+    def upload_chunk(
+        self, upload: VideoUpload, offset: int, stream: IO[bytes], length: int
+    ) -> int: ...
+
+    def state(self, ref: str) -> str: ...
+
+    def attach_captions(self, ref: str, vtt: bytes, language: str) -> None: ...
+
+    def delete(self, ref: str) -> None: ...
+
+    def embed_html(self, video_id: str, title: str, captions_url: str | None = None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -140,16 +168,26 @@ def chosen_provider(commune: Commune, capability: str) -> str | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
-def capability(commune: Commune, name: str) -> Any:
+def capability(commune: Commune, name: str, provider: str | None = None) -> Any:
     """The provider object of capability ``name`` for ``commune``.
+
+    ``provider`` asks for that provider instead of the commune's choice, as long as it is
+    still enabled there: what was stored with one provider (a video on Vimeo) stays with it
+    after the commune chose another one for what comes next.
 
     Raises ``CapabilityUnavailable`` when the commune has no provider enabled or when the
     provider cannot be built; callers show "service momentanément indisponible".
     """
-    provider = chosen_provider(commune, name)
+    registry = current_app.extensions["viatic.plugins"]
+    if provider is None:
+        provider = chosen_provider(commune, name)
+    elif provider not in registry.enabled_for(commune) or provider not in registry.providers_of(
+        name
+    ):
+        raise CapabilityUnavailable(f"'{provider}' does not provide '{name}' in {commune.insee}")
     if provider is None:
         raise CapabilityUnavailable(f"no provider of '{name}' for commune {commune.insee}")
-    plugin = current_app.extensions["viatic.plugins"].plugins[provider]
+    plugin = registry.plugins[provider]
     row = db.scalar(
         select(CommuneModule).where(
             CommuneModule.commune_id == commune.id, CommuneModule.plugin == provider

@@ -79,3 +79,22 @@ def test_a_provider_that_is_not_enabled_cannot_be_chosen(
         follow_redirects=True,
     )
     assert "Activez d&#39;abord ce module." in response.get_data(as_text=True)
+
+
+def test_a_named_provider_is_reached_after_the_commune_chose_another(app, commune, enable_module):
+    import pytest
+
+    from core.capabilities import CapabilityUnavailable, capability
+    from core.modules import choose_provider
+
+    for name in ("videos", "videoa", "videob"):
+        enable_module(commune, name)
+    with app.test_request_context():
+        here = db.merge(commune)
+        choose_provider(here, "video", "videob")
+        assert capability(here, "video").backend == "videob"
+        assert capability(here, "video", provider="videoa").backend == "videoa"
+        with pytest.raises(CapabilityUnavailable):
+            capability(here, "video", provider="videos")  # enabled, but provides no video
+        with pytest.raises(CapabilityUnavailable):
+            capability(here, "video", provider="inconnu")

@@ -6,17 +6,34 @@ from __future__ import annotations
 from flask import Blueprint
 
 from core import toolkit
-from core.capabilities import VideoInfo
+from core.capabilities import VIDEO_READY, VideoUpload
 
 
 class _Provider:
+    """Holds one video, already uploaded; receives nothing."""
+
     def __init__(self, backend: str) -> None:
         self.backend = backend
 
-    def list_videos(self) -> list[VideoInfo]:
-        return [VideoInfo(id=f"{self.backend}-1", title="Témoignage du maire")]
+    def start_upload(self, size: int, title: str, description: str) -> VideoUpload:
+        raise toolkit.CapabilityUnavailable("this test provider receives no upload")
 
-    def embed_html(self, video_id: str, title: str) -> str:
+    def upload_offset(self, upload: VideoUpload) -> int:
+        return 0
+
+    def upload_chunk(self, upload: VideoUpload, offset: int, stream: object, length: int) -> int:
+        raise toolkit.CapabilityUnavailable("this test provider receives no upload")
+
+    def state(self, ref: str) -> str:
+        return VIDEO_READY
+
+    def attach_captions(self, ref: str, vtt: bytes, language: str) -> None:
+        pass
+
+    def delete(self, ref: str) -> None:
+        pass
+
+    def embed_html(self, video_id: str, title: str, captions_url: str | None = None) -> str:
         return f'<iframe title="{title}" src="https://{self.backend}.example/{video_id}"></iframe>'
 
 
@@ -46,9 +63,8 @@ def index() -> str:
         provider = toolkit.capability(toolkit.current_commune(), "video")
     except toolkit.CapabilityUnavailable:
         return f"<h1>Vidéothèque</h1>{toolkit.unavailable()}"
-    videos = provider.list_videos()
-    items = "".join(f"<li>{v.title}{provider.embed_html(v.id, v.title)}</li>" for v in videos)
-    return f"<h1>Vidéothèque</h1><ul>{items}</ul>"
+    video_id, title = f"{provider.backend}-1", "Témoignage du maire"
+    return f"<h1>Vidéothèque</h1><ul><li>{title}{provider.embed_html(video_id, title)}</li></ul>"
 
 
 class _Feature:

@@ -10,6 +10,7 @@ import pytest
 from core.testing import unavailable
 from tests.plugins.videotheque import contract
 from tests.plugins.videotheque.fake_vimeo import FakeVimeo, contract_path
+from tests.plugins.videotheque.helpers import Village
 
 
 @pytest.fixture
@@ -20,3 +21,46 @@ def fake_vimeo() -> Iterator[FakeVimeo]:
     with fake.serve():
         yield fake
     contract.validate_all(fake.exchanges)
+
+
+@pytest.fixture
+def village(app, commune, make_member, enable_module, tmp_path) -> Village:
+    """The library with the platform's own storage (in a temporary folder)."""
+    app.config["VIDEO_STORAGE_PATH"] = str(tmp_path / "videos")
+    enable_module(commune, "videotheque")
+    enable_module(commune, "videointerne")
+    moderator = make_member(commune, "agent", name="Modératrice Plateforme")
+    with app.app_context():
+        from core.db import db
+        from core.models import User
+
+        db.get(User, moderator.id).is_platform_admin = True
+        db.commit()
+    return Village(
+        commune=commune,
+        maire=make_member(commune, "maire", admin=True, name="Claire Martin"),
+        agent=make_member(commune, "agent", name="Julie Morel"),
+        habitant=make_member(commune, "citoyen", name="Louis Petit"),
+        moderator=moderator,
+    )
+
+
+@pytest.fixture
+def vimeo_village(app, village, fake_vimeo, enable_module, client) -> Village:
+    """The same village, its videos on its Vimeo account (the fake); the platform's own
+    storage is enabled too but not chosen, as before a switch."""
+    app.config["VIMEO_API_URL"] = fake_vimeo.base_url
+    enable_module(village.commune, "vimeo")
+    client.login(village.maire.email)
+    saved = client.submit(
+        "/c/10145/admin/modules/vimeo/reglages",
+        {"access_token": fake_vimeo.token, "folder_id": "", "showcase_id": "4242"},
+    )
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    chosen = client.submit(
+        "/c/10145/admin/fournisseurs",
+        {"capability": "video", "provider": "vimeo"},
+        page="/c/10145/admin/modules",
+    )
+    assert chosen.status_code == 302
+    return village

@@ -1,0 +1,78 @@
+"""Vimeo: the ``video`` capability on the commune's Vimeo account (the Vidéothèque, and any
+feature that hosts videos, send them there).
+
+A built-in plugin, loaded through its ``viatic.plugins`` entry point like any other. The
+provider is in ``provider``, the HTTP client in ``connectors.vimeo``. The commune admin
+gives an access token (encrypted at rest, never shown back) and optionally the folder or
+showcase the videos go in; the modules page tests the connection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core import toolkit
+from core.toolkit import gettext as _
+from core.toolkit import lazy_gettext as _l
+from plugins.vimeo.provider import VimeoProvider, client
+
+__version__ = "0.1.0"
+
+
+@toolkit.hookimpl
+def viatic_plugin_info() -> toolkit.PluginInfo:
+    return toolkit.PluginInfo(
+        name="vimeo",
+        label=_l("Vimeo"),
+        version=__version__,
+        description=_l("Héberge les vidéos de la commune sur son compte Vimeo."),
+        category="hebergement",
+        core_version=">=0.1,<1",
+        translations=Path(__file__).parent / "translations",
+    )
+
+
+@toolkit.hookimpl
+def viatic_settings_schema() -> list[toolkit.Setting]:
+    return [
+        toolkit.Setting(
+            "access_token",
+            _l("Jeton d'accès Vimeo"),
+            type="secret",
+            required=True,
+            help=_l(
+                "Un jeton personnel du compte Vimeo de la commune, avec les droits public, "
+                "private, upload, edit, delete, create et interact."
+            ),
+        ),
+        toolkit.Setting(
+            "folder_id",
+            _l("Dossier Vimeo (facultatif)"),
+            help=_l(
+                "Le numéro du dossier où ranger les vidéos, tel qu'il figure dans son adresse."
+            ),
+        ),
+        toolkit.Setting(
+            "showcase_id",
+            _l("Vitrine Vimeo (facultatif)"),
+            help=_l("Le numéro de la vitrine (showcase) où ajouter les vidéos."),
+        ),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_capabilities() -> dict[str, Any]:
+    return {"video": VimeoProvider}
+
+
+@toolkit.hookimpl
+def viatic_health_check(commune: toolkit.Commune, settings: dict) -> toolkit.Health:
+    if not settings.get("access_token"):
+        return toolkit.Health(False, _("Indiquez le jeton d'accès Vimeo de la commune."))
+    health = client(commune, settings).check()
+    if health.ok:
+        return toolkit.Health(True, _("Connexion à Vimeo réussie."))
+    if health.status in (401, 403):
+        return toolkit.Health(False, _("Vimeo refuse le jeton d'accès : vérifiez-le."))
+    return toolkit.Health(False, _("Vimeo ne répond pas pour le moment."))

@@ -1,0 +1,116 @@
+"""The ``video`` capability on a commune's Vimeo account, over ``connectors.vimeo``.
+
+Uploads go through the portal to Vimeo's tus endpoint chunk by chunk; each video is made
+embeddable on the portal's domain only (privacy.embed whitelist) and put in the commune's
+folder or showcase when the settings name one; captions become a Vimeo text track. Any
+failure of Vimeo is reported as ``CapabilityUnavailable``, which the library turns into
+"service momentanément indisponible" or a resumable upload.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from flask import current_app, has_request_context, request
+from markupsafe import Markup, escape
+
+from connectors.http import ConnectorError
+from connectors.vimeo import API_URL, VimeoClient
+from core import toolkit
+from core.capabilities import (
+    VIDEO_FAILED,
+    VIDEO_MISSING,
+    VIDEO_PROCESSING,
+    VIDEO_READY,
+    VideoUpload,
+)
+
+PLAYER_URL = "https://player.vimeo.com/video/"
+
+
+def portal_domain() -> str:
+    """The domain the videos may be embedded on: the configured server name, else the host
+    of the request that uploads them."""
+    name = current_app.config.get("SERVER_NAME")
+    if name:
+        return str(name).split(":", 1)[0]
+    return request.host.split(":", 1)[0] if has_request_context() else "localhost"
+
+
+def client(commune: toolkit.Commune, settings: dict[str, Any]) -> VimeoClient:
+    return VimeoClient(
+        settings.get("access_token") or "",
+        base_url=current_app.config.get("VIMEO_API_URL", API_URL),
+        on_call=toolkit.connector_logger(commune),
+    )
+
+
+class VimeoProvider:
+    """A commune's Vimeo account as a ``VideoProvider``."""
+
+    name = "vimeo"
+
+    def __init__(self, commune: toolkit.Commune, settings: dict[str, Any]) -> None:
+        if not settings.get("access_token"):
+            raise ValueError("no Vimeo access token in the commune's settings")
+        self.settings = settings
+        self.vimeo = client(commune, settings)
+
+    def start_upload(self, size: int, title: str, description: str) -> VideoUpload:
+        try:
+            upload = self.vimeo.create_upload(size, title, description)
+            self.vimeo.restrict_embed(upload.video_id, portal_domain())
+            if self.settings.get("folder_id"):
+                self.vimeo.add_to_folder(self.settings["folder_id"], upload.video_id)
+            if self.settings.get("showcase_id"):
+                self.vimeo.add_to_showcase(self.settings["showcase_id"], upload.video_id)
+        except ConnectorError as exc:
+            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        return VideoUpload(upload.video_id, upload.upload_link)
+
+    def upload_offset(self, upload: VideoUpload) -> int:
+        try:
+            offset, _length = self.vimeo.upload_offset(upload.resume)
+        except ConnectorError as exc:
+            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        return offset
+
+    def upload_chunk(self, upload: VideoUpload, offset: int, stream: IO[bytes], length: int) -> int:
+        try:
+            return self.vimeo.upload_chunk(upload.resume, offset, stream, length)
+        except ConnectorError as exc:
+            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+
+    def state(self, ref: str) -> str:
+        try:
+            state = self.vimeo.state(ref)
+        except ConnectorError as exc:
+            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        if state is None:
+            return VIDEO_MISSING
+        if state.failed:
+            return VIDEO_FAILED
+        return VIDEO_READY if state.ready else VIDEO_PROCESSING
+
+    def attach_captions(self, ref: str, vtt: bytes, language: str) -> None:
+        try:
+            self.vimeo.add_captions(
+                ref, vtt, language, "Français" if language == "fr" else language
+            )
+        except ConnectorError as exc:
+            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+
+    def delete(self, ref: str) -> None:
+        try:
+            self.vimeo.delete(ref)
+        except ConnectorError as exc:
+            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+
+    def embed_html(self, video_id: str, title: str, captions_url: str | None = None) -> str:
+        # The captions are Vimeo's text track (sent with attach_captions): the player shows
+        # them when asked with texttrack.
+        src = f"{PLAYER_URL}{escape(video_id)}?texttrack=fr&dnt=1"
+        return Markup(
+            f'<iframe src="{src}" title="{escape(title)}" loading="lazy" '
+            'allow="fullscreen; picture-in-picture" allowfullscreen></iframe>'
+        )

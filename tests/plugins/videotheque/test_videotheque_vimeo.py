@@ -1,0 +1,127 @@
+"""The Vidéothèque on Vimeo (the fake, over loopback): the file streams through the portal
+to Vimeo's tus endpoint, the scheduled job follows the transcoding, captions become a text
+track; Vimeo down during an upload, a video deleted on Vimeo, and the switch to the
+platform's own storage, after which the older Vimeo videos still play."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from connectors.http import BREAKERS
+from core.db import db
+from core.models import Commune
+from plugins.videotheque import services
+from tests.plugins.videotheque.helpers import (
+    CAPTIONS,
+    LIBRARY,
+    VIDEO,
+    approve,
+    page,
+    send,
+    start,
+    upload,
+    video,
+)
+
+
+def run_job(app: Flask, commune) -> int:
+    """The scheduled job, as the scheduler runs it: an app context, no request."""
+    with app.app_context():
+        return services.refresh_commune(db.get(Commune, commune.id))
+
+
+def test_a_testimony_streams_to_vimeo_and_is_published_once_transcoded(
+    app, client, vimeo_village, fake_vimeo
+):
+    client.login(vimeo_village.maire.email)
+    video_id = upload(client)
+    row = video(app, video_id)
+    assert row.provider == "vimeo" and row.status == "processing"
+    held = fake_vimeo.videos[row.provider_ref]
+    assert bytes(held.data) == VIDEO
+    portal = (app.config.get("SERVER_NAME") or "localhost").split(":")[0]
+    assert held.domains == [portal] and held.showcases == ["4242"]
+    [track] = held.texttracks
+    assert track["content"] == CAPTIONS and track["language"] == "fr"
+
+    client.login(vimeo_village.moderator.email)
+    approve(client, video_id)
+    assert run_job(app, vimeo_village.commune) == 0  # still transcoding at Vimeo
+    assert video(app, video_id).published_at is None
+    fake_vimeo.advance(row.provider_ref, 2)
+    assert run_job(app, vimeo_village.commune) == 1
+    assert video(app, video_id).published_at is not None
+
+    client.login(vimeo_village.agent.email)
+    shown = page(client, f"{LIBRARY}/video/{video_id}")
+    assert f'src="https://player.vimeo.com/video/{row.provider_ref}?texttrack=fr' in shown
+
+
+def test_vimeo_down_during_an_upload_then_the_upload_resumes(
+    app, client, vimeo_village, fake_vimeo
+):
+    client.login(vimeo_village.maire.email)
+    started = start(client)
+    url = started.json["upload_url"]
+    assert send(client, url, VIDEO[:100_000], 0).status_code == 204
+    fake_vimeo.down = True
+    down = send(client, url, VIDEO, 100_000)
+    assert down.status_code == 503 and down.mimetype == "application/problem+json"
+    assert "reprendra" in down.json["detail"]
+    fake_vimeo.down = False
+    BREAKERS.clear()  # the breaker would let the next call through after its pause
+    offset = int(client.head(url).headers["Upload-Offset"])
+    assert offset == 100_000
+    assert send(client, url, VIDEO, offset).status_code == 204
+    [held] = fake_vimeo.videos.values()
+    assert bytes(held.data) == VIDEO
+
+
+def test_a_video_deleted_on_vimeo_shows_as_unavailable(app, client, vimeo_village, fake_vimeo):
+    client.login(vimeo_village.maire.email)
+    video_id = upload(client)
+    ref = video(app, video_id).provider_ref
+    fake_vimeo.advance(ref, 3)
+    client.login(vimeo_village.moderator.email)
+    approve(client, video_id)
+    run_job(app, vimeo_village.commune)
+    fake_vimeo.remove(ref)
+    run_job(app, vimeo_village.commune)
+    client.login(vimeo_village.agent.email)
+    shown = page(client, f"{LIBRARY}/video/{video_id}")
+    assert "Vidéo indisponible" in shown and "player.vimeo.com" not in shown
+
+
+def test_after_the_switch_new_videos_stay_home_and_older_vimeo_videos_still_play(
+    app, client, vimeo_village, fake_vimeo
+):
+    client.login(vimeo_village.maire.email)
+    old = upload(client, title="Sur Vimeo")
+    fake_vimeo.advance(video(app, old).provider_ref, 3)
+    switched = client.submit(
+        "/c/10145/admin/fournisseurs",
+        {"capability": "video", "provider": "videointerne"},
+        page="/c/10145/admin/modules",
+    )
+    assert switched.status_code == 302
+    new = upload(client, title="Chez nous")
+    assert video(app, new).provider == "videointerne"
+    client.login(vimeo_village.moderator.email)
+    approve(client, old)
+    approve(client, new)
+    run_job(app, vimeo_village.commune)
+    client.login(vimeo_village.agent.email)
+    assert "player.vimeo.com/video/" in page(client, f"{LIBRARY}/video/{old}")
+    assert "<video controls" in page(client, f"{LIBRARY}/video/{new}")
+
+
+def test_the_token_is_kept_secret_and_the_connection_is_tested(
+    app, client, vimeo_village, fake_vimeo
+):
+    client.login(vimeo_village.maire.email)
+    settings = page(client, "/c/10145/admin/modules/vimeo/reglages")
+    assert fake_vimeo.token not in settings
+    modules = page(client, "/c/10145/admin/modules")
+    assert "En panne" not in modules
+    fake_vimeo.token = "un-autre-jeton"
+    assert "Vimeo refuse le jeton d" in page(client, "/c/10145/admin/modules")
