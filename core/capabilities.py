@@ -49,7 +49,8 @@ class VideoProvider(Protocol):
     An upload is resumable: ``start_upload`` reserves ``size`` bytes; ``upload_chunk`` sends
     ``length`` bytes read from ``stream`` at ``offset`` (the stream is read as it is sent,
     never held whole) and returns the new offset; after an interruption, ``upload_offset``
-    says how many bytes the provider kept. Failures of the provider raise
+    says how many bytes the provider kept. ``open_file`` reads a video back from ``offset``
+    (with its total size), to move it to another provider. Failures of the provider raise
     ``CapabilityUnavailable`` (its message is for the logs, not for people).
     """
 
@@ -64,6 +65,8 @@ class VideoProvider(Protocol):
     def state(self, ref: str) -> str: ...
 
     def attach_captions(self, ref: str, vtt: bytes, language: str) -> None: ...
+
+    def open_file(self, ref: str, offset: int = 0) -> tuple[IO[bytes], int]: ...
 
     def delete(self, ref: str) -> None: ...
 

@@ -54,6 +54,15 @@ class LocalVideoProvider:
     def attach_captions(self, ref: str, vtt: bytes, language: str) -> None:
         """Nothing to store: the library keeps the captions and serves the track itself."""
 
+    def open_file(self, ref: str, offset: int = 0) -> tuple[IO[bytes], int]:
+        try:
+            path = self.storage.path(ref)
+            stream = path.open("rb")
+        except (StorageError, OSError) as exc:
+            raise toolkit.CapabilityUnavailable(f"storage: {exc}") from exc
+        stream.seek(offset)
+        return stream, path.stat().st_size
+
     def delete(self, ref: str) -> None:
         try:
             self.storage.delete(ref)

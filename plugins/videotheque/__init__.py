@@ -4,8 +4,9 @@ or the platform's own storage).
 
 A built-in plugin, loaded through its ``viatic.plugins`` entry point like any other. This
 module holds its hook implementations and nothing else: the rules are in ``services``, the
-pages in ``views``, the JSON API in ``api``, the tables in ``models`` and their Alembic
-branch in ``migrations/``, the demo testimonies in ``demo``. It reaches the core only
+pages in ``views``, the JSON API in ``api``, moving videos to another provider (a command)
+in ``moving``, the tables in ``models`` and their Alembic branch in ``migrations/``, the
+demo testimonies in ``demo``. It reaches the core only
 through ``core.toolkit`` and the providers only through the ``video`` capability.
 """
 
@@ -18,7 +19,7 @@ from flask import Blueprint
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.videotheque import api, demo, services, views
+from plugins.videotheque import api, demo, moving, services, views
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,8 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
 
 @toolkit.hookimpl
 def viatic_blueprint() -> Blueprint:
+    # The blueprint's commands come with it: flask --app "core.app:create_app()" videotheque ...
+    views.bp.cli.add_command(moving.move_command)
     return views.bp
 
 

@@ -75,6 +75,11 @@ class Video(toolkit.Base):
     captions_language: Mapped[str] = mapped_column(String(8), default="fr")
     created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
     published_at: Mapped[dt.datetime | None]
+    # A copy to another provider under way (``videotheque deplacer``): where, its name
+    # there and what it needs to resume. The video switches over once the copy is whole.
+    move_provider: Mapped[str | None] = mapped_column(String(41))
+    move_ref: Mapped[str | None] = mapped_column(String(200))
+    move_resume: Mapped[str | None] = mapped_column(Text)
 
     commune: Mapped[toolkit.Commune] = relationship()
     contributor: Mapped[toolkit.User | None] = relationship()

@@ -103,6 +103,10 @@ def _audit(action: str, obj: Video | Rating, details: dict[str, Any] | None = No
     )
 
 
+def audit_move(video: Video, before: str) -> None:
+    _audit("video.moved", video, {"before": before, "after": video.provider})
+
+
 def max_bytes() -> int:
     return int(current_app.config.get("VIDEOTHEQUE_MAX_BYTES", DEFAULT_MAX_BYTES))
 

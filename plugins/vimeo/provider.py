@@ -100,6 +100,12 @@ class VimeoProvider:
         except ConnectorError as exc:
             raise toolkit.CapabilityUnavailable(str(exc)) from exc
 
+    def open_file(self, ref: str, offset: int = 0) -> tuple[IO[bytes], int]:
+        try:
+            return self.vimeo.download(ref, offset)
+        except ConnectorError as exc:
+            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+
     def delete(self, ref: str) -> None:
         try:
             self.vimeo.delete(ref)

@@ -30,6 +30,9 @@ class _Provider:
     def attach_captions(self, ref: str, vtt: bytes, language: str) -> None:
         pass
 
+    def open_file(self, ref: str, offset: int = 0) -> tuple[object, int]:
+        raise toolkit.CapabilityUnavailable("this test provider keeps no file")
+
     def delete(self, ref: str) -> None:
         pass
 

@@ -128,6 +128,8 @@ class FakeVimeo:
         self.videos: dict[str, FakeVideo] = {}
         self.exchanges: list[Exchange] = []
         self.down = False
+        # The next file download stops after this many bytes (a partial answer, once).
+        self.cut_next_download: int | None = None
         self._ids = itertools.count(900001)
         self._tracks = itertools.count(1)
         self._limited: list[str] = []
@@ -254,6 +256,17 @@ class FakeVimeo:
             resource_key=f"key{video.id}",
             type="video",
         )
+        # Not in the 2019 document: later API versions list the files a token with the
+        # video_files scope may download; the migration to the platform's storage reads it.
+        if video.status == "available":
+            body["download"] = [
+                {
+                    "quality": "source",
+                    "type": "video/mp4",
+                    "size": video.received,
+                    "link": f"{self.base_url}/files/{video.id}",
+                }
+            ]
         # The response's embed enum is private|public: a domain list reads as "private".
         body["privacy"] = {**body["privacy"], "embed": video.embed, "view": "unlisted"}
         return body
@@ -262,6 +275,8 @@ class FakeVimeo:
         parts = [p for p in request.path.split("/") if p]
         if parts[:1] == ["tus"] and len(parts) == 2:
             return self._tus(request, parts[1])
+        if parts[:1] == ["files"] and len(parts) == 2:
+            return self._file(request, parts[1])
         if parts[:1] == ["texttrack-files"] and len(parts) == 3:
             return self._texttrack_file(request, parts[1], parts[2])
         if self.down:
@@ -387,6 +402,24 @@ class FakeVimeo:
             return Response(b"", 404)
         track["content"] = request.get_data()
         return Response(b"", 200)
+
+    def _file(self, request: Request, video_id: str) -> Response:
+        """The original file (the storage host, no token), with Range as a CDN serves it."""
+        video = self.videos.get(video_id)
+        if self.down:
+            return Response(b"", 503)
+        if video is None or request.method != "GET":
+            return Response(b"", 404)
+        data = bytes(video.data)
+        wanted = request.range.range_for_length(len(data)) if request.range else None
+        if wanted is None and self.cut_next_download is None:
+            return Response(data, 200, content_type="video/mp4")
+        start, stop = wanted or (0, len(data))
+        if self.cut_next_download is not None:
+            stop, self.cut_next_download = min(stop, start + self.cut_next_download), None
+        response = Response(data[start:stop], 206, content_type="video/mp4")
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{len(data)}"
+        return response
 
     def _file_in(self, video_id: str, action: Any) -> Response:
         video = self.videos.get(video_id)

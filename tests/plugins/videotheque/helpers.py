@@ -126,3 +126,12 @@ def page(client: Any, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200, f"{url}: {response.status_code}"
     return response.get_data(as_text=True)
+
+
+def run_job(app: Flask, commune: Any) -> int:
+    """The scheduled job, as the scheduler runs it: an app context, no request."""
+    from core.models import Commune
+    from plugins.videotheque import services
+
+    with app.app_context():
+        return services.refresh_commune(db.get(Commune, commune.id))

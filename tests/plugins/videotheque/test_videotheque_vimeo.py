@@ -5,29 +5,19 @@ platform's own storage, after which the older Vimeo videos still play."""
 
 from __future__ import annotations
 
-from flask import Flask
-
 from connectors.http import BREAKERS
-from core.db import db
-from core.models import Commune
-from plugins.videotheque import services
 from tests.plugins.videotheque.helpers import (
     CAPTIONS,
     LIBRARY,
     VIDEO,
     approve,
     page,
+    run_job,
     send,
     start,
     upload,
     video,
 )
-
-
-def run_job(app: Flask, commune) -> int:
-    """The scheduled job, as the scheduler runs it: an app context, no request."""
-    with app.app_context():
-        return services.refresh_commune(db.get(Commune, commune.id))
 
 
 def test_a_testimony_streams_to_vimeo_and_is_published_once_transcoded(

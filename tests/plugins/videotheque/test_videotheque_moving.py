@@ -1,0 +1,56 @@
+"""``flask videotheque deplacer``: a commune's Vimeo videos copied to the platform's own
+disk one by one and switched over; a copy cut short resumes from the bytes already there,
+and running the command again moves nothing twice."""
+
+from __future__ import annotations
+
+from tests.plugins.videotheque.helpers import (
+    LIBRARY,
+    VIDEO,
+    approve,
+    page,
+    run_job,
+    upload,
+    video,
+)
+
+
+def test_the_videos_move_from_vimeo_to_the_platform_and_still_play(
+    app, client, vimeo_village, fake_vimeo, monkeypatch
+):
+    from plugins.videotheque import services
+
+    monkeypatch.setattr(services, "CHUNK_BYTES", 100_000)
+    client.login(vimeo_village.maire.email)
+    first, second = upload(client, title="Première"), upload(client, title="Seconde")
+    for video_id in (first, second):
+        fake_vimeo.advance(video(app, video_id).provider_ref, 3)
+    client.login(vimeo_village.moderator.email)
+    approve(client, first)
+    approve(client, second)
+    run_job(app, vimeo_village.commune)
+    cli = app.test_cli_runner()
+
+    fake_vimeo.cut_next_download = 250_000  # the first copy stops short
+    cut = cli.invoke(args=["videotheque", "deplacer", "10145"])
+    assert cut.exit_code == 1, cut.output
+    assert "1 vidéo(s) déplacée(s), 1 à reprendre." in cut.output
+    assert video(app, first).provider == "vimeo"  # not switched while incomplete
+    assert video(app, first).move_provider == "videointerne"
+    assert video(app, second).provider == "videointerne"
+
+    again = cli.invoke(args=["videotheque", "deplacer", "10145"])
+    assert again.exit_code == 0, again.output
+    assert "1 vidéo(s) déplacée(s), 0 à reprendre." in again.output
+    moved = video(app, first)
+    assert moved.provider == "videointerne" and moved.move_ref is None
+    assert cli.invoke(args=["videotheque", "deplacer", "10145"]).output.startswith("0 vidéo")
+
+    client.login(vimeo_village.agent.email)
+    shown = page(client, f"{LIBRARY}/video/{first}")
+    src = shown.split('playsinline src="', 1)[1].split('"')[0]
+    assert client.get(src).data == VIDEO  # the very bytes, resumed from the cut
+    assert 'kind="captions"' in shown
+
+    unknown = cli.invoke(args=["videotheque", "deplacer", "99999"])
+    assert unknown.exit_code != 0 and "Commune inconnue : 99999." in unknown.output
