@@ -118,23 +118,27 @@ def error_of(response: requests.Response | None) -> tuple[str, int | None]:
 
 class _Body:
     """A request body read from ``stream`` up to ``length`` bytes: requests sends it with a
-    Content-Length and reads it block by block, so the chunk is never held in memory."""
+    Content-Length, one block at a time as the stream gives them, so the chunk is never held
+    in memory. Iterated rather than read: the HTTP layer would read a file in 16 KB pieces,
+    a third of the speed over loopback."""
+
+    BLOCK = 1024 * 1024
 
     def __init__(self, stream: IO[bytes], length: int) -> None:
         self._stream = stream
-        self._left = length
         self._length = length
 
     def __len__(self) -> int:
         return self._length
 
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        size = self._left if size is None or size < 0 else min(size, self._left)
-        data = self._stream.read(size)
-        self._left -= len(data)
-        return data
+    def __iter__(self) -> Iterator[bytes]:
+        left = self._length
+        while left > 0:
+            data = self._stream.read(min(self.BLOCK, left))
+            if not data:
+                return
+            left -= len(data)
+            yield data
 
 
 class VimeoClient:

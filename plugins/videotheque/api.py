@@ -86,7 +86,7 @@ def _as_json(video: Video, score: services.Score) -> dict[str, Any]:
         "q": {"type": "string"},
         "theme": {"type": "string", "enum": list(THEMES)},
         "commune": {"type": "string", "description": "code INSEE"},
-        "page": {"type": "integer", "minimum": 1},
+        "page": {"type": "integer", "minimum": 1, "maximum": 10_000},
     },
 )
 def list_videos() -> Any:
@@ -98,10 +98,10 @@ def list_videos() -> Any:
         page = int(args.get("page", "1"))
     except ValueError:
         page = 0
-    if page < 1:
-        raise services.VideoError({"page": _("La page doit être un nombre à partir de 1.")})
+    if not 1 <= page <= services.MAX_PAGE:
+        raise services.VideoError({"page": _("La page doit être un nombre de 1 à 10 000.")})
     filters = services.Filters(
-        query=args.get("q", "")[:100], theme=theme, commune=args.get("commune", "")[:5], page=page
+        query=args.get("q", ""), theme=theme, commune=args.get("commune", ""), page=page
     )
     videos, _total = services.search(filters)
     scores = services.scores(videos)

@@ -340,7 +340,7 @@ def _send_captions(video: Video, provider: VideoProvider) -> None:
             video.provider_ref, (video.captions_vtt or "").encode(), video.captions_language
         )
     except toolkit.CapabilityUnavailable:
-        # Kept here and shown by the portal's own track; the job can send them again.
+        # Kept here (the portal's own track shows them); attaching them again resends them.
         current_app.logger.warning("videotheque: captions of video %s not sent", video.id)
 
 
@@ -426,8 +426,14 @@ def get_video(commune: toolkit.Commune, user: toolkit.User | None, video_id: int
     return video
 
 
+MAX_PAGE = 10_000
+
+
 @dataclass
 class Filters:
+    """What the catalogue is searched by; built from a query string, so cleaned here: text
+    bounded and without control characters (PostgreSQL refuses NUL), the page bounded."""
+
     query: str = ""
     theme: str = ""
     commune: str = ""  # INSEE code
@@ -435,6 +441,15 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     page: int = 1
+
+    def __post_init__(self) -> None:
+        self.query = _printable(self.query)[:100]
+        self.commune = _printable(self.commune)[:5]
+        self.page = min(max(self.page, 1), MAX_PAGE)
+
+
+def _printable(text: str) -> str:
+    return "".join(c for c in text if c.isprintable())
 
 
 def _published() -> Select[tuple[Video]]:
@@ -473,7 +488,7 @@ def search(filters: Filters) -> tuple[list[Video], int]:
         end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), dt.UTC)
         query = query.where(Video.published_at < end)
     total = toolkit.db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(filters.page, 1)
+    page = filters.page
     rows = toolkit.db.scalars(
         query.order_by(Video.published_at.desc(), Video.id.desc())
         .limit(PAGE_SIZE)

@@ -19,6 +19,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    HiddenField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -73,7 +74,7 @@ class ContributeForm(FlaskForm):
         description=_l("MP4, WebM, MOV ou MKV ; l'envoi reprend où il s'était arrêté."),
         render_kw={"accept": "video/*"},
     )
-    size = StringField(render_kw={"hidden": True})
+    size = HiddenField()  # the file's size, filled in by the page's script
     captions = FileField(
         _l("Sous-titres (WebVTT)"),
         description=_l(
@@ -137,9 +138,9 @@ def _int(raw: str | None, default: int = 1) -> int:
 def index() -> str:
     args = request.args
     filters = services.Filters(
-        query=args.get("q", "")[:100],
+        query=args.get("q", ""),
         theme=args.get("theme", "") if args.get("theme") in THEMES else "",
-        commune=args.get("commune", "")[:5],
+        commune=args.get("commune", ""),
         population=args.get("population", "")
         if args.get("population") in POPULATION_LABELS
         else "",

@@ -219,6 +219,7 @@ def test_the_catalogue_filters_by_theme_commune_size_and_date(app, client, villa
     assert not says(page(client, f"{LIBRARY}/?depuis=2999-01-01"), "L'école rénovée")
     assert says(page(client, f"{LIBRARY}/?depuis=2000-01-01&jusqu=2999-01-01"), "L'école rénovée")
     assert page(client, f"{LIBRARY}/?depuis=pas-une-date&page=-3")  # ignored, not a 500
+    assert page(client, f"{LIBRARY}/?q=%00%C3%A9picerie&commune=%00&page={10**30}")
     related = page(client, f"{LIBRARY}/video/{school}")
     assert "Sur les mêmes thèmes" not in related  # no other school testimony
     dashboard = page(client, "/c/10145/")
