@@ -394,7 +394,7 @@ def test_an_unregistered_redirect_uri_gets_a_page_and_no_redirect(app, signed_in
         assert "n'est pas enregistrée" in response.get_data(as_text=True).replace("&#39;", "'")
 
 
-@pytest.mark.parametrize("scope", ["openid agenda:write", "openid communes:read", ""])
+@pytest.mark.parametrize("scope", ["openid inconnu:ecrire", "openid communes:read", ""])
 def test_invalid_scopes_go_back_as_invalid_scope(app, signed_in, scope):
     # communes:read is declared by the core, but this client may not ask for it.
     client_id, _ = register(app)
@@ -861,7 +861,7 @@ def test_disabling_a_client_revokes_its_tokens(app, admin_client, signed_in):
         ({"name": "Chamilo\x00"}, "caractère non permis"),
         ({"redirect_uris": "  "}, "Ce champ est obligatoire"),
         ({"scopes": None}, "Cochez au moins une portée"),
-        ({"scopes": ["openid", "agenda:write"]}, "Portée inconnue : agenda:write."),
+        ({"scopes": ["openid", "inconnu:ecrire"]}, "Portée inconnue : inconnu:ecrire."),
         ({"name": ""}, "Ce champ est obligatoire"),
     ],
 )
