@@ -21,6 +21,7 @@ from core.toolkit import lazy_gettext as _l
 from plugins.agenda import (
     api,
     appointment_views,  # noqa: F401 - its pages join the blueprint
+    reminders,
     services,
     views,
 )
@@ -86,7 +87,23 @@ def viatic_permissions() -> list[toolkit.Permission]:
 @toolkit.hookimpl
 def viatic_notification_types() -> list[toolkit.NotificationType]:
     return [
-        toolkit.NotificationType("agenda.appointment", _l("Rendez-vous : propositions et réponses"))
+        toolkit.NotificationType(
+            "agenda.appointment", _l("Rendez-vous : propositions et réponses")
+        ),
+        toolkit.NotificationType("agenda.reminder", _l("Rappels avant mes rendez-vous")),
+    ]
+
+
+@toolkit.hookimpl
+def viatic_scheduled_jobs() -> list[toolkit.Job]:
+    return [
+        toolkit.Job(
+            reminders.JOB_ID,
+            reminders.send_reminders,
+            trigger_args={"minutes": reminders.EVERY_MINUTES},
+            scope="commune",
+            max_runtime_seconds=120,
+        )
     ]
 
 

@@ -268,3 +268,36 @@ class Invitee(toolkit.Base):
 
     appointment: Mapped[Appointment] = relationship(back_populates="invitees")
     user: Mapped[User] = relationship()
+
+
+# How long before an event a person wants to be reminded of it, in minutes.
+REMINDER_CHOICES = {
+    0: _l("Pas de rappel"),
+    15: _l("15 minutes avant"),
+    60: _l("1 heure avant"),
+    1440: _l("La veille (24 heures avant)"),
+}
+
+
+class ReminderPreference(toolkit.Base):
+    """A person's choice of reminders for the events they attend or wrote (none by default)."""
+
+    __tablename__ = "agenda_reminder_preference"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    minutes_before: Mapped[int] = mapped_column(default=0)
+
+
+class ReminderSent(toolkit.Base):
+    """A reminder already sent, so that the scheduler never sends it twice."""
+
+    __tablename__ = "agenda_reminder_sent"
+    __table_args__ = (UniqueConstraint("user_id", "event_id", "occurrence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("agenda_event.id", ondelete="CASCADE"))
+    occurrence: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)

@@ -33,11 +33,12 @@ from wtforms.validators import InputRequired
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.agenda import ics, ics_import, recurrence, services
+from plugins.agenda import ics, ics_import, recurrence, reminders, services
 from plugins.agenda.models import (
     CATEGORIES,
     PALETTE,
     PALETTE_LABELS,
+    REMINDER_CHOICES,
     VISIBILITIES,
     VISIBILITY_LABELS,
     Calendar,
@@ -408,7 +409,21 @@ def planning() -> str:
         weeks=PLANNING_DAYS // 7,
         several=len({c.id for c, _o in found}) > 1 or len(user.memberships) > 1,
         following=start + dt.timedelta(days=PLANNING_DAYS),
+        reminder=reminders.preference(user),
+        reminder_choices=REMINDER_CHOICES,
     )
+
+
+@bp.post("/mon-planning/rappels")
+@toolkit.requires("agenda.view")
+def set_reminders() -> Any:
+    try:
+        minutes = reminders.set_preference(toolkit.current_user(), request.form.get("minutes"))
+    except services.EventError as error:
+        toolkit.refuse(error.message, 400)
+    toolkit.db.commit()
+    flash(_("Rappels : %(choice)s.", choice=str(REMINDER_CHOICES[minutes]).lower()), "success")
+    return redirect(url_for(".planning"))
 
 
 @bp.get("/a-venir")
