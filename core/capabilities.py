@@ -54,6 +54,9 @@ class VideoProvider(Protocol):
     ``CapabilityUnavailable`` (its message is for the logs, not for people).
     """
 
+    # The providing plugin's name: what a video records to stay with its provider.
+    name: str
+
     def start_upload(self, size: int, title: str, description: str) -> VideoUpload: ...
 
     def upload_offset(self, upload: VideoUpload) -> int: ...

@@ -14,6 +14,7 @@ class _Provider:
 
     def __init__(self, backend: str) -> None:
         self.backend = backend
+        self.name = backend
 
     def start_upload(self, size: int, title: str, description: str) -> VideoUpload:
         raise toolkit.CapabilityUnavailable("this test provider receives no upload")
