@@ -10,6 +10,7 @@ extends its own.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -96,13 +97,16 @@ class LmsProvider(Protocol):
 
 @runtime_checkable
 class CalendarSyncProvider(Protocol):
-    """``calendar_sync``: push local events out, pull remote events in."""
+    """``calendar_sync``: keep the agenda's calendars in step with calendars elsewhere.
 
-    def push_event(self, uid: str, ical: str) -> None: ...
+    The agenda calls ``events_changed`` inside the transaction of a local change, with the
+    UIDs of the events it created, changed or deleted; the provider queues their delivery
+    (through the outbox) and pulls remote changes on its own schedule. ``manage_link`` is
+    the (label, URL) of the page where a commune admin connects calendars."""
 
-    def delete_event(self, uid: str) -> None: ...
+    def events_changed(self, uids: Collection[str]) -> None: ...
 
-    def pull_events(self, start: dt.datetime, end: dt.datetime) -> list[str]: ...
+    def manage_link(self) -> tuple[str, str]: ...
 
 
 @dataclass(frozen=True)

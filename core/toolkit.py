@@ -32,11 +32,14 @@ from core.rights import (
     check,
     commune_admin_required,
     has_permission,
+    is_commune_admin,
     login_required,
     members_with_permission,
     public,
     requires,
 )
+from core.settings import decrypt as decrypt_secret
+from core.settings import encrypt as encrypt_secret
 from core.types import (
     ApiScope,
     Health,
@@ -116,10 +119,13 @@ __all__ = [
     "current_commune",
     "current_user",
     "db",
+    "decrypt_secret",
+    "encrypt_secret",
     "files",
     "gettext",
     "has_permission",
     "hookimpl",
+    "is_commune_admin",
     "lazy_gettext",
     "login_required",
     "members_with_permission",

@@ -23,6 +23,7 @@ from plugins.agenda import (
     appointment_views,  # noqa: F401 - its pages join the blueprint
     reminders,
     services,
+    sync,  # noqa: F401 - its listeners tell calendar_sync of changes
     views,
 )
 

@@ -1232,6 +1232,34 @@ def import_events(
     toolkit.check("agenda.write", commune=commune, user=user)
     if calendar.commune_id != commune.id:
         raise NotFound()
+    result = _write_incoming(commune, calendar, incoming, user.id)
+    _record(
+        "agenda.ics_imported",
+        commune,
+        user,
+        calendar.id,
+        {
+            "file": filename,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "elsewhere": len(result.elsewhere),
+        },
+        object_type="calendar",
+    )
+    return result
+
+
+def _write_incoming(
+    commune: toolkit.Commune,
+    calendar: Calendar,
+    incoming: list[Any],
+    author_id: int | None,
+    keep_local: bool = False,
+) -> ImportResult:
+    """Create or update the events read from iCalendar, matched by UID and RECURRENCE-ID.
+    ``keep_local`` keeps what iCalendar does not carry (category, members-only visibility)
+    of the events already here."""
     result = ImportResult()
     uids = sorted({item.uid for item in incoming})
     known: dict[tuple[str, str], Event] = {}
@@ -1257,6 +1285,13 @@ def import_events(
             rrule=item.rrule,
         )
         event = known.get((item.uid, item.recurrence_id))
+        if event is not None and keep_local:
+            still = (event.visibility == PUBLIC) != item.private
+            data = dataclasses.replace(
+                data,
+                category=event.category,
+                visibility=event.visibility if still else data.visibility,
+            )
         if event is not None and event.calendar_id != calendar.id:
             result.elsewhere.append(event.title)
             continue
@@ -1267,7 +1302,7 @@ def import_events(
                 uid=item.uid,
                 recurrence_id=item.recurrence_id,
                 sequence=0,
-                author_id=user.id,
+                author_id=author_id,
             )
             event.overridden = []
             _apply(event, data)
@@ -1290,19 +1325,45 @@ def import_events(
             event.rrule, event.recurrence_end_at = None, None
             series.overridden = sorted({*(series.overridden or ()), item.recurrence_id})
     toolkit.db.flush()
-    _record(
-        "agenda.ics_imported",
-        commune,
-        user,
-        calendar.id,
-        {
-            "file": filename,
+    return result
+
+
+def apply_remote(
+    commune: toolkit.Commune, calendar: Calendar, uid: str, incoming: list[Any], origin: str
+) -> ImportResult:
+    """Make the events of one UID in ``calendar`` what a synced calendar holds: ``incoming``
+    are the components of its resource (``ics_import.read``), a series with its changed
+    occurrences; an empty list deletes them here. Occurrences no longer changed on their
+    own go back to their series. No permission check: the sync provider calls it, set up
+    by the commune admin; the audit record names ``origin``."""
+    rows = toolkit.db.scalars(
+        select(Event).where(
+            Event.commune_id == commune.id, Event.uid == uid, Event.calendar_id == calendar.id
+        )
+    ).all()
+    kept = {item.recurrence_id for item in incoming}
+    removed = [row for row in rows if row.recurrence_id not in kept]
+    for row in sorted(removed, key=lambda r: r.recurrence_id == ""):
+        toolkit.db.delete(row)
+    toolkit.db.flush()
+    result = _write_incoming(commune, calendar, incoming, None, keep_local=True)
+    series = next((r for r in rows if r.recurrence_id == "" and r not in removed), None)
+    if series is not None:
+        series.overridden = sorted(kept - {""})
+    toolkit.audit(
+        "agenda.event_synced",
+        commune=commune,
+        module=PLUGIN,
+        object_type="calendar",
+        object_id=calendar.id,
+        details={
+            "uid": uid,
+            "origin": origin,
             "created": result.created,
             "updated": result.updated,
-            "unchanged": result.unchanged,
-            "elsewhere": len(result.elsewhere),
+            "deleted": len(removed),
         },
-        object_type="calendar",
+        actor_label=origin,
     )
     return result
 

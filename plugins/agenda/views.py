@@ -604,9 +604,20 @@ def _calendars_page(
             new_feed=new_feed,
             can_write=services.can_write(commune, user),
             sees_feeds=services.sees_members_events(commune, user),
+            sync_link=_sync_link(commune, user),
         ),
         status,
     )
+
+
+def _sync_link(commune: toolkit.Commune, user: toolkit.User | None) -> tuple[str, str] | None:
+    """The page of the calendar_sync provider (CalDAV), for those who may use it."""
+    if not toolkit.is_commune_admin(user, commune):
+        return None
+    try:
+        return toolkit.capability(commune, "calendar_sync").manage_link()
+    except toolkit.CapabilityUnavailable:
+        return None
 
 
 @bp.get("/agendas")
