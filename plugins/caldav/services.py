@@ -11,7 +11,7 @@ the message fails and the outbox tries again later; nothing is lost.
 Pull. ``pull`` asks the collection for its sync-token (one request when nothing changed),
 then for the changes since the last token (RFC 6578), fetches the changed resources in
 batches and applies them through the agenda's ``services.apply_remote``. Those changes are
-not pushed back (``PULLING``).
+not pushed back (``APPLIED``).
 
 Conflicts. Both sides changed the same event since they were last in step (a 412 on push,
 or a remote change arriving while the local rows are newer than the last agreed version):
@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import icalendar
@@ -61,8 +59,9 @@ SYNC_TIMEOUT: HttpTimeout = (5.0, 30.0)
 AUDIT_TEXT_MAX = 20_000
 CHUNK = 500
 
-# Set while remote changes are written here, so that they are not pushed back.
-PULLING: ContextVar[bool] = ContextVar("caldav_pulling", default=False)
+# The UIDs whose remote version was written here in the session's transaction: the agenda
+# reports them at the commit like any change, and they must not be pushed back.
+APPLIED = "caldav.applied_uids"
 
 
 class ConnectError(Exception):
@@ -234,9 +233,9 @@ def _resource(connection: Connection, uid: str) -> Resource | None:
 def queue(commune: toolkit.Commune, uids: Iterable[str]) -> None:
     """Queue the delivery of the events ``uids`` to each connection that has them, here or
     on its server. Called by the agenda within the transaction of the change."""
-    if PULLING.get():
+    wanted = set(uids) - toolkit.db.info.pop(APPLIED, set())
+    if not wanted:
         return
-    wanted = set(uids)
     for connection in connections(commune):
         _queue_for(connection, commune, wanted)
 
@@ -261,6 +260,7 @@ def _queue_for(connection: Connection, commune: toolkit.Commune, uids: set[str])
 
 def deliver(message: toolkit.OutboxMessage) -> None:
     """The outbox handler: bring the server's copy of one UID to its state here."""
+    toolkit.db.info.pop(APPLIED, None)  # left by a transaction rolled back
     connection = toolkit.db.get(Connection, message.payload["connection"])
     if connection is None:  # disconnected since: nothing to send
         return
@@ -392,9 +392,30 @@ def _push_deletion(
 
 
 def _same_version(data: str, rows: list[Event]) -> bool:
-    local = _local_stamp(rows)
-    theirs = _remote_stamp(data)
-    return local is not None and theirs is not None and theirs == local.replace(microsecond=0)
+    """Whether the remote resource says what the local rows say (servers rewrite PRODID
+    and the like, so the texts are compared as events, not as bytes)."""
+    try:
+        return _essence(data.encode()) == _essence(_ics(rows))
+    except ics_import.IcsError:
+        return False
+
+
+def _essence(data: bytes) -> list[tuple]:
+    return sorted(
+        (
+            i.uid,
+            i.recurrence_id,
+            i.title,
+            i.place,
+            i.description,
+            i.start,
+            i.end,
+            i.rrule or "",
+            tuple(i.exdates),
+            i.private,
+        )
+        for i in ics_import.read(data)
+    )
 
 
 def _newer(data: str, rows: list[Event]) -> bool:
@@ -441,21 +462,12 @@ class PullResult:
     skipped: int = 0
 
 
-@contextmanager
-def _pulling() -> Iterator[None]:
-    token = PULLING.set(True)
-    try:
-        yield
-    finally:
-        PULLING.reset(token)
-
-
 def _apply(connection: Connection, commune: toolkit.Commune, uid: str, data: str | None) -> None:
     """Write a remote version (None: its deletion) into the connected calendar."""
     incoming = [] if data is None else [i for i in ics_import.read(data.encode()) if i.uid == uid]
-    with _pulling():
-        agenda.apply_remote(commune, connection.calendar, uid, incoming, ORIGIN)
-        toolkit.db.flush()
+    toolkit.db.info.setdefault(APPLIED, set()).add(uid)
+    agenda.apply_remote(commune, connection.calendar, uid, incoming, ORIGIN)
+    toolkit.db.flush()
 
 
 def pull(connection: Connection, commune: toolkit.Commune) -> PullResult:
@@ -564,10 +576,12 @@ def sync_now(commune: toolkit.Commune, connection: Connection) -> PullResult | N
     """Pull one connection and commit; on failure, roll back and keep the reason for the
     commune admin. Returns None when it failed."""
     connection_id = connection.id
+    toolkit.db.info.pop(APPLIED, None)  # left by a transaction rolled back
     try:
         result = pull(connection, commune)
     except ConnectorError as error:
         toolkit.db.rollback()
+        toolkit.db.info.pop(APPLIED, None)
         connection = toolkit.db.get(Connection, connection_id)
         connection.last_error = explain(error)[1][:500]
         toolkit.db.commit()
