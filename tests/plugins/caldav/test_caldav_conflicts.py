@@ -38,9 +38,7 @@ def change_here(client, app, title: str) -> None:
     [event] = local(app, UID)
     response = client.submit(
         f"{AGENDA}/evenement/{event.id}/modifier",
-        event_form(
-            app, title=title, start_date="2026-11-07", start_time="11:00", end_time="12:00"
-        ),
+        event_form(app, title=title, start_date="2026-11-07", start_time="11:00", end_time="12:00"),
     )
     assert response.status_code == 302
 

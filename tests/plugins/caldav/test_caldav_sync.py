@@ -14,7 +14,15 @@ from sqlalchemy import select
 from core.db import db
 from plugins.agenda.models import Event
 from tests.plugins.agenda.helpers import AGENDA, create, event_form, events, page
-from tests.plugins.caldav.helpers import audit, connect, deliver, pending, pull
+from tests.plugins.caldav.helpers import (
+    CALDAV,
+    audit,
+    connect,
+    connection,
+    deliver,
+    pending,
+    pull,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -160,7 +168,10 @@ def test_a_change_made_on_the_server_is_pulled(app, village, client, remote):
     found.data = cal.to_ical().decode()
     found.save()
 
-    pull(app)
+    # « Synchroniser maintenant »
+    response = client.submit(f"{CALDAV}{connection(app).id}/synchroniser", page=CALDAV)
+    assert response.status_code == 302
+    assert "Synchronisé : 1 événement(s) reçu(s), 0 supprimé(s)." in page(client, CALDAV)
     series, override = local(app, "permanence@serveur")
     assert series.title == "Permanence du maire"
     assert override.title == "Permanence exceptionnelle"  # the exception stays
@@ -187,3 +198,22 @@ def test_deletions_go_both_ways(app, village, client, remote):
     assert "Permanence" not in page(client, f"{AGENDA}/?mois=2026-10")
     deliver(app)
     assert remote.events() == []
+
+
+def test_another_communes_admin_neither_sees_nor_drives_the_connection(
+    app, village, client, remote, other_commune, make_member, enable_module
+):
+    client.login(village.maire.email)
+    connect(client, app, str(remote.url))
+    connection_id = connection(app).id
+    client.get("/deconnexion")
+    enable_module(other_commune, "agenda")
+    enable_module(other_commune, "caldav")
+    client.login(make_member(other_commune, "maire", admin=True).email)
+    other = "/c/10124/caldav/"
+    html = page(client, other)
+    assert str(remote.url) not in html and "Aucun agenda n'est encore connecté." in html
+    for action in ("synchroniser", "deconnecter"):
+        response = client.submit(f"{other}{connection_id}/{action}", page=other)
+        assert response.status_code == 404
+    assert connection(app) is not None
