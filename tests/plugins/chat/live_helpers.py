@@ -30,7 +30,18 @@ class EventStream:
             headers["Last-Event-ID"] = last_event_id
         self.response = session.get(url, headers=headers, stream=True, timeout=(5, 30))
         self.response.raise_for_status()
-        self._lines: Iterator[str] = self.response.iter_lines(decode_unicode=True)
+        self._lines: Iterator[str] = self._read_lines()
+
+    def _read_lines(self) -> Iterator[str]:
+        # Not requests' iter_lines(): it splits decoded text with str.splitlines() chunk by
+        # chunk, so a chunk ending between "\r" and "\n" (or inside a character) gave an
+        # empty line that cut an event short under load. Bytes are split on LF here.
+        pending = b""
+        for chunk in self.response.iter_content(chunk_size=None):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line.removesuffix(b"\r").decode("utf-8")
 
     def next_event(self) -> ServerEvent:
         event_id, kind, data = None, "message", []
