@@ -10,7 +10,7 @@ extends its own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -79,20 +79,55 @@ class VideoProvider(Protocol):
 
 @dataclass(frozen=True)
 class CourseInfo:
+    """A course as an ``lms`` provider lists it. ``url`` is where « Continuer » takes an
+    enrolled person (the provider signs them in); ``level`` is one of the Académie's levels
+    (``decouverte``, ``intermediaire``, ``approfondissement``) or empty."""
+
     id: str
     title: str
     description: str = ""
+    duration_minutes: int | None = None
+    level: str = ""
+    themes: tuple[str, ...] = ()
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Learner:
+    """The person an ``lms`` provider enrols or reports on."""
+
+    user_id: int
+    email: str
+    name: str
+
+
+class EnrolmentRefused(Exception):
+    """The provider refused an enrolment for good (the course is gone...): retrying will not
+    help. Any other exception of ``enrol`` means "try again later"."""
 
 
 @runtime_checkable
 class LmsProvider(Protocol):
-    """``lms``: courses, enrolments and progress."""
+    """``lms``: courses, enrolments and progress.
+
+    ``key`` names the provider in stored rows (its plugin's name); ``remote`` says whether
+    calls leave the process (then the Académie copies the catalogue and the progress by
+    scheduled jobs and sends enrolments through the outbox; a local provider is read
+    directly). ``enrol`` is idempotent. ``progress`` takes (course id, learner) pairs and
+    returns the progress (0–100) of those it could read, keyed by (course id, user id).
+    """
+
+    key: str
+    label: str
+    remote: bool
 
     def list_courses(self) -> list[CourseInfo]: ...
 
-    def enrol(self, course_id: str, email: str, name: str) -> None: ...
+    def enrol(self, course_id: str, learner: Learner) -> None: ...
 
-    def progress(self, course_id: str, email: str) -> float | None: ...
+    def progress(
+        self, items: Sequence[tuple[str, Learner]]
+    ) -> dict[tuple[str, int], float | None]: ...
 
 
 @runtime_checkable

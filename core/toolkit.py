@@ -21,7 +21,13 @@ from core.api import problem
 from core.audit import history as audit_history
 from core.audit import record as audit
 from core.auth import credential_digest
-from core.capabilities import CapabilityUnavailable, capability
+from core.capabilities import (
+    CapabilityUnavailable,
+    CourseInfo,
+    EnrolmentRefused,
+    Learner,
+    capability,
+)
 from core.connector_log import connector_logger
 from core.db import Base, db, utcnow
 from core.hookspecs import hookimpl
@@ -96,8 +102,11 @@ __all__ = [
     "Base",
     "CapabilityUnavailable",
     "Commune",
+    "CourseInfo",
+    "EnrolmentRefused",
     "Health",
     "Job",
+    "Learner",
     "Membership",
     "NavItem",
     "NotificationType",

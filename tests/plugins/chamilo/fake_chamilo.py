@@ -74,6 +74,7 @@ class FakeChamilo:
     def __init__(self, admin: str = "admin", password: str = "admin-secret") -> None:
         self.lock = threading.Lock()
         self.users: dict[int, FakeUser] = {}
+        self.by_name: dict[str, FakeUser] = {}  # usernames are unique, as in Chamilo
         self.courses: dict[int, FakeCourse] = {}
         self.subscriptions: set[tuple[int, int]] = set()  # (user id, course id)
         self.progress: dict[tuple[int, int], int] = {}  # (user id, lp id) -> percent
@@ -89,6 +90,7 @@ class FakeChamilo:
     def add_user(self, username: str, password: str = "", **fields: Any) -> FakeUser:
         user = FakeUser(id=len(self.users) + 1, username=username, password=password, **fields)
         self.users[user.id] = user
+        self.by_name[username] = user
         return user
 
     def add_course(self, title: str, *, campus: int = 1, **fields: Any) -> FakeCourse:
@@ -109,7 +111,7 @@ class FakeChamilo:
         self.progress[(self.user(username).id, lp_id)] = percent
 
     def user(self, username: str) -> FakeUser:
-        return next(u for u in self.users.values() if u.username == username)
+        return self.by_name[username]
 
     def rotate_key(self, username: str) -> None:
         self.user(username).api_key = secrets.token_hex(16)
@@ -174,7 +176,7 @@ class FakeChamilo:
         return handler(caller)
 
     def _find(self, username: str) -> FakeUser | None:
-        return next((u for u in self.users.values() if u.username == username), None)
+        return self.by_name.get(username)
 
     def _admin_only(self, caller: FakeUser) -> None:
         if not caller.is_admin:

@@ -1,0 +1,391 @@
+"""The Académie's rules, shared by its pages, its JSON API, its jobs and its outbox handler.
+
+Every operation goes through ``toolkit.capability(commune, "lms")``: nothing here knows which
+provider serves the commune. Pages read local tables only (the catalogue and the progress
+are copied in by the scheduled jobs, or on demand); an enrolment is written locally at once
+and reaches a remote provider through the outbox, so that a provider that is down delays it
+("inscription en cours") without losing it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from core import toolkit
+from core.toolkit import gettext as _
+from plugins.academie.models import (
+    ACTIVE,
+    COMPLETED,
+    FAILED,
+    LEVELS,
+    PENDING,
+    Course,
+    Enrolment,
+)
+
+log = logging.getLogger(__name__)
+
+ENROL_KIND = "academie.enrol"
+SEARCH_MAX = 100
+COMPLETE = 100.0
+
+
+class AcademieError(Exception):
+    """A request the rules refuse; ``message`` is for the person (French, translated)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- the provider ---------------------------------------------------------------------------
+
+
+def provider(commune: toolkit.Commune) -> Any | None:
+    """The commune's ``lms`` provider, or None when it has none (pages then say so)."""
+    try:
+        return toolkit.capability(commune, "lms")
+    except toolkit.CapabilityUnavailable as error:
+        log.info("No lms provider for %s: %s", commune.insee, error)
+        return None
+
+
+def learner_of(user: toolkit.User) -> toolkit.Learner:
+    return toolkit.Learner(user_id=user.id, email=user.email, name=user.name)
+
+
+# --- the catalogue --------------------------------------------------------------------------
+
+
+def refresh_catalogue(commune: toolkit.Commune, lms: Any | None = None) -> int:
+    """Copy the provider's catalogue into the commune's; courses it no longer lists are marked
+    removed (their enrolments stay). Returns the number of courses listed. Raises the
+    provider's error when it fails: the job records it, the page shows it."""
+    lms = lms if lms is not None else provider(commune)
+    if lms is None:
+        return 0
+    listed = {info.id: info for info in lms.list_courses()}
+    known = {
+        c.external_id: c
+        for c in toolkit.db.scalars(
+            select(Course).where(Course.commune_id == commune.id, Course.provider == lms.key)
+        )
+    }
+    now = toolkit.utcnow()
+    for external_id, info in listed.items():
+        course = known.get(external_id)
+        if course is None:
+            course = Course(commune_id=commune.id, provider=lms.key, external_id=external_id)
+            toolkit.db.add(course)
+        course.title = info.title[:300]
+        course.description = info.description
+        course.duration_minutes = info.duration_minutes
+        course.level = info.level if info.level in LEVELS else ""
+        course.themes = list(info.themes)
+        course.url = info.url[:500]
+        course.removed_at = None
+        course.refreshed_at = now
+    for external_id, course in known.items():
+        if external_id not in listed and course.removed_at is None:
+            course.removed_at = now
+    toolkit.db.flush()
+    return len(listed)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    courses: list[Course]
+    themes: list[str]
+    available: bool  # False: the commune has no provider, or its provider failed just now
+
+
+def catalogue(
+    commune: toolkit.Commune, query: str = "", theme: str = "", level: str = ""
+) -> Catalogue:
+    """The current provider's courses, filtered. A local provider is read afresh (it costs
+    one query); a remote one is read from the copy the jobs keep."""
+    lms = provider(commune)
+    if lms is None:
+        return Catalogue([], [], False)
+    available = True
+    if not lms.remote:
+        refresh_catalogue(commune, lms)
+    statement = select(Course).where(
+        Course.commune_id == commune.id, Course.provider == lms.key, Course.removed_at.is_(None)
+    )
+    every = list(toolkit.db.scalars(statement.order_by(Course.title)))
+    themes = sorted({t for c in every for t in c.themes}, key=str.casefold)
+    words = query.strip().casefold().split()[:10]
+    found = [
+        c
+        for c in every
+        if (not theme or theme in c.themes)
+        and (not level or c.level == level)
+        and all(w in f"{c.title} {c.description} {' '.join(c.themes)}".casefold() for w in words)
+    ]
+    return Catalogue(found, themes, available)
+
+
+def get_course(commune: toolkit.Commune, course_id: int) -> Course:
+    """A course of the commune's catalogue (of any provider it had), or 404."""
+    course = toolkit.db.get(Course, course_id)
+    if course is None or course.commune_id != commune.id:
+        abort(404)
+    return course
+
+
+def current_provider_key(commune: toolkit.Commune) -> str | None:
+    lms = provider(commune)
+    return lms.key if lms is not None else None
+
+
+# --- enrolments -----------------------------------------------------------------------------
+
+
+def enrolment_of(user: toolkit.User | None, course: Course) -> Enrolment | None:
+    if user is None:
+        return None
+    return toolkit.db.scalar(
+        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.course_id == course.id)
+    )
+
+
+def enrol(commune: toolkit.Commune, user: toolkit.User, course: Course) -> Enrolment:
+    """Enrol ``user`` in ``course``; a second request (a double click) returns the first
+    enrolment. A remote provider is reached through the outbox; a local one at once."""
+    toolkit.check("academie.enrol", commune, user)
+    existing = enrolment_of(user, course)
+    if existing is not None and existing.status != FAILED:
+        return existing
+    lms = provider(commune)
+    if lms is None or course.removed_at is not None or course.provider != lms.key:
+        raise AcademieError(_("Cette formation n'est plus proposée : l'inscription est fermée."))
+    enrolment = existing or Enrolment(commune_id=commune.id, user_id=user.id, course_id=course.id)
+    enrolment.status, enrolment.error = PENDING, None
+    toolkit.db.add(enrolment)
+    try:
+        toolkit.db.flush()
+    except IntegrityError:
+        # Two clicks raced past the check above: the other one won; show its enrolment.
+        toolkit.db.rollback()
+        found = enrolment_of(user, course)
+        assert found is not None
+        return found
+    toolkit.audit(
+        "academie.enrolment.requested",
+        commune=commune,
+        object_type="academie_course",
+        object_id=str(course.id),
+        details={"provider": course.provider, "title": course.title},
+    )
+    if lms.remote:
+        # No idempotency key of ours: the enrolment row is the guard (a message finding it
+        # no longer pending does nothing), and the provider's enrol() is idempotent.
+        toolkit.outbox_put(ENROL_KIND, {"enrolment_id": enrolment.id}, commune=commune)
+    else:
+        _deliver(enrolment, lms)
+    return enrolment
+
+
+def deliver(message: toolkit.OutboxMessage) -> None:
+    """Outbox handler: hand a pending enrolment to the commune's provider. Raises while the
+    provider cannot be reached (the outbox retries); a refusal is final and recorded."""
+    enrolment = toolkit.db.get(Enrolment, message.payload.get("enrolment_id"))
+    if enrolment is None or enrolment.status != PENDING:
+        return  # already delivered, or the person's account is gone
+    commune = toolkit.db.get(toolkit.Commune, enrolment.commune_id)
+    lms = provider(commune)
+    if lms is None:
+        raise toolkit.CapabilityUnavailable(f"no lms provider for commune {commune.insee}")
+    _deliver(enrolment, lms)
+    toolkit.db.commit()
+
+
+def _deliver(enrolment: Enrolment, lms: Any) -> None:
+    course = enrolment.course
+    if course.provider != lms.key:
+        enrolment.status = FAILED
+        enrolment.error = "provider_changed"
+        return
+    try:
+        lms.enrol(course.external_id, learner_of(enrolment.user))
+    except toolkit.EnrolmentRefused as refused:
+        enrolment.status = FAILED
+        enrolment.error = str(refused)[:300]
+        log.warning("Enrolment %s refused by %s: %s", enrolment.id, lms.key, refused)
+        return
+    enrolment.status = ACTIVE
+    enrolment.active_at = toolkit.utcnow()
+    commune = toolkit.db.get(toolkit.Commune, enrolment.commune_id)
+    toolkit.notify(
+        [enrolment.user],
+        "academie.enrolled",
+        _("Inscription confirmée : %(title)s", title=course.title),
+        _("Vous pouvez commencer la formation quand vous le souhaitez."),
+        course_url(commune, course),
+        commune=commune,
+    )
+
+
+def course_url(commune: toolkit.Commune, course: Course) -> str:
+    from flask import url_for
+
+    return url_for("academie.course", course_id=course.id, insee=commune.insee)
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+def sync_progress(commune: toolkit.Commune, user: toolkit.User | None = None) -> int:
+    """Ask the provider for the progress of the commune's active enrolments on it (or of one
+    person's), store it, mark completions. Returns how many enrolments were updated."""
+    lms = provider(commune)
+    if lms is None:
+        return 0
+    query = (
+        select(Enrolment)
+        .join(Course)
+        .options(joinedload(Enrolment.course), joinedload(Enrolment.user))
+        .where(
+            Enrolment.commune_id == commune.id,
+            Enrolment.status == ACTIVE,
+            Course.provider == lms.key,
+        )
+    )
+    if user is not None:
+        query = query.where(Enrolment.user_id == user.id)
+    enrolments = list(toolkit.db.scalars(query).unique())
+    if not enrolments:
+        return 0
+    items = [(e.course.external_id, learner_of(e.user)) for e in enrolments]
+    reported = lms.progress(items)
+    now, updated = toolkit.utcnow(), 0
+    for enrolment in enrolments:
+        value = reported.get((enrolment.course.external_id, enrolment.user_id))
+        if value is None:
+            continue
+        enrolment.progress, enrolment.progress_at = float(value), now
+        updated += 1
+        if value >= COMPLETE:
+            _complete(commune, enrolment, now)
+    toolkit.db.flush()
+    return updated
+
+
+def _complete(commune: toolkit.Commune, enrolment: Enrolment, now: Any) -> None:
+    enrolment.status, enrolment.completed_at = COMPLETED, now
+    toolkit.notify(
+        [enrolment.user],
+        "academie.completed",
+        _("Formation terminée : %(title)s", title=enrolment.course.title),
+        _("Bravo ! Votre formation apparaît comme terminée dans « Mes formations »."),
+        course_url(commune, enrolment.course),
+        commune=commune,
+    )
+
+
+def sync_if_local(commune: toolkit.Commune, user: toolkit.User) -> None:
+    """A local provider's progress is read on each page (it costs one query)."""
+    lms = provider(commune)
+    if lms is not None and not lms.remote:
+        sync_progress(commune, user)
+
+
+def catalogue_job(commune: toolkit.Commune) -> None:
+    """Scheduled: refresh a remote provider's catalogue (a local one is read on each page)."""
+    lms = provider(commune)
+    if lms is not None and lms.remote:
+        refresh_catalogue(commune, lms)
+
+
+def progress_job(commune: toolkit.Commune) -> None:
+    """Scheduled: refresh the progress of the commune's enrolments."""
+    sync_progress(commune)
+
+
+# --- what people see ------------------------------------------------------------------------
+
+
+def my_enrolments(commune: toolkit.Commune, user: toolkit.User) -> list[Enrolment]:
+    """The person's enrolments in this commune, whatever provider served them: the progress
+    earned on a provider the commune left stays visible."""
+    return list(
+        toolkit.db.scalars(
+            select(Enrolment)
+            .options(joinedload(Enrolment.course))
+            .where(Enrolment.commune_id == commune.id, Enrolment.user_id == user.id)
+            .order_by(Enrolment.created_at.desc(), Enrolment.id.desc())
+        )
+    )
+
+
+def in_progress(commune: toolkit.Commune, user: toolkit.User, limit: int) -> list[Enrolment]:
+    return [e for e in my_enrolments(commune, user) if e.status in (PENDING, ACTIVE)][:limit]
+
+
+def can_see_team(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
+    """The maire (permission ``academie.team``) or a commune admin."""
+    if user is None:
+        return False
+    if toolkit.has_permission(user, commune, "academie.team"):
+        return True
+    membership = toolkit.db.scalar(
+        select(toolkit.Membership).where(
+            toolkit.Membership.commune_id == commune.id, toolkit.Membership.user_id == user.id
+        )
+    )
+    return membership is not None and membership.is_commune_admin and user.is_active
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    user: toolkit.User
+    role: str
+    enrolments: list[Enrolment]
+
+
+def team(commune: toolkit.Commune, user: toolkit.User) -> list[TeamMember]:
+    """Who of the commune's current members follows what, and how far. Former members drop
+    out of it (their enrolments stay theirs)."""
+    if not can_see_team(commune, user):
+        abort(403)
+    rows = toolkit.db.execute(
+        select(toolkit.User, toolkit.Membership.role)
+        .join(toolkit.Membership, toolkit.Membership.user_id == toolkit.User.id)
+        .where(toolkit.Membership.commune_id == commune.id, toolkit.User.is_active.is_(True))
+        .order_by(toolkit.User.name)
+    ).all()
+    enrolments: dict[int, list[Enrolment]] = {}
+    for enrolment in toolkit.db.scalars(
+        select(Enrolment)
+        .options(joinedload(Enrolment.course))
+        .where(Enrolment.commune_id == commune.id)
+        .order_by(Enrolment.created_at)
+    ):
+        enrolments.setdefault(enrolment.user_id, []).append(enrolment)
+    return [TeamMember(member, role, enrolments.get(member.id, [])) for member, role in rows]
+
+
+def search(commune: toolkit.Commune, query: str, limit: int) -> list[Course]:
+    lms_key = current_provider_key(commune)
+    words = query.strip().split()[:5]
+    if lms_key is None or not words:
+        return []
+    statement = select(Course).where(
+        Course.commune_id == commune.id, Course.provider == lms_key, Course.removed_at.is_(None)
+    )
+    for word in words:
+        pattern = f"%{word.lower()}%"
+        statement = statement.where(
+            or_(
+                func.lower(Course.title).like(pattern), func.lower(Course.description).like(pattern)
+            )
+        )
+    return list(toolkit.db.scalars(statement.order_by(Course.title).limit(limit)))

@@ -1,0 +1,289 @@
+"""The ``lms`` capability served by a commune's Chamilo, through ``connectors.chamilo``.
+
+Built per commune and per use by the core (``toolkit.capability(commune, "lms")``) from the
+commune's settings. It keeps the admin's API key encrypted in ``chamilo_credential`` and
+each learner's account in ``chamilo_account``:
+
+- an official gets a Chamilo account the first time they enrol (``username_exist``, then
+  ``save_user`` as a learner carrying our user id, then ``get_user_api_key``), found again
+  later; name and e-mail changes follow (``update_user_from_username``);
+- progress is read as the learner (``course_learnpaths`` reports the caller's own), many
+  learners at once over a bounded pool of threads: a Chamilo server is small.
+
+Database work stays on the calling thread; the threads only make HTTP calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import nh3
+from sqlalchemy import select
+
+from connectors import chamilo
+from connectors.http import ConnectorError, ConnectorRejected, ConnectorUnavailable
+from core import toolkit
+from core.toolkit import gettext as _
+from plugins.chamilo.models import Account, Credential
+
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 16
+TIMEOUT = (5.0, 20.0)
+
+
+def loginname_of(user_id: int) -> str:
+    return f"viatic-{user_id}"
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """Chamilo wants a first and a last name; the portal has one name."""
+    first, _sep, last = name.strip().partition(" ")
+    return first or name, last or first or name
+
+
+def _digest(learner: toolkit.Learner) -> str:
+    return hashlib.sha256(f"{learner.name}\n{learner.email}".encode()).hexdigest()
+
+
+class ChamiloProvider:
+    key = "chamilo"
+    label = "Chamilo"
+    remote = True
+
+    def __init__(self, commune: toolkit.Commune, settings: dict[str, Any]) -> None:
+        url, username, password = (
+            settings.get("url"),
+            settings.get("username"),
+            settings.get("password"),
+        )
+        if not (url and username and password):
+            raise ValueError("the Chamilo settings are incomplete")
+        self.commune = commune
+        self.url = str(url).rstrip("/")
+        self.username = str(username)
+        self.concurrency = max(
+            1, min(int(settings.get("concurrency") or DEFAULT_CONCURRENCY), MAX_CONCURRENCY)
+        )
+        stored = toolkit.db.get(Credential, commune.id)
+        key = None
+        if stored is not None and (stored.url, stored.username) == (self.url, self.username):
+            key = toolkit.decrypt_secret(stored.api_key)
+        self._fresh_key: str | None = None
+        self.client = chamilo.ChamiloClient(
+            self.url,
+            self.username,
+            str(password),
+            api_key=key,
+            on_api_key=self._remember,
+            timeout=TIMEOUT,
+            on_call=toolkit.connector_logger(commune),
+            pool_size=self.concurrency,
+        )
+
+    # -- the admin's key
+
+    def _remember(self, key: str) -> None:
+        self._fresh_key = key  # may run on a worker thread: stored by _save_key()
+
+    def _save_key(self) -> None:
+        if self._fresh_key is None:
+            return
+        stored = toolkit.db.get(Credential, self.commune.id)
+        if stored is None:
+            stored = Credential(commune_id=self.commune.id)
+            toolkit.db.add(stored)
+        stored.url, stored.username = self.url, self.username
+        stored.api_key = toolkit.encrypt_secret(self._fresh_key)
+        stored.obtained_at = toolkit.utcnow()
+        self._fresh_key = None
+        toolkit.db.flush()
+
+    # -- the capability
+
+    def list_courses(self) -> list[toolkit.CourseInfo]:
+        try:
+            courses = self.client.courses()
+        finally:
+            self._save_key()
+        return [
+            toolkit.CourseInfo(
+                id=str(course.id),
+                title=course.title,
+                description=nh3.clean(course.description, tags=set()).strip(),
+                themes=(course.category,) if course.category else (),
+                url=f"{self.url}/courses/{course.directory or course.code}/index.php",
+            )
+            for course in courses
+        ]
+
+    def enrol(self, course_id: str, learner: toolkit.Learner) -> None:
+        try:
+            account = self._account(learner)
+            target = int(course_id)
+            if self.client.subscribe(account.chamilo_id, target):
+                return
+            # [false]: already subscribed (a delivery repeated), or no such course any more.
+            if target in self.client.user_course_ids(account.chamilo_id):
+                return
+        finally:
+            self._save_key()
+        raise toolkit.EnrolmentRefused(
+            _("Chamilo a refusé l'inscription : la formation n'y existe peut-être plus.")
+        )
+
+    def _account(self, learner: toolkit.Learner) -> Account:
+        """The learner's Chamilo account: made once, found again, its profile kept current."""
+        row = toolkit.db.scalar(
+            select(Account).where(Account.url == self.url, Account.user_id == learner.user_id)
+        )
+        digest = _digest(learner)
+        if row is not None:
+            if row.profile_digest != digest:
+                self._send_profile(row.loginname, learner)
+                row.profile_digest = digest
+            return row
+        loginname = loginname_of(learner.user_id)
+        firstname, lastname = split_name(learner.name)
+        if self.client.username_exists(loginname):
+            self._send_profile(loginname, learner)  # found again: bring it up to date
+        else:
+            self.client.create_learner(
+                loginname=loginname,
+                # Never used: officials come in through single sign-on (see the README).
+                password=secrets.token_urlsafe(24),
+                firstname=firstname,
+                lastname=lastname,
+                email=learner.email,
+                original_id=str(learner.user_id),
+                extra={"oauth2_id": str(learner.user_id)},
+            )
+        found = self.client.account(loginname)
+        row = Account(
+            url=self.url,
+            user_id=learner.user_id,
+            chamilo_id=found.id,
+            loginname=loginname,
+            api_key=toolkit.encrypt_secret(found.api_key),
+            profile_digest=digest,
+        )
+        toolkit.db.add(row)
+        toolkit.db.flush()
+        return row
+
+    def _send_profile(self, loginname: str, learner: toolkit.Learner) -> None:
+        firstname, lastname = split_name(learner.name)
+        self.client.update_user(
+            loginname, firstname=firstname, lastname=lastname, email=learner.email
+        )
+
+    def progress(
+        self, items: Sequence[tuple[str, toolkit.Learner]]
+    ) -> dict[tuple[str, int], float | None]:
+        """Each learner's progress in each course; a pair left out could not be read. Raises
+        the connector's error when Chamilo could not be reached at all."""
+        rows = {
+            row.user_id: row
+            for row in toolkit.db.scalars(
+                select(Account).where(
+                    Account.url == self.url,
+                    Account.user_id.in_({learner.user_id for _c, learner in items}),
+                )
+            )
+        }
+        learners = {learner.user_id: learner for _c, learner in items}
+        for user_id, row in rows.items():
+            digest = _digest(learners[user_id])
+            if row.profile_digest != digest:
+                self._send_profile(row.loginname, learners[user_id])
+                row.profile_digest = digest
+        work = [
+            (
+                course_id,
+                learner.user_id,
+                chamilo.Account(
+                    rows[learner.user_id].chamilo_id,
+                    rows[learner.user_id].loginname,
+                    toolkit.decrypt_secret(rows[learner.user_id].api_key) or "",
+                ),
+            )
+            for course_id, learner in items
+            if learner.user_id in rows
+        ]
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="chamilo") as pool:
+            outcomes = list(pool.map(self._read_progress, work))
+        self._save_key()
+        results: dict[tuple[str, int], float | None] = {}
+        failures: list[ConnectorError] = []
+        for (course_id, user_id, _account), (value, new_key, error) in zip(
+            work, outcomes, strict=True
+        ):
+            if new_key is not None:
+                rows[user_id].api_key = toolkit.encrypt_secret(new_key)
+            if error is not None:
+                failures.append(error)
+            elif value is not None:
+                results[(course_id, user_id)] = value
+        if failures and len(failures) == len(work):
+            raise failures[0]
+        return results
+
+    def _read_progress(
+        self, job: tuple[str, int, chamilo.Account]
+    ) -> tuple[float | None, str | None, ConnectorError | None]:
+        """(progress, the learner's new key if it had to be fetched again, an outage)."""
+        course_id, _user_id, account = job
+        try:
+            try:
+                return self.client.progress(account, int(course_id)), None, None
+            except chamilo.InvalidApiKey:
+                fresh = self.client.account(account.username)
+                return self.client.progress(fresh, int(course_id)), fresh.api_key, None
+        except chamilo.ChamiloRefused:
+            return None, None, None  # the course was removed there: nothing to read
+        except ConnectorError as error:
+            return None, None, error
+
+    def check(self) -> toolkit.Health:
+        """Whether these settings reach a Chamilo that accepts them (a fresh authentication,
+        then one admin call), in words a commune admin can act on."""
+        try:
+            key = self.client.authenticate()
+            self._fresh_key = key
+            self.client.api_key = key
+            count = len(self.client.courses())
+        except chamilo.FeatureMissing:
+            return toolkit.Health(
+                False, _("Ce Chamilo est trop ancien (version 1.11.20 au moins).")
+            )
+        except chamilo.ChamiloRefused:
+            return toolkit.Health(
+                False,
+                _("Chamilo refuse ces identifiants : vérifiez l'utilisateur et le mot de passe."),
+            )
+        except (chamilo.NotChamilo, ConnectorRejected):
+            return toolkit.Health(
+                False,
+                _(
+                    "Cette adresse ne répond pas comme un Chamilo : vérifiez l'URL (la "
+                    "racine du site)."
+                ),
+            )
+        except ConnectorUnavailable:
+            return toolkit.Health(
+                False, _("Chamilo ne répond pas : service momentanément indisponible.")
+            )
+        except ConnectorError:
+            return toolkit.Health(False, _("Cette adresse n'est pas valide."))
+        self._save_key()
+        return toolkit.Health(
+            True,
+            toolkit.ngettext(
+                "Connexion réussie : %(num)d formation disponible.",
+                "Connexion réussie : %(num)d formations disponibles.",
+                count,
+            ),
+        )
