@@ -114,7 +114,9 @@ def list_courses() -> Any:
     scopes=["academie:read"],
 )
 def my_enrolments() -> Any:
-    enrolments = services.my_enrolments(toolkit.current_commune(), toolkit.current_user())
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.require_reader(commune, user)
+    enrolments = services.my_enrolments(commune, user)
     return {"enrolments": [_enrolment(e) for e in enrolments]}
 
 

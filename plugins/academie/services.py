@@ -326,6 +326,22 @@ def my_enrolments(commune: toolkit.Commune, user: toolkit.User) -> list[Enrolmen
     )
 
 
+def require_reader(commune: toolkit.Commune, user: toolkit.User | None) -> None:
+    """403 unless ``user`` may open the catalogue here, or has enrolments here: an official
+    who left the council still reads their own, a stranger reads nothing."""
+    if toolkit.has_permission(user, commune, "academie.view"):
+        return
+    if user is None or not user.is_active:
+        abort(403)
+    mine = toolkit.db.scalar(
+        select(Enrolment.id)
+        .where(Enrolment.commune_id == commune.id, Enrolment.user_id == user.id)
+        .limit(1)
+    )
+    if mine is None:
+        abort(403)
+
+
 def in_progress(commune: toolkit.Commune, user: toolkit.User, limit: int) -> list[Enrolment]:
     return [e for e in my_enrolments(commune, user) if e.status in (PENDING, ACTIVE)][:limit]
 

@@ -2,8 +2,8 @@
 
 Thin: parse, call ``services``, render. Pages read the local copy of the catalogue and of
 the progress, so they render even while the provider is down. « Mes formations » and a
-course's page are open to any signed-in person of the commune's URL, because an official who
-left the council still reads their own enrolments; what they show is theirs only.
+course's page also open to a person who has enrolments here without being a member any more
+(an official who left the council still reads their own); anyone else gets 403.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def index() -> str:
 @toolkit.login_required
 def course(course_id: int) -> str:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.require_reader(commune, user)
     found = services.get_course(commune, course_id)
     services.sync_if_local(commune, user)
     toolkit.db.commit()
@@ -96,6 +97,7 @@ def enrol(course_id: int) -> Any:
 def resume(course_id: int) -> Any:
     """« Continuer »: to the course where its provider serves it (signed in by SSO)."""
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.require_reader(commune, user)
     found = services.get_course(commune, course_id)
     enrolment = services.enrolment_of(user, found)
     if enrolment is None or enrolment.status not in ("active", "completed") or not found.url:
@@ -112,6 +114,7 @@ def resume(course_id: int) -> Any:
 @toolkit.login_required
 def mine() -> str:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.require_reader(commune, user)
     services.sync_if_local(commune, user)
     toolkit.db.commit()
     return toolkit.render(
@@ -127,6 +130,7 @@ def mine() -> str:
 def refresh_mine() -> Any:
     """Progress on demand: the provider is asked now for this person's courses."""
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.require_reader(commune, user)
     if not ActionForm().validate_on_submit():
         toolkit.refuse(_("Le formulaire a expiré : rechargez la page."))
     try:

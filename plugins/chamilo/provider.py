@@ -45,7 +45,8 @@ def split_name(name: str) -> tuple[str, str]:
     return first or name, last or first or name
 
 
-def _digest(learner: toolkit.Learner) -> str:
+def profile_digest(learner: toolkit.Learner) -> str:
+    """What the account's profile was built from: a change means an update to send."""
     return hashlib.sha256(f"{learner.name}\n{learner.email}".encode()).hexdigest()
 
 
@@ -140,7 +141,7 @@ class ChamiloProvider:
         row = toolkit.db.scalar(
             select(Account).where(Account.url == self.url, Account.user_id == learner.user_id)
         )
-        digest = _digest(learner)
+        digest = profile_digest(learner)
         if row is not None:
             if row.profile_digest != digest:
                 self._send_profile(row.loginname, learner)
@@ -196,7 +197,7 @@ class ChamiloProvider:
         }
         learners = {learner.user_id: learner for _c, learner in items}
         for user_id, row in rows.items():
-            digest = _digest(learners[user_id])
+            digest = profile_digest(learners[user_id])
             if row.profile_digest != digest:
                 self._send_profile(row.loginname, learners[user_id])
                 row.profile_digest = digest

@@ -319,3 +319,13 @@ def test_the_key_chamilo_rotated_is_renewed_once(app, client, village, on_chamil
     assert fake.requests["authenticate"] == 1
     run_job(app, "academie.catalogue")
     assert fake.requests["authenticate"] == 1  # the new key was kept
+
+
+def test_the_portals_search_finds_courses_for_officials_only(app, client, village, on_chamilo):
+    client.login(village.conseiller.email)
+    found = page(client, "/c/10145/recherche?q=budget")
+    assert "Le budget communal" in found and "Formation" in found
+    assert "Urbanisme et PLU" not in found
+    resident = app.test_client()
+    resident.login(village.habitant.email)
+    assert "Le budget communal" not in page(resident, "/c/10145/recherche?q=budget")

@@ -215,3 +215,21 @@ def test_a_learner_key_refused_is_left_to_the_caller(chamilo):
     with pytest.raises(ChamiloRefused) as refused:
         api.progress(stale, course.id)
     assert refused.value.message == "InvalidApiKey"
+
+
+def test_save_course_prefixes_the_code_with_the_campus_unless_told_not_to(chamilo):
+    api = client(chamilo)
+    made = api.call("save_course", {"title": "Voirie", "wanted_code": "VOIRIE", "id_campus": 2})
+    assert (made["code_course"], made["title_course"]) == ("CAMPUS_2_VOIRIE", "Voirie")
+    kept = api.call(
+        "save_course",
+        {"title": "Écoles", "wanted_code": "ECOLES", "remove_campus_id_from_wanted_code": 1},
+    )
+    assert kept["code_course"] == "ECOLES"
+    assert [c.code for c in api.courses()] == ["CAMPUS_2_VOIRIE", "ECOLES"]
+
+
+def test_json_without_chamilos_envelope_is_told_apart(chamilo):
+    chamilo.fake.app.view_functions["v2"] = lambda: {"courses": []}
+    with pytest.raises(NotChamilo):
+        client(chamilo).courses()
