@@ -9,7 +9,7 @@ then for the full size at the default bound. The fake is the test suite's
 (tests/plugins/chamilo/fake_chamilo.py), served over HTTP on 127.0.0.1 by werkzeug's threaded
 server: its own cost is part of the figures, as a small real server's would be.
 
-    python bench/bench_academie_progress.py [--officials 5000] [--courses 20]
+    python bench/bench_academie_progress.py [--officials 5000] [--courses 20] [--no-sweep]
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--officials", type=int, default=5000)
     parser.add_argument("--courses", type=int, default=20)
+    parser.add_argument("--no-sweep", action="store_true", help="the full size only")
     options = parser.parse_args()
     random.seed(6)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
@@ -140,9 +141,10 @@ def main() -> None:
     with _common.temp_dir("academie") as folder, serve(fake) as served:
         app = _common.make_app(f"sqlite:///{folder / 'bench.db'}")
         with app.app_context():
-            print(f"-- sweep of the bound: {SWEEP_OFFICIALS} officials x {options.courses} courses")
+            if not options.no_sweep:
+                print(f"-- sweep of the bound: {SWEEP_OFFICIALS} officials x {options.courses}")
             baseline = None
-            for index, bound in enumerate(SWEEP_BOUNDS):
+            for index, bound in enumerate(() if options.no_sweep else SWEEP_BOUNDS):
                 commune = populate(
                     app, fake, served.url, f"9{index:04d}", SWEEP_OFFICIALS, options.courses, bound
                 )
