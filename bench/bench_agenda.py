@@ -121,7 +121,7 @@ def build(url: str) -> tuple[Any, str]:
                     "end_at": end.astimezone(dt.UTC),
                     "timezone": "Europe/Paris",
                     "rrule": rule,
-                    "recurrence_end_at": services._series_end(rule, start, end),
+                    "recurrence_end_at": services.series_end(rule, start, end),
                     "exdates": exdates,
                     "overridden": [],
                     "author_id": maire.id,

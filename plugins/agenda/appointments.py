@@ -199,14 +199,13 @@ def create(commune: toolkit.Commune, user: toolkit.User, data: AppointmentInput)
     appointment.invitees = [Invitee(user_id=p.id, available=[]) for p in data.invitees]
     toolkit.db.add(appointment)
     toolkit.db.flush()
-    toolkit.audit(
+    services.record(
         "agenda.appointment_created",
-        commune=commune,
-        module=services.PLUGIN,
+        commune,
+        user,
+        appointment.id,
+        {"title": data.title, "slots": len(data.slots), "invitees": len(data.invitees)},
         object_type="appointment",
-        object_id=appointment.id,
-        details={"title": data.title, "slots": len(data.slots), "invitees": len(data.invitees)},
-        actor=user,
     )
     toolkit.notify(
         data.invitees,
@@ -254,14 +253,13 @@ def answer(
     invitee.available = chosen
     invitee.comment = comment.strip()[:500]
     invitee.answered_at = toolkit.utcnow()
-    toolkit.audit(
+    services.record(
         "agenda.appointment_answered",
-        commune=commune,
-        module=services.PLUGIN,
+        commune,
+        user,
+        appointment.id,
+        {"answer": invitee.answer, "slots": chosen},
         object_type="appointment",
-        object_id=appointment.id,
-        details={"answer": invitee.answer, "slots": chosen},
-        actor=user,
     )
     if appointment.organiser is not None:
         toolkit.notify(
@@ -307,14 +305,13 @@ def confirm(
         toolkit.db.add(Attendee(event_id=event.id, user_id=person_id, status=ACCEPTED))
     appointment.status, appointment.event_id = CONFIRMED, event.id
     when = services.describe_slot(slot.start_at, slot.end_at)
-    toolkit.audit(
+    services.record(
         "agenda.appointment_confirmed",
-        commune=commune,
-        module=services.PLUGIN,
+        commune,
+        user,
+        appointment.id,
+        {"slot": slot.id, "event": event.id, "attendees": len(coming) + 1},
         object_type="appointment",
-        object_id=appointment.id,
-        details={"slot": slot.id, "event": event.id, "attendees": len(coming) + 1},
-        actor=user,
     )
     toolkit.notify(
         [i.user for i in appointment.invitees],
@@ -329,13 +326,8 @@ def confirm(
 def cancel(commune: toolkit.Commune, user: toolkit.User, appointment: Appointment) -> None:
     _organiser_only(commune, user, appointment)
     appointment.status = CANCELLED
-    toolkit.audit(
-        "agenda.appointment_cancelled",
-        commune=commune,
-        module=services.PLUGIN,
-        object_type="appointment",
-        object_id=appointment.id,
-        actor=user,
+    services.record(
+        "agenda.appointment_cancelled", commune, user, appointment.id, object_type="appointment"
     )
     toolkit.notify(
         [i.user for i in appointment.invitees],

@@ -195,7 +195,7 @@ def update_calendar(
     if before == after:
         return False
     calendar.name, calendar.colour = after["name"], after["colour"]
-    _record(
+    record(
         "agenda.calendar_updated",
         commune,
         user,
@@ -206,7 +206,7 @@ def update_calendar(
     return True
 
 
-def _record(
+def record(
     action: str,
     commune: toolkit.Commune,
     user: toolkit.User,
@@ -214,7 +214,8 @@ def _record(
     details: dict[str, Any] | None = None,
     object_type: str = "event",
 ) -> None:
-    """The audit record of an agenda change, saved with it by the caller's commit."""
+    """The audit record of an agenda change (events, calendars, appointments), saved with
+    it by the caller's commit."""
     toolkit.audit(
         action,
         commune=commune,
@@ -789,7 +790,7 @@ def _recurrence(raw: Mapping[str, Any], start: dt.datetime, all_day: bool) -> st
 # --- Changing ---------------------------------------------------------------------------------
 
 
-def _series_end(rule: str | None, start: dt.datetime, end: dt.datetime) -> dt.datetime | None:
+def series_end(rule: str | None, start: dt.datetime, end: dt.datetime) -> dt.datetime | None:
     if not rule:
         return None
     last = recurrence.last_start(rule, start)
@@ -824,7 +825,7 @@ def _apply(event: Event, data: EventInput) -> None:
     event.end_at = data.end.astimezone(dt.UTC)
     event.timezone = ZONE_NAME
     event.rrule = data.rrule
-    event.recurrence_end_at = _series_end(data.rrule, data.start, data.end)
+    event.recurrence_end_at = series_end(data.rrule, data.start, data.end)
 
 
 def new_uid(commune: toolkit.Commune) -> str:
@@ -840,7 +841,7 @@ def create_event(commune: toolkit.Commune, author: toolkit.User, data: EventInpu
     _apply(event, data)
     toolkit.db.add(event)
     toolkit.db.flush()
-    _record("agenda.event_created", commune, author, event.id, _snapshot(event))
+    record("agenda.event_created", commune, author, event.id, _snapshot(event))
     return event
 
 
@@ -882,7 +883,7 @@ def update_event(
     if was_series:
         _shift_keys(event, old_start, old_all_day)
     _bump(event)
-    _record(
+    record(
         "agenda.event_updated",
         commune,
         user,
@@ -917,7 +918,7 @@ def delete_event(commune: toolkit.Commune, user: toolkit.User, event: Event) -> 
         series.exdates = sorted({*(series.exdates or ()), event.recurrence_id})
         series.overridden = [k for k in series.overridden or () if k != event.recurrence_id]
         _bump(series)
-    _record(
+    record(
         "agenda.occurrence_deleted" if series is not None else "agenda.event_deleted",
         commune,
         user,
@@ -940,14 +941,14 @@ def delete_following(
     series.rrule, _kept = recurrence.split(
         series.rrule or "", local_start(series), occurrence.start, series.all_day
     )
-    series.recurrence_end_at = _series_end(series.rrule, local_start(series), local_end(series))
+    series.recurrence_end_at = series_end(series.rrule, local_start(series), local_end(series))
     for override in overrides_of(series):
         if override.recurrence_id >= occurrence.key:
             toolkit.db.delete(override)
     series.exdates = [k for k in series.exdates or () if k < occurrence.key]
     series.overridden = [k for k in series.overridden or () if k < occurrence.key]
     _bump(series)
-    _record(
+    record(
         "agenda.following_deleted",
         commune,
         user,
@@ -1056,7 +1057,7 @@ def update_occurrence(
     series.overridden = sorted({*(series.overridden or ()), occurrence.key})
     toolkit.db.add(override)
     toolkit.db.flush()
-    _record(
+    record(
         "agenda.occurrence_updated",
         commune,
         user,
@@ -1100,7 +1101,7 @@ def update_following(
     following.exdates, following.overridden = [], []
     _apply(following, data)
     following.rrule = rule
-    following.recurrence_end_at = _series_end(rule, data.start, data.end)
+    following.recurrence_end_at = series_end(rule, data.start, data.end)
     toolkit.db.add(following)
     toolkit.db.flush()
 
@@ -1121,9 +1122,9 @@ def update_following(
 
     before = _snapshot(series)
     series.rrule = before_rule
-    series.recurrence_end_at = _series_end(before_rule, local_start(series), local_end(series))
+    series.recurrence_end_at = series_end(before_rule, local_start(series), local_end(series))
     _bump(series)
-    _record(
+    record(
         "agenda.series_split",
         commune,
         user,
@@ -1195,7 +1196,7 @@ def delete_occurrence(
         raise EventError({"occurrence": _("Cette date n'est pas une occurrence de l'événement.")})
     event.exdates = sorted({*(event.exdates or ()), occurrence.key})
     _bump(event)
-    _record(
+    record(
         "agenda.occurrence_deleted",
         commune,
         user,
@@ -1233,7 +1234,7 @@ def import_events(
     if calendar.commune_id != commune.id:
         raise NotFound()
     result = _write_incoming(commune, calendar, incoming, user.id)
-    _record(
+    record(
         "agenda.ics_imported",
         commune,
         user,
@@ -1385,7 +1386,7 @@ def regenerate_feed_token(commune: toolkit.Commune, user: toolkit.User, calendar
     token = secrets.token_urlsafe(32)
     calendar.feed_token_hash = toolkit.credential_digest(token)
     calendar.feed_token_created_at = toolkit.utcnow()
-    _record(
+    record(
         "agenda.feed_token_regenerated" if had_one else "agenda.feed_token_created",
         commune,
         user,
@@ -1557,7 +1558,7 @@ def add_demo_content(commune: toolkit.Commune) -> int:
             end_at=demo.end.astimezone(dt.UTC),
             timezone=ZONE_NAME,
             rrule=demo.rrule,
-            recurrence_end_at=_series_end(demo.rrule, demo.start, demo.end),
+            recurrence_end_at=series_end(demo.rrule, demo.start, demo.end),
             exdates=[],
             author_id=author.id if author is not None else None,
         )
