@@ -9,8 +9,7 @@ each view declares its access (the feed is public: its secret token is the crede
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -718,16 +717,8 @@ def feed(token: str) -> Response:
         response = Response(status=304)
         response.set_etag(version)
     else:
-        body = FEEDS.get((calendar.id, version))
-        if body is None:
-            base = url_for(".show", event_id=0, _external=True).removesuffix("0")
-            body = ics.feed_ics(
-                calendar,
-                commune.name,
-                services.feed_events(calendar),
-                lambda event: f"{base}{event.id}",
-            )
-            FEEDS.put((calendar.id, version), body)
+        base = url_for(".show", event_id=0, _external=True).removesuffix("0")
+        body = _written_feed(calendar.id, version, base)
         response = _calendar_response(body, f"agenda-{calendar.kind}.ics", attachment=False)
         response.set_etag(version)
     response.headers["Cache-Control"] = "private, max-age=300"
@@ -735,29 +726,17 @@ def feed(token: str) -> Response:
     return response
 
 
-class FeedCache:
-    """The last feeds written by this worker, by (calendar, version)."""
-
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._bodies: OrderedDict[tuple[int, str], bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[int, str]) -> bytes | None:
-        with self._lock:
-            body = self._bodies.get(key)
-            if body is not None:
-                self._bodies.move_to_end(key)
-            return body
-
-    def put(self, key: tuple[int, str], body: bytes) -> None:
-        with self._lock:
-            self._bodies[key] = body
-            while len(self._bodies) > self.size:
-                self._bodies.popitem(last=False)
-
-
-FEEDS = FeedCache()
+@functools.lru_cache(maxsize=32)
+def _written_feed(calendar_id: int, version: str, base: str) -> bytes:
+    """A calendar's feed, written once per worker and version (``feed`` checked the token;
+    the version covers the calendar's events and names)."""
+    calendar = toolkit.db.get(Calendar, calendar_id)
+    return ics.feed_ics(
+        calendar,
+        toolkit.current_commune().name,
+        services.feed_events(calendar),
+        lambda event: f"{base}{event.id}",
+    )
 
 
 def _calendar_response(body: bytes, filename: str, attachment: bool) -> Response:
