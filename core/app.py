@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "viatic_session",
     "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=14),
+    # The cookie is signed again only when it changes, and when the session's last activity
+    # is recorded (core.auth.load_user): its 14 days still run from the last visit, give or
+    # take a few minutes, without a signature and a Set-Cookie on every response.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     # The guard checks CSRF itself: on every form, but not on an API call with a bearer token,
     # which carries no cookie for a forged request to ride on.

@@ -264,6 +264,7 @@ def load_user() -> User | None:
             .execution_options(synchronize_session=False)
         )
         db.commit()
+        session.modified = True  # the cookie's expiry moves on with the recorded activity
     return row[0]
 
 

@@ -149,7 +149,11 @@ def test_a_password_change_closes_every_other_session(app, commune, make_member)
     assert "Safari sur iPhone" not in page
 
 
-def test_last_seen_is_written_at_most_every_five_minutes(app, client, commune, make_member):
+def test_last_seen_and_the_cookie_are_renewed_at_most_every_five_minutes(
+    app, client, commune, make_member
+):
+    """The session's last activity is written, and its cookie signed again with 14 more days,
+    only when five minutes have passed: not on every page."""
     user = make_member(commune)
     client.login(user.email)
 
@@ -164,12 +168,21 @@ def test_last_seen_is_written_at_most_every_five_minutes(app, client, commune, m
         with app.app_context():
             return db.scalar(select(UserSession.last_seen_at).where(UserSession.user_id == user.id))
 
+    client.get("/c/10145/")  # the first page puts the form token in the session
     recent = set_last_seen(4)
-    client.get("/c/10145/")
+    response = client.get("/c/10145/")
+    assert response.status_code == 200
     assert last_seen() == recent
+    assert "Set-Cookie" not in response.headers
     set_last_seen(6)
-    client.get("/c/10145/")
+    response = client.get("/c/10145/")
     assert utcnow() - last_seen() < dt.timedelta(minutes=1)
+    cookie = response.headers["Set-Cookie"]
+    expires = dt.datetime.strptime(
+        re.search(r"Expires=([^;]+)", cookie).group(1), "%a, %d %b %Y %H:%M:%S GMT"
+    ).replace(tzinfo=dt.UTC)
+    assert abs(expires - (utcnow() + dt.timedelta(days=14))) < dt.timedelta(minutes=1)
+    assert client.get("/c/10145/").status_code == 200  # the renewed cookie still signs in
 
 
 def test_old_sessions_are_forgotten_by_a_daily_job(app, commune, make_member):
