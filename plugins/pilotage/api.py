@@ -9,6 +9,7 @@ reading, ``pilotage:write`` for writing. Errors are problems (RFC 9457): 400 wit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, request, url_for
@@ -38,6 +39,28 @@ def _body() -> dict[str, Any]:
     if not isinstance(data, dict):
         toolkit.refuse(_("Envoyez un objet JSON."))
     return data
+
+
+def _created(
+    create: Callable[..., Any], show: Callable[[Any], dict], endpoint: str, key: str
+) -> Any:
+    """POST: ``create(commune, user, body)``, answered 201 with the new object's URL."""
+    made = create(toolkit.current_commune(), toolkit.current_user(), _body())
+    toolkit.db.commit()
+    return show(made), 201, {"Location": url_for(endpoint, **{key: made.id})}
+
+
+def _patched(
+    found: Any,
+    snapshot: Callable[[Any], dict],
+    update: Callable[..., bool],
+    show: Callable[[Any], dict],
+) -> Any:
+    """PATCH: the body's fields over ``found``'s current ones, then ``update``."""
+    data = {**snapshot(found), **_body()}
+    if update(toolkit.current_commune(), toolkit.current_user(), found, data):
+        toolkit.db.commit()
+    return show(found)
 
 
 # --- Schemas ----------------------------------------------------------------------------------
@@ -184,10 +207,7 @@ def get_project(project_id: int) -> Any:
 @toolkit.requires("pilotage.project_create")
 @toolkit.api_operation("Créer un projet", response=ProjectOut, status=201, tags=TAGS, scopes=WRITE)
 def create_project() -> Any:
-    commune, user = toolkit.current_commune(), toolkit.current_user()
-    project = projects.create_project(commune, user, _body())
-    toolkit.db.commit()
-    return _project(project), 201, {"Location": url_for(".get_project", project_id=project.id)}
+    return _created(projects.create_project, _project, ".get_project", "project_id")
 
 
 @bp.patch("/projets/<int:project_id>")
@@ -197,10 +217,7 @@ def update_project(project_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     project = projects.get_project(commune, project_id)
     projects.check_edit(commune, user, project)
-    data = {**projects.snapshot(project), **_body()}
-    if projects.update_project(commune, user, project, data):
-        toolkit.db.commit()
-    return _project(project)
+    return _patched(project, projects.snapshot, projects.update_project, _project)
 
 
 # --- Tasks ------------------------------------------------------------------------------------
@@ -231,10 +248,7 @@ def get_task(task_id: int) -> Any:
 @toolkit.requires("pilotage.task_write")
 @toolkit.api_operation("Créer une tâche", response=TaskOut, status=201, tags=TAGS, scopes=WRITE)
 def create_task() -> Any:
-    commune, user = toolkit.current_commune(), toolkit.current_user()
-    task = tasks.create_task(commune, user, _body())
-    toolkit.db.commit()
-    return _task(task), 201, {"Location": url_for(".get_task", task_id=task.id)}
+    return _created(tasks.create_task, _task, ".get_task", "task_id")
 
 
 @bp.patch("/taches/<int:task_id>")
@@ -243,14 +257,8 @@ def create_task() -> Any:
 def update_task(task_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     task = tasks.get_task(commune, task_id)
-    if not tasks.can_edit(commune, user, task):
-        toolkit.refuse(
-            _("Seuls l'équipe du projet et la personne chargée de la tâche la modifient."), 403
-        )
-    data = {**tasks.snapshot(task), **_body()}
-    if tasks.update_task(commune, user, task, data):
-        toolkit.db.commit()
-    return _task(task)
+    tasks.check_edit(commune, user, task)
+    return _patched(task, tasks.snapshot, tasks.update_task, _task)
 
 
 # --- Diagnostic -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ Thin on purpose: parse the request, call ``projects`` and ``tasks``, render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, request, url_for
@@ -339,15 +340,25 @@ def milestone_toggle(project_id: int, milestone_id: int) -> Any:
 def project_comment(project_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     project = projects.get_project(commune, project_id)
+    return _comment(
+        lambda body: projects.add_comment(commune, user, project, body),
+        lambda form: _project_page(project, comment_form=form, status=400),
+        url_for(".project", project_id=project.id, _anchor="commentaires"),
+    )
+
+
+def _comment(add: Callable[[str], Any], page: Callable[[CommentForm], Any], back: str) -> Any:
+    """A comment posted under a project or a task: ``add`` it, or show ``page`` again with
+    the form's errors."""
     form = CommentForm()
     try:
-        projects.add_comment(commune, user, project, form.body.data)
+        add(form.body.data)
     except projects.PilotageError as error:
         show_errors(form, error.errors)
-        return _project_page(project, comment_form=form, status=400)
+        return page(form)
     toolkit.db.commit()
     flash(_("Commentaire publié."), "success")
-    return redirect(url_for(".project", project_id=project.id, _anchor="commentaires"))
+    return redirect(back)
 
 
 @bp.post("/projets/<int:project_id>/documents")
@@ -521,10 +532,7 @@ def task(task_id: int) -> tuple[str, int]:
 def task_edit(task_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     found = tasks.get_task(commune, task_id)
-    if not tasks.can_edit(commune, user, found):
-        toolkit.refuse(
-            _("Seuls l'équipe du projet et la personne chargée de la tâche la modifient."), 403
-        )
+    tasks.check_edit(commune, user, found)
     form = TaskForm()
     _task_form_choices(form, commune)
     if form.is_submitted():
@@ -588,12 +596,8 @@ def task_item(task_id: int, index: int) -> Any:
 def task_comment(task_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     found = tasks.get_task(commune, task_id)
-    form = CommentForm()
-    try:
-        tasks.add_comment(commune, user, found, form.body.data)
-    except projects.PilotageError as error:
-        show_errors(form, error.errors)
-        return _task_page(found, comment_form=form, status=400)
-    toolkit.db.commit()
-    flash(_("Commentaire publié."), "success")
-    return redirect(url_for(".task", task_id=found.id, _anchor="commentaires"))
+    return _comment(
+        lambda body: tasks.add_comment(commune, user, found, body),
+        lambda form: _task_page(found, comment_form=form, status=400),
+        url_for(".task", task_id=found.id, _anchor="commentaires"),
+    )

@@ -17,7 +17,6 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import Forbidden
 
 from core import toolkit
 from core.toolkit import gettext as _
@@ -60,9 +59,11 @@ def can_edit(commune: toolkit.Commune, user: toolkit.User | None, task: Task) ->
     return projects.can_edit(commune, user, task.project)
 
 
-def _check_edit(commune: toolkit.Commune, user: toolkit.User, task: Task) -> None:
+def check_edit(commune: toolkit.Commune, user: toolkit.User, task: Task) -> None:
     if not can_edit(commune, user, task):
-        raise Forbidden()
+        toolkit.refuse(
+            _("Seuls l'équipe du projet et la personne chargée de la tâche la modifient."), 403
+        )
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -308,7 +309,7 @@ def _apply(task: Task, clean: Mapping[str, Any]) -> None:
 def update_task(
     commune: toolkit.Commune, user: toolkit.User, task: Task, data: Mapping[str, Any]
 ) -> bool:
-    _check_edit(commune, user, task)
+    check_edit(commune, user, task)
     clean = validate(commune, data)
     if clean["project"] is not None and clean["project"] is not task.project:
         projects.check_edit(commune, user, clean["project"])
@@ -342,7 +343,7 @@ def snapshot(task: Task) -> dict[str, Any]:
 
 def move(commune: toolkit.Commune, user: toolkit.User, task: Task, status: object) -> bool:
     """The kanban's move: a new status, nothing else."""
-    _check_edit(commune, user, task)
+    check_edit(commune, user, task)
     if status not in TASK_STATUSES:
         raise PilotageError({"status": _("Choisissez un statut dans la liste.")})
     if task.status == status:
@@ -354,7 +355,7 @@ def move(commune: toolkit.Commune, user: toolkit.User, task: Task, status: objec
 
 
 def toggle_item(commune: toolkit.Commune, user: toolkit.User, task: Task, index: int) -> None:
-    _check_edit(commune, user, task)
+    check_edit(commune, user, task)
     if not 0 <= index < len(task.checklist):
         toolkit.refuse(_("Ce point n'existe pas dans la liste."), 404)
     items = [dict(item) for item in task.checklist]
