@@ -18,6 +18,7 @@ from flask import Blueprint, Response, flash, g, redirect, request, url_for
 from flask_babel import format_date, get_locale
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     RadioField,
@@ -46,6 +47,9 @@ from plugins.agenda.models import (
 
 HERE = Path(__file__).parent
 PLANNING_DAYS = 28
+# A day of the month grid shows its first few dates, then a link to the whole day: a cell
+# stays readable, and a busy month does not weigh hundreds of links twice.
+GRID_DATES_PER_DAY = 3
 bp = Blueprint(
     "agenda",
     __name__,
@@ -289,10 +293,51 @@ def occurrence_href(occurrence: services.Occurrence, commune: toolkit.Commune | 
     return f"{href}?date={occurrence.key}" if occurrence.event.rrule else href
 
 
+@bp.app_template_global("agenda_chip")
+def calendar_chip(calendar: Calendar) -> Markup:
+    """The calendar's colour and name: the colour is never the only clue."""
+    return Markup('<span class="agenda-chip agenda-colour--{}">{}</span>').format(
+        calendar.colour, calendar.name
+    )
+
+
+@bp.app_template_global()
+def occurrence_line(
+    occurrence: services.Occurrence,
+    day: dt.date | None = None,
+    commune: toolkit.Commune | None = None,
+) -> Markup:
+    """One occurrence in a list of days: its time (« Toute la journée », or « suite » on the
+    days after its first), its title and place, its calendar, and its commune if given.
+    Written here rather than as a macro: a month lists hundreds of them."""
+    event, start = occurrence.event, occurrence.start
+    if event.all_day:
+        when = Markup(escape(_("Toute la journée")))
+    elif day is not None and start.date() != day:
+        when = Markup(escape(_("suite")))
+    else:
+        when = Markup('<time datetime="{}">{}</time>').format(start.isoformat(), format_time(start))
+    line = Markup('<span class="agenda-when">{}</span> <a href="{}">{}</a>').format(
+        when, occurrence_href(occurrence, commune), event.title
+    )
+    if event.place:
+        line += Markup(' <span class="muted">· {}</span>').format(event.place)
+    line += Markup(" ") + calendar_chip(event.calendar)
+    if commune is not None:
+        line += Markup(' <span class="status">{}</span>').format(commune.name)
+    return line
+
+
 @bp.app_template_filter("agenda_time")
 def format_time(moment: dt.datetime) -> str:
     """18:00 in French, 6:00 PM in English: the wall-clock time of the event's own zone."""
-    return babel.dates.format_time(moment, "short", tzinfo=moment.tzinfo, locale=get_locale())
+    return _short_time(moment.hour, moment.minute, str(get_locale()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_time(hour: int, minute: int, locale: str) -> str:
+    # A month shows hundreds of times, and Babel formats each one from its pattern.
+    return babel.dates.format_time(dt.time(hour, minute), "short", locale=locale)
 
 
 @bp.app_template_filter("agenda_day")
@@ -359,6 +404,7 @@ def month() -> str:
         chosen=chosen,
         can_write=services.can_write(commune, user),
         today=services.today(),
+        per_day=GRID_DATES_PER_DAY,
     )
 
 
