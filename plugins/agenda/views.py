@@ -296,8 +296,9 @@ def occurrence_href(occurrence: services.Occurrence, commune: toolkit.Commune | 
 @bp.app_template_global("agenda_chip")
 def calendar_chip(calendar: Calendar) -> Markup:
     """The calendar's colour and name: the colour is never the only clue."""
-    return Markup('<span class="agenda-chip agenda-colour--{}">{}</span>').format(
-        calendar.colour, calendar.name
+    return Markup(
+        f'<span class="agenda-chip agenda-colour--{escape(calendar.colour)}">'
+        f"{escape(calendar.name)}</span>"
     )
 
 
@@ -309,23 +310,25 @@ def occurrence_line(
 ) -> Markup:
     """One occurrence in a list of days: its time (« Toute la journée », or « suite » on the
     days after its first), its title and place, its calendar, and its commune if given.
-    Written here rather than as a macro: a month lists hundreds of them."""
+    Written here rather than as a macro, with f-strings and ``escape`` rather than
+    ``Markup.format``: a month lists hundreds of them."""
     event, start = occurrence.event, occurrence.start
     if event.all_day:
-        when = Markup(escape(_("Toute la journée")))
+        when = escape(_("Toute la journée"))
     elif day is not None and start.date() != day:
-        when = Markup(escape(_("suite")))
+        when = escape(_("suite"))
     else:
-        when = Markup('<time datetime="{}">{}</time>').format(start.isoformat(), format_time(start))
-    line = Markup('<span class="agenda-when">{}</span> <a href="{}">{}</a>').format(
-        when, occurrence_href(occurrence, commune), event.title
-    )
+        when = f'<time datetime="{start.isoformat()}">{escape(format_time(start))}</time>'
+    parts = [
+        f'<span class="agenda-when">{when}</span> ',
+        f'<a href="{escape(occurrence_href(occurrence, commune))}">{escape(event.title)}</a>',
+    ]
     if event.place:
-        line += Markup(' <span class="muted">· {}</span>').format(event.place)
-    line += Markup(" ") + calendar_chip(event.calendar)
+        parts.append(f' <span class="muted">· {escape(event.place)}</span>')
+    parts.append(f" {calendar_chip(event.calendar)}")
     if commune is not None:
-        line += Markup(' <span class="status">{}</span>').format(commune.name)
-    return line
+        parts.append(f' <span class="status">{escape(commune.name)}</span>')
+    return Markup("".join(parts))
 
 
 @bp.app_template_filter("agenda_time")
