@@ -26,11 +26,16 @@ REQUIRED_DOMAINS = {
 def test_the_shipped_referentiel_covers_every_domain_with_legal_references():
     domains = referentiel.read_folder()
     assert {d.code for d in domains} == REQUIRED_DOMAINS
+    assert all(8 <= len(d.themes) <= 12 for d in domains), [
+        (d.code, len(d.themes)) for d in domains
+    ]
     themes = [t for d in domains for t in d.themes]
-    assert len(themes) >= 90
-    assert all(o.ref for t in themes for o in t.must)
-    assert sum(1 for t in themes if t.must) >= 70  # most themes carry an obligation
-    assert all(t.projects and t.indicators for t in themes)
+    assert len(themes) >= 200
+    # Every theme says what the commune must do (with the text), may do, typical projects
+    # and indicators.
+    incomplete = [t.code for t in themes if not (t.must and t.may and t.projects and t.indicators)]
+    assert incomplete == []
+    assert all(o.text and o.ref for t in themes for o in t.must)
 
 
 @pytest.fixture
@@ -45,9 +50,11 @@ def cli(app, monkeypatch, tmp_path):
 def test_the_cli_loads_the_referentiel_then_versions_what_changed(app, cli, tmp_path):
     folder = tmp_path / "ref"
     shutil.copytree(referentiel.FOLDER, folder)
+    shipped = len([t for d in referentiel.read_folder() for t in d.themes])
+    interco = len(referentiel.read_folder(folder).pop().themes)
     first = cli("pilotage", "referentiel", "--dossier", str(folder))
     assert first.exit_code == 0, first.output
-    assert "23 domaines ; 95 thème(s) ajouté(s)" in first.output
+    assert f"23 domaines ; {shipped} thème(s) ajouté(s)" in first.output
     # A theme's text changes, a file leaves: one new version, the file's themes retired.
     finances = folder / "01-finances.yaml"
     finances.write_text(
@@ -59,11 +66,35 @@ def test_the_cli_loads_the_referentiel_then_versions_what_changed(app, cli, tmp_
     (folder / "23-intercommunalite.yaml").unlink()
     second = cli("pilotage", "referentiel", "--dossier", str(folder))
     assert second.exit_code == 0, second.output
-    assert "1 modifié(s), 3 retiré(s), 91 inchangé(s)" in second.output
+    unchanged = shipped - interco - 1
+    assert f"1 modifié(s), {interco} retiré(s), {unchanged} inchangé(s)" in second.output
     [budget] = rows(app, Theme, Theme.code == "budget-vote")
     assert budget.version == 2 and "PPI du mandat" in budget.projects
     assert all(t.retired_at for t in rows(app, Theme, Theme.code == "syndicats"))
     assert audit_actions(app) == ["pilotage.referentiel_loaded"] * 2
+
+
+def test_a_new_release_of_the_files_tells_the_communes_which_adopted_themes_changed(
+    app, client, team, cli, tmp_path
+):
+    client.login(team.maire.email)  # enabling the module loaded the shipped files
+    adopt(client, "finances", "budget-vote", "fiscalite")
+    folder = tmp_path / "ref"
+    shutil.copytree(referentiel.FOLDER, folder)
+    finances = folder / "01-finances.yaml"
+    finances.write_text(
+        finances.read_text(encoding="utf-8").replace(
+            "Plan pluriannuel d'investissement du mandat", "PPI du mandat"
+        ),
+        encoding="utf-8",
+    )
+    loaded = cli("pilotage", "referentiel", "--dossier", str(folder))
+    assert "0 thème(s) ajouté(s), 1 modifié(s), 0 retiré(s)" in loaded.output, loaded.output
+    listing = page(client, f"{PILOTAGE}/referentiel")
+    assert listing.count(">modifié<") == 1
+    changed = page(client, f"{PILOTAGE}/referentiel/theme/budget-vote")
+    assert "version 1, maintenant 2" in changed and "PPI du mandat" in changed
+    assert "maintenant" not in page(client, f"{PILOTAGE}/referentiel/theme/fiscalite")
 
 
 def test_an_invalid_referentiel_file_loads_nothing(app, cli, tmp_path):
