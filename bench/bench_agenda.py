@@ -150,6 +150,7 @@ def measure(url: str, label: str, requests: int) -> dict[str, float]:
     counter = _common.QueryCounter(app.extensions["viatic.db"].engine)
     with counter.counting() as statements:
         first = browser.get(month)
+    _common.freeze_like_a_worker()
     occurrences = len(browser.get(api).get_json()["occurrences"])
     samples: dict[str, list[float]] = {name: [] for name in calls}
     for round_ in range(requests + 10):  # the first 10 rounds warm up

@@ -565,6 +565,7 @@ def main() -> None:
             if not targets:
                 raise SystemExit("no database to measure")
             targets.append(Target("bare Flask + Jinja", bare_app(apps[0]), signed_in=False))
+            _common.freeze_like_a_worker()
             measure(targets, args.requests, args.warmup)
             report(targets)
             if args.profile:

@@ -97,3 +97,27 @@ def test_english_is_available(client, commune, make_member):
     html = client.get("/c/10145/").get_data(as_text=True)
     assert '<html lang="en">' in html
     assert "Dashboard" in html
+
+
+def test_the_wsgi_entry_point_serves_the_portal_with_start_up_frozen(app, tmp_path):
+    """``gunicorn core.wsgi:app``, as the README says: the worker's app answers, and what
+    start-up made is out of the garbage collector's way."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, core.wsgi as w\n"
+        "r = w.app.test_client().get('/')\n"
+        "print(r.status_code, 'Viatic' in r.get_data(as_text=True), gc.get_freeze_count() > 0)\n"
+    )
+    env = {
+        **os.environ,
+        "VIATIC_DATABASE_URL": app.config["DATABASE_URL"],
+        "VIATIC_SECRET_KEY": app.config["SECRET_KEY"],
+        "VIATIC_INSTANCE_PATH": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["200", "True", "True"], done.stderr[-2000:]

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from flask import url_for
 from flask_babel import format_date, format_time
 from sqlalchemy import Select, and_, false, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 from werkzeug.exceptions import NotFound
 
 from core import toolkit
@@ -311,6 +311,16 @@ def expand(event: Event, after: dt.datetime, before: dt.datetime) -> list[Occurr
     return found
 
 
+# What lists of dates never read: hundreds of events load per month, and on SQLite each
+# date column is parsed in Python. A page of one event loads it whole.
+LISTING = (
+    defer(Event.description),
+    defer(Event.sequence),
+    defer(Event.created_at),
+    defer(Event.updated_at),
+)
+
+
 def occurrences_between(
     commune: toolkit.Commune,
     user: toolkit.User | None,
@@ -330,7 +340,7 @@ def occurrences_between(
                 or_(Event.recurrence_end_at.is_(None), Event.recurrence_end_at >= after),
             ),
         ),
-    ).options(selectinload(Event.calendar))
+    ).options(selectinload(Event.calendar), *LISTING)
     if calendar_id is not None:
         candidates = candidates.where(Event.calendar_id == calendar_id)
     found = []

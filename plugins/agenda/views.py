@@ -47,9 +47,9 @@ from plugins.agenda.models import (
 
 HERE = Path(__file__).parent
 PLANNING_DAYS = 28
-# A day of the month grid shows its first few dates, then a link to the whole day: a cell
-# stays readable, and a busy month does not weigh hundreds of links twice.
-GRID_DATES_PER_DAY = 3
+# A day of the month shows its first few dates, then a link to the whole day in the week
+# view: a cell stays readable, and a busy month does not weigh hundreds of links on a phone.
+DATES_PER_DAY = 4
 bp = Blueprint(
     "agenda",
     __name__,
@@ -407,7 +407,7 @@ def month() -> str:
         chosen=chosen,
         can_write=services.can_write(commune, user),
         today=services.today(),
-        per_day=GRID_DATES_PER_DAY,
+        per_day=DATES_PER_DAY,
     )
 
 

@@ -39,9 +39,9 @@ def test_the_week_view_shows_seven_days_across_the_clock_change(app, village, cl
     assert client.get(f"{AGENDA}/semaine?semaine=2026-W99").status_code == 200
 
 
-def test_a_busy_day_shows_three_dates_in_the_month_grid_and_links_to_its_week(app, village, client):
+def test_a_busy_day_shows_four_dates_in_the_month_and_links_to_the_whole_day(app, village, client):
     client.login(village.maire.email)
-    for hour in range(8, 13):
+    for hour in range(8, 14):
         create(
             client,
             app,
@@ -49,18 +49,22 @@ def test_a_busy_day_shows_three_dates_in_the_month_grid_and_links_to_its_week(ap
             start_date="2026-10-14",
             start_time=f"{hour:02d}:00",
         )
+    create(client, app, title="Marché", start_date="2026-10-15", start_time="08:00")
     month = page(client, f"{AGENDA}/?mois=2026-10")
+    week = f"{AGENDA}/semaine?semaine=2026-10-14#jour-2026-10-14"
     grid, days = month.split('<section class="agenda-days"')
-    cell = grid.split('datetime="2026-10-14"')[1].split("</td>")[0]
-    assert re.findall(r"Réunion de (\d+) h", cell) == ["8", "9", "10"]
-    more = re.search(r'<a class="agenda-more" href="([^"]+)">\+ 2 autres<span', cell)
-    assert more.group(1) == f"{AGENDA}/semaine?semaine=2026-10-14#jour-2026-10-14"
-    # The list of days (what a phone shows) keeps every date.
-    assert re.findall(r"Réunion de (\d+) h", days) == ["8", "9", "10", "11", "12"]
-    # The link leads to the day, with all five.
-    week = page(client, more.group(1).split("#")[0])
-    day = week.split('id="jour-2026-10-14"')[1].split("</li>\n  <li")[0]
-    assert len(re.findall(r"Réunion de \d+ h", day)) == 5
+    # The grid (a wide screen) and the list of days (a phone) show the day's first four
+    # dates, then a link to the whole day; a quiet day has no such link.
+    for shown in (grid.split('datetime="2026-10-14"')[1], days.split("mercredi 14 octobre")[1]):
+        shown = shown.split("jeudi 15 octobre")[0]
+        assert re.findall(r"Réunion de (\d+) h", shown) == ["8", "9", "10", "11"]
+        more = re.findall(r'<a class="agenda-more" href="([^"]+)">\+ 2 autres<span', shown)
+        assert more == [week]
+    assert month.count('class="agenda-more"') == 2
+    assert "Marché" in grid and "Marché" in days
+    # The link leads to the day, with all six.
+    day = page(client, week.split("#")[0]).split('id="jour-2026-10-14"')[1]
+    assert len(re.findall(r"Réunion de \d+ h", day.split("</li>\n  <li")[0])) == 6
 
 
 def test_my_planning_gathers_my_communes_and_only_them(
