@@ -1,5 +1,6 @@
-"""The agenda's JSON API for the mobile apps: calendars, the occurrences of a period, and
-creating, changing and deleting events, through the same services as the pages.
+"""The agenda's JSON API for the mobile apps: calendars, the occurrences of a period,
+creating, changing and deleting events, and the appointments one is asked to (answered
+here), through the same services as the pages.
 
 Mounted by the core under ``/api/v1/c/<INSEE>/agenda/``. Times are ISO 8601: a date
 (``2026-10-20``) for an all-day event, else a time in Paris (``2026-10-20T18:00``) or with
@@ -16,8 +17,8 @@ from flask import Blueprint, request, url_for
 
 from core import toolkit
 from core.toolkit import gettext as _
-from plugins.agenda import services
-from plugins.agenda.models import Calendar, Event
+from plugins.agenda import appointments, services
+from plugins.agenda.models import Appointment, Calendar, Event
 
 bp = Blueprint("agenda_api", __name__)
 MAX_RANGE_DAYS = 366
@@ -89,6 +90,39 @@ class EventOut(toolkit.ApiSchema):
     rrule: str | None
     exdates: list[str]
     url: str
+
+
+class SlotOut(toolkit.ApiSchema):
+    id: int
+    start: str
+    end: str
+    suits: list[str]  # the names of those it suits
+
+
+class InviteeOut(toolkit.ApiSchema):
+    name: str
+    answer: str  # pending, accepted, declined or proposed
+    comment: str
+
+
+class AppointmentOut(toolkit.ApiSchema):
+    id: int
+    title: str
+    place: str
+    description: str
+    status: str  # open, confirmed or cancelled
+    organiser: str | None
+    is_organiser: bool
+    my_answer: str | None  # the person's own, if invited
+    my_slots: list[int]  # the slots that suit the person
+    slots: list[SlotOut]
+    invitees: list[InviteeOut]
+    event_id: int | None  # once confirmed, the agenda's event
+    url: str
+
+
+class AppointmentList(toolkit.ApiSchema):
+    appointments: list[AppointmentOut]
 
 
 def _calendar(calendar: Calendar) -> dict[str, Any]:
@@ -259,6 +293,91 @@ def delete_event(event_id: int) -> Any:
     services.remove(commune, user, event, request.args.get("scope", "all"), _key(request.args))
     toolkit.db.commit()
     return "", 204
+
+
+@bp.get("/rendez-vous")
+@toolkit.requires(appointments.ORGANISE)
+@toolkit.api_operation(
+    "Mes rendez-vous : ceux que j'organise et ceux où je suis invité",
+    response=AppointmentList,
+    tags=["agenda"],
+    scopes=["agenda:read"],
+)
+def list_appointments() -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    return {"appointments": [_appointment(a, user) for a in appointments.mine(commune, user)]}
+
+
+@bp.get("/rendez-vous/<int:appointment_id>")
+@toolkit.requires(appointments.ORGANISE)
+@toolkit.api_operation(
+    "Un rendez-vous", response=AppointmentOut, tags=["agenda"], scopes=["agenda:read"]
+)
+def get_appointment(appointment_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    return _appointment(appointments.get(commune, user, appointment_id), user)
+
+
+@bp.post("/rendez-vous/<int:appointment_id>/reponse")
+@toolkit.requires(appointments.ORGANISE)
+@toolkit.api_operation(
+    "Répondre à une invitation : « available », les numéros des créneaux qui conviennent "
+    "(aucun : je décline) ; « proposal », un autre horaire {« start », « end »} ; « comment »",
+    response=AppointmentOut,
+    tags=["agenda"],
+    scopes=["agenda:write"],
+)
+def answer_appointment(appointment_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = appointments.get(commune, user, appointment_id)
+    body = _body()
+    available = body.get("available", [])
+    if not isinstance(available, list):
+        raise services.EventError({"available": _("Donnez la liste des créneaux qui conviennent.")})
+    proposal = body.get("proposal")
+    if proposal is not None and not isinstance(proposal, dict):
+        raise services.EventError({"proposal": _("Proposez un horaire avec « start » et « end ».")})
+    slot = None
+    if proposal:
+        start_date, start_time = _split(proposal.get("start"), "proposal")
+        end_date, end_time = _split(proposal.get("end"), "proposal")
+        if end_date and end_date != start_date:
+            raise services.EventError({"proposal": _("Un créneau commence et finit le même jour.")})
+        slot = (start_date, start_time, end_time)
+    appointments.answer(commune, user, found, available, slot, str(body.get("comment") or ""))
+    toolkit.db.commit()
+    return _appointment(found, user)
+
+
+def _appointment(appointment: Appointment, user: toolkit.User) -> dict[str, Any]:
+    mine = appointments.invitee_of(appointment, user)
+    return {
+        "id": appointment.id,
+        "title": appointment.title,
+        "place": appointment.place,
+        "description": appointment.description,
+        "status": appointment.status,
+        "organiser": appointment.organiser.name if appointment.organiser else None,
+        "is_organiser": appointment.organiser_id == user.id,
+        "my_answer": mine.answer if mine else None,
+        "my_slots": [int(s) for s in mine.available] if mine else [],
+        "slots": [
+            {
+                "id": slot.id,
+                "start": slot.start_at.astimezone(services.ZONE).isoformat(),
+                "end": slot.end_at.astimezone(services.ZONE).isoformat(),
+                "suits": [i.user.name for i in appointments.who_suits(appointment, slot)],
+            }
+            # In order of time, a slot just proposed included.
+            for slot in sorted(appointment.slots, key=lambda s: s.start_at)
+        ],
+        "invitees": [
+            {"name": i.user.name, "answer": i.answer, "comment": i.comment}
+            for i in appointment.invitees
+        ],
+        "event_id": appointment.event_id,
+        "url": appointments.url(appointment, external=True),
+    }
 
 
 def _body() -> dict[str, Any]:

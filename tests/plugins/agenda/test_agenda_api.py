@@ -14,6 +14,7 @@ from core.models import User
 from tests.plugins.agenda.helpers import calendar_id, count_events, events
 
 API = "/api/v1/c/10145/agenda"
+AGENDA_PAGES = "/c/10145/agenda"
 
 
 @pytest.fixture
@@ -173,3 +174,89 @@ def test_periods_scopes_and_rights(app, village, client, bearer, other_commune, 
     )
     assert wrong.status_code == 400
     assert [e.exdates for e in events(app)] == [[]]
+
+
+def test_an_invitee_answers_an_appointment_from_the_app(app, village, client, bearer):
+    from sqlalchemy import select
+
+    from plugins.agenda.models import Appointment
+    from tests.plugins.agenda.test_agenda_appointments import NEW, proposal, sign_in
+
+    nadia, julie = village.conseiller, village.agent
+    client.login(village.maire.email)
+    assert client.submit(NEW, proposal(app, nadia, julie)).status_code == 302
+    with app.app_context():
+        appointment = db.scalar(select(Appointment))
+        first, second = (s.id for s in appointment.slots)
+    url = f"{API}/rendez-vous/{appointment.id}"
+
+    phone = bearer(nadia, "agenda:read", "agenda:write")
+    listed = client.get(f"{API}/rendez-vous", headers=phone)
+    assert listed.status_code == 200
+    [mine] = listed.json["appointments"]
+    assert (mine["title"], mine["organiser"], mine["my_answer"]) == (
+        "Point sur le budget",
+        "Claire Martin",
+        "pending",
+    )
+    assert [s["start"] for s in mine["slots"]] == [
+        "2030-03-12T09:00:00+01:00",
+        "2030-03-14T18:00:00+01:00",
+    ]
+
+    answered = client.post(
+        f"{url}/reponse", json={"available": [second], "comment": "Le jeudi"}, headers=phone
+    )
+    assert answered.status_code == 200, answered.json
+    assert (answered.json["my_answer"], answered.json["my_slots"]) == ("accepted", [second])
+    assert answered.json["slots"][1]["suits"] == [nadia.name]
+
+    # Julie declines and proposes another time, which is offered to everyone.
+    other = bearer(julie, "agenda:read", "agenda:write")
+    proposed = client.post(
+        f"{url}/reponse",
+        json={
+            "available": [],
+            "proposal": {"start": "2030-03-13T14:00", "end": "2030-03-13T15:00"},
+        },
+        headers=other,
+    )
+    assert proposed.status_code == 200, proposed.json
+    assert proposed.json["my_answer"] == "proposed"
+    assert [s["start"] for s in proposed.json["slots"]][1] == "2030-03-13T14:00:00+01:00"
+    # The organiser's page shows the answers.
+    sign_in(client, village.maire)
+    page = client.get(f"{AGENDA_PAGES}/rendez-vous/{appointment.id}").get_data(as_text=True)
+    assert "Le jeudi" in page
+
+    # Bad input: a slot of no appointment, a proposal ending another day, not a list.
+    for body, field in (
+        ({"available": [first + 999]}, "answer"),
+        (
+            {"available": [], "proposal": {"start": "2030-03-13T14:00", "end": "2030-03-14T15:00"}},
+            "proposal",
+        ),
+        ({"available": "tous"}, "available"),
+    ):
+        refused = client.post(f"{url}/reponse", json=body, headers=phone)
+        assert refused.status_code == 400 and refused.json["field"] == field, refused.json
+        assert refused.json["detail"]
+    # A read-only token may not answer; someone not invited does not see it.
+    assert (
+        client.post(
+            f"{url}/reponse", json={"available": []}, headers=bearer(nadia, "agenda:read")
+        ).status_code
+        == 403
+    )
+    outsider = bearer(village.adjoint, "agenda:read", "agenda:write")
+    assert client.get(url, headers=outsider).status_code == 404
+    assert (
+        client.post(f"{url}/reponse", json={"available": []}, headers=outsider).status_code == 404
+    )
+    assert client.get(url, headers=bearer(village.habitant, "agenda:read")).status_code == 403
+    # Nadia's answer is what she sent last, once.
+    with app.app_context():
+        from plugins.agenda.models import Invitee
+
+        answers = {i.user_id: i.answer for i in db.scalars(select(Invitee))}
+    assert answers == {nadia.id: "accepted", julie.id: "proposed"}
