@@ -219,6 +219,14 @@ class Task(toolkit.Base):
             postgresql_where=text("status <> 'fait'"),
             sqlite_where=text("status <> 'fait'"),
         ),
+        # « Mes tâches »: a person's open tasks, by due date.
+        Index(
+            "ix_pilotage_task_open_assignee",
+            "assignee_id",
+            "due_date",
+            postgresql_where=text("status <> 'fait'"),
+            sqlite_where=text("status <> 'fait'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -470,10 +470,10 @@ def kanban() -> str:
 @bp.get("/mes-taches")
 @toolkit.requires("pilotage.view")
 def my_tasks() -> str:
+    page = max(request.args.get("page", 1, type=int), 1)
     return toolkit.render(
         "pilotage/my_tasks.html",
-        mine=tasks.my_tasks(toolkit.current_user()),
-        limit=tasks.MINE_LIMIT,
+        mine=tasks.my_tasks(toolkit.current_user(), page),
         labels=tasks.status_labels(),
         overdue=tasks.is_overdue,
     )

@@ -27,12 +27,15 @@ from plugins.pilotage.projects import PilotageError, text
 
 PLUGIN = "pilotage"
 REMIND_DAYS = 2  # the reminder goes out this many days before the due date
-MINE_LIMIT = 100
+MINE_PAGE = 50  # « Mes tâches » by pages: the page's cost grows with its lines
 LIST_LIMIT = 200
 CHECKLIST_MAX = 50
 
 STATUS_LABELS = {"a_faire": _l("À faire"), "en_cours": _l("En cours"), "fait": _l("Fait")}
 DONE = "fait"
+# The nearest due first, those without a date last. NULLS LAST rather than
+# ``due_date IS NULL``: an expression no index holds, which forced a sort of every row.
+NEAREST_DUE = (Task.due_date.asc().nulls_last(), Task.id)
 
 
 def status_labels() -> dict[str, str]:
@@ -95,20 +98,14 @@ def commune_tasks(
         query = query.where(Task.status != DONE)
     if assignee is not None:
         query = query.where(Task.assignee_id == assignee)
-    return list(
-        toolkit.db.scalars(
-            _with_people(query)
-            .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
-            .limit(LIST_LIMIT)
-        )
-    )
+    return list(toolkit.db.scalars(_with_people(query).order_by(*NEAREST_DUE).limit(LIST_LIMIT)))
 
 
 def project_tasks(project: Project) -> list[Task]:
     return list(
         toolkit.db.scalars(
             _with_people(select(Task).where(Task.project_id == project.id)).order_by(
-                Task.status == DONE, Task.due_date.is_(None), Task.due_date, Task.id
+                Task.status == DONE, *NEAREST_DUE
             )
         )
     )
@@ -119,14 +116,8 @@ def kanban(commune: toolkit.Commune) -> dict[str, list[Task]]:
     columns: dict[str, list[Task]] = {}
     for status in TASK_STATUSES:
         query = select(Task).where(Task.commune_id == commune.id, Task.status == status)
-        order = (
-            (Task.updated_at.desc(),)
-            if status == DONE
-            else (Task.due_date.is_(None), Task.due_date)
-        )
-        columns[status] = list(
-            toolkit.db.scalars(_with_people(query).order_by(*order, Task.id).limit(100))
-        )
+        order = (Task.updated_at.desc(), Task.id) if status == DONE else NEAREST_DUE
+        columns[status] = list(toolkit.db.scalars(_with_people(query).order_by(*order).limit(100)))
     return columns
 
 
@@ -136,9 +127,16 @@ class MyTask:
     commune: toolkit.Commune
 
 
-def my_tasks(user: toolkit.User) -> list[MyTask]:
+@dataclass
+class MyPage:
+    tasks: list[MyTask]
+    page: int
+    has_next: bool
+
+
+def my_tasks(user: toolkit.User, page: int = 1) -> MyPage:
     """« Mes tâches »: the open tasks assigned to ``user`` in every commune where the module
-    is on and they may still see the pilotage, the nearest due first."""
+    is on and they may still see the pilotage, the nearest due first, by pages."""
     communes = {
         m.commune_id: m.commune
         for m in toolkit.db.scalars(
@@ -154,19 +152,27 @@ def my_tasks(user: toolkit.User) -> list[MyTask]:
         and toolkit.has_permission(user, commune, "pilotage.view")
     ]
     if not allowed:
-        return []
-    found = toolkit.db.scalars(
-        _with_people(
-            select(Task).where(
+        return MyPage([], page, False)
+    # One line more than the page: whether a next page exists, without counting them all.
+    found = list(
+        toolkit.db.scalars(
+            select(Task)
+            .where(
                 Task.assignee_id == user.id,
                 Task.status != DONE,
                 Task.commune_id.in_(allowed),
             )
+            .options(selectinload(Task.project))
+            .order_by(*NEAREST_DUE)
+            .offset((page - 1) * MINE_PAGE)
+            .limit(MINE_PAGE + 1)
         )
-        .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
-        .limit(MINE_LIMIT)
     )
-    return [MyTask(task, communes[task.commune_id]) for task in found]
+    return MyPage(
+        [MyTask(task, communes[task.commune_id]) for task in found[:MINE_PAGE]],
+        page,
+        len(found) > MINE_PAGE,
+    )
 
 
 def overdue_count(commune: toolkit.Commune) -> int:

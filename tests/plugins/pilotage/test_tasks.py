@@ -174,6 +174,45 @@ def test_my_tasks_span_my_communes_and_say_what_is_overdue(
     assert "Tâche à Dierrey" not in page(julie, f"{PILOTAGE}/mes-taches")
 
 
+def test_my_tasks_come_by_pages_the_nearest_due_first_the_undated_last(app, team):
+    today = dt.date.today()
+    with app.app_context():
+        # Out of order on purpose: one without a date, then dates going down.
+        db.add(Task(commune_id=team.commune.id, title="Sans date", assignee_id=team.agent.id))
+        for n in range(tasks.MINE_PAGE, 0, -1):
+            db.add(
+                Task(
+                    commune_id=team.commune.id,
+                    title=f"Tâche n° {n}",
+                    assignee_id=team.agent.id,
+                    due_date=today + dt.timedelta(days=n),
+                )
+            )
+        db.add(
+            Task(
+                commune_id=team.commune.id,
+                title="Déjà faite",
+                assignee_id=team.agent.id,
+                status=tasks.DONE,
+                due_date=today,
+            )
+        )
+        db.commit()
+    julie = app.test_client()
+    julie.login(team.agent.email)
+    first = page(julie, f"{PILOTAGE}/mes-taches")
+    assert first.index("Tâche n° 1<") < first.index("Tâche n° 2<")
+    assert f"Tâche n° {tasks.MINE_PAGE}<" in first and "Sans date" not in first
+    assert "Déjà faite" not in first and "Julie Morel" not in first.split("<main")[1]
+    assert f'href="{PILOTAGE}/mes-taches?page=2"' in first and "Page précédente" not in first
+    second = page(julie, f"{PILOTAGE}/mes-taches?page=2")
+    assert "Sans date" in second and "Tâche n° 1<" not in second
+    assert f'href="{PILOTAGE}/mes-taches?page=1"' in second and "Page suivante" not in second
+    assert "Cette page est vide." in page(julie, f"{PILOTAGE}/mes-taches?page=9")
+    for wrong in ("x2", "-3", "0"):  # read as the first page, not an error
+        assert "Tâche n° 1<" in page(julie, f"{PILOTAGE}/mes-taches?page={wrong}")
+
+
 def test_the_reminder_goes_once_to_the_assignee_of_a_task_due_soon(app, client, team):
     client.login(team.maire.email)
     soon = (dt.date.today() + dt.timedelta(days=1)).isoformat()
