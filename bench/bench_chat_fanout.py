@@ -4,8 +4,9 @@ each client, and the memory each open stream costs.
 
 Set-up: a temporary PostgreSQL database, the real Redis (``VIATIC_BENCH_REDIS_URL``, default
 ``redis://127.0.0.1:6379/15``, with a key prefix of its own), and one gunicorn with
-``--workers 2 --worker-class gthread --threads 400`` on loopback: the kernel spreads the
-connections over the two workers, and a message posted to one reaches the streams of the
+``--workers 2`` of the worker class chosen (``--worker-class``: ``gevent``, as advised, or
+``gthread`` with 400 threads, to compare) on loopback: the kernel spreads the connections
+over the two workers, and a message posted to one reaches the streams of the
 other through Redis. The 500 clients are asyncio connections of this process reading the
 stream; messages are posted through the JSON API, one every 0.3 s, each carrying the time it
 was sent, and each client notes when it reads it. The same clock serves both.
@@ -14,7 +15,8 @@ Printed: p50, p99 and max latency over every (message, client) pair (target p99 
 loopback), messages lost (must be 0), and the workers' resident memory before and after the
 500 streams opened, per stream.
 
-Run: ``.venv/bin/python bench/bench_chat_fanout.py [--clients N] [--messages N]``
+Run: ``.venv/bin/python bench/bench_chat_fanout.py [--clients N] [--messages N]
+[--worker-class gevent|gthread]``
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ TARGET_P99_MS = 100.0
 REDIS_URL = os.environ.get("VIATIC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 MARK = re.compile(r"bench-(\d+)-(\d+\.\d+)")
+# gevent: what the README advises (a greenlet per stream); gthread: a thread per stream,
+# the former advice, kept to compare the two in one run.
+WORKER_OPTIONS = {
+    "gevent": ["--worker-class", "gevent", "--worker-connections", "1000"],
+    "gthread": ["--worker-class", "gthread", "--threads", "400"],
+}
 
 
 def free_port() -> int:
@@ -53,6 +61,12 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (load-independent, unlike latency)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def workers_of(master: int) -> list[int]:
@@ -95,14 +109,19 @@ async def client(
     counter[0] += 1
     if counter[0] == total:
         ready.set()
-    mine = received.setdefault(id(reader), [])
+    # Whole reads, not a line at a time: 500 clients reading an event's lines one by one
+    # kept this process busy long enough to add its own delay to what it measured.
+    mine = received.setdefault(id(reader), {})
+    tail = ""
     while not done.is_set():
-        line = await reader.readline()
-        if not line:
+        chunk = await reader.read(65536)
+        if not chunk:
             break
-        found = MARK.search(line.decode(errors="replace"))
-        if found and line.startswith(b"data:"):
-            mine.append((int(found.group(1)), time.perf_counter() - float(found.group(2))))
+        now = time.perf_counter()
+        text = tail + chunk.decode(errors="replace")
+        for found in MARK.finditer(text):
+            mine.setdefault(int(found.group(1)), now - float(found.group(2)))
+        tail = text[-64:]  # a mark cut between two reads is found in the next
     writer.close()
 
 
@@ -110,13 +129,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--messages", type=int, default=30)
+    parser.add_argument("--worker-class", choices=sorted(WORKER_OPTIONS), default="gevent")
     args = parser.parse_args()
-    _common.header(f"chat: fan-out to {args.clients} streams on 2 gunicorn workers and Redis")
+    _common.header(
+        f"chat: fan-out to {args.clients} streams on 2 gunicorn {args.worker_class} workers "
+        "and Redis"
+    )
     with _common.TempPostgres("chatfan") as database:
         if database.url is None:
             _common.pg_skipped("fan-out", database)
             return
-        app, channel, _ids = build(database.url, 0)
+        # A few messages, so that the warm-up below renders some (templates, locale data).
+        app, channel, _ids = build(database.url, 5)
         _common.dispose(app)
         port = free_port()
         env = {
@@ -135,15 +159,12 @@ def main() -> None:
                 str(Path(sys.executable).with_name("gunicorn")),
                 "--workers",
                 "2",
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "400",
+                *WORKER_OPTIONS[args.worker_class],
                 "--graceful-timeout",
                 "2",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "core.app:create_app()",
+                "core.wsgi:app",
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -160,7 +181,7 @@ def main() -> None:
             writer = sign_in(base, "maire@bench.fr")
             reader = sign_in(base, "agent@bench.fr")
             cookie = "; ".join(f"{c.name}={c.value}" for c in reader.cookies)
-            for _ in range(5):  # the workers' first requests build their caches
+            for _ in range(10):  # the workers' first requests build their caches
                 reader.get(f"{base}/c/10145/chat/salon/{channel}", timeout=30)
             workers = workers_of(server.pid)
             before = sum(rss_kib(p) for p in workers)
@@ -212,13 +233,19 @@ async def run_clients(port, channel, cookie, clients, messages, base, writer, wo
     token = CSRF.search(writer.get(f"{base}/c/10145/chat/", timeout=30).text).group(1)
     api = f"{base}/api/v1/c/10145/chat/channels/{channel}/messages"
 
+    posts: list[float] = []
+
     def post_all() -> None:
         for n in range(messages):
-            body = f"bench-{n}-{time.perf_counter():.6f}"
+            start = time.perf_counter()
+            body = f"bench-{n}-{start:.6f}"
             writer.post(api, json={"body": body}, headers={"X-CSRFToken": token}, timeout=30)
+            posts.append(time.perf_counter() - start)
             time.sleep(0.3)
 
+    print(f"   {clients} streams open; posting {messages} messages", flush=True)
     poster = threading.Thread(target=post_all)
+    cpu_before = [cpu_seconds(p) for p in workers]
     poster.start()
     while poster.is_alive():
         await asyncio.sleep(0.1)
@@ -227,11 +254,21 @@ async def run_clients(port, channel, cookie, clients, messages, base, writer, wo
     while sum(len(got) for got in received.values()) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
     done.set()
+    cpu = [cpu_seconds(p) - before for p, before in zip(workers, cpu_before, strict=True)]
+    print(
+        "   workers' CPU per message (the post and its fan-out, whatever the load): "
+        + ", ".join(f"{used / messages * 1000:.1f} ms" for used in cpu)
+    )
     for task in tasks:
         task.cancel()
-    latencies = [lat for got in received.values() for _n, lat in got]
+    latencies = [lat for got in received.values() for lat in got.values()]
     lost = clients * messages - len(latencies)
     print(f"   answers to the {clients} stream requests: {statuses}")
+    posts.sort()
+    print(
+        f"   the POSTs themselves: median {_common.percentile(posts, 0.5) * 1000:.1f} ms, "
+        f"max {posts[-1] * 1000:.1f} ms"
+    )
     return latencies, lost, after
 
 

@@ -833,8 +833,10 @@ def _notify(
 
     if author is None:
         return
-    readers = [p for p in channel_members(commune, channel) if p.id != author.id]
     handles = markup.mentioned_handles(message.body)
+    if not handles and channel.kind != DIRECT:
+        return  # nobody to notify: the channel's readers (a query each) are not needed
+    readers = [p for p in channel_members(commune, channel) if p.id != author.id]
     mentioned = [p for p in readers if markup.handle(p.name) in handles]
     url = url_for("chat.channel", channel_id=channel.id, _anchor=f"m{message.id}")
     if mentioned:

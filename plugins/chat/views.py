@@ -9,14 +9,19 @@ without reload and the unread counts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, flash, redirect, request, stream_with_context, url_for
 from flask_babel import format_datetime, get_locale
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from flask_wtf.file import FileField
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -35,6 +40,7 @@ from plugins.chat import bridge, live, markup, services
 from plugins.chat.models import COMMISSION, GROUP, KIND_LABELS, Channel
 
 HERE = Path(__file__).parent
+T = TypeVar("T")
 bp = Blueprint(
     "chat",
     __name__,
@@ -134,6 +140,18 @@ def _show_errors(form: FlaskForm, error: services.ChatError) -> None:
             flash(message, "error")
 
 
+def _carry_out(action: Callable[[], T]) -> T:
+    """Run the action of a button (no form to show again) and save it; input it refuses
+    answers 400 with its message, nothing saved."""
+    try:
+        result = action()
+    except services.ChatError as error:
+        services.rollback()
+        toolkit.refuse(error.message, 400)
+    services.commit()
+    return result
+
+
 def _people_choices(form_field: Any, exclude: int | None = None) -> None:
     people = services.commune_people(toolkit.current_commune())
     form_field.choices = [
@@ -191,7 +209,7 @@ def _channel_page(channel: Channel, form: MessageForm, status: int = 200) -> tup
         toolkit.render(
             "chat/channel.html",
             channel=channel,
-            messages=[services.message_view(m) for m in messages],
+            messages=[message_html(services.message_view(m)) for m in messages],
             older=messages[0].id if len(messages) == services.PAGE_SIZE else None,
             paged=before is not None,
             channels=channels,
@@ -237,23 +255,48 @@ def post(channel_id: int) -> Any:
     return redirect(url_for(".channel", channel_id=found.id, _anchor=f"m{message.id}"))
 
 
-_rendered: dict[tuple[int, int, str, str], str] = {}
-_rendered_lock = threading.Lock()
-RENDERED_KEEP = 512
+# A message's HTML depends only on its view (``services.message_view``), the commune, the
+# reader's language and which of its reactions are the reader's: it is rendered once per
+# process for each, and every page and stream that shows the message reuses it (a page of
+# 50 messages then costs 50 dictionary lookups, not 50 renderings with their URLs and
+# dates). Its forms carry the reader's own CSRF token, put in place of ``CSRF_SLOT``
+# afterwards: an HTML comment, which no message text or name can hold once escaped.
+CSRF_SLOT = "<!--csrf-->"
+FRAGMENTS_KEPT = 4096
+_render_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=FRAGMENTS_KEPT)
+def _fragment(view: str, commune: str, locale: str, pressed: frozenset[str]) -> str:
+    return toolkit.render(
+        "chat/_message.html", m=json.loads(view), pressed=pressed, csrf_slot=CSRF_SLOT
+    )
+
+
+def message_html(
+    view: dict[str, Any] | str, pressed: frozenset[str] = frozenset(), token: str | None = None
+) -> Markup:
+    """The HTML of a message given its view (or the view as JSON), with the reactions in
+    ``pressed`` shown as the reader's, and ``token`` (the reader's CSRF token by default)
+    in its forms."""
+    key = view if isinstance(view, str) else json.dumps(view, separators=(",", ":"))
+    # One thread renders what many want at the same moment (a new message for the 250
+    # streams of a worker): the others wait for it, rather than render it again each.
+    with _render_lock:
+        html = _fragment(key, toolkit.current_commune().insee, str(get_locale()), pressed)
+    return Markup(html.replace(CSRF_SLOT, generate_csrf() if token is None else token))
 
 
 def render_event(event: live.Event) -> str:
-    """The HTML of a live event's message, rendered once per process and language (every
-    stream of the channel sends the same)."""
-    key = (event.channel_id, event.seq, event.kind, str(get_locale()))
-    found = _rendered.get(key)
-    if found is None:
-        found = toolkit.render("chat/_message.html", m=event.message)
-        with _rendered_lock:
-            if len(_rendered) >= RENDERED_KEEP:
-                _rendered.clear()
-            _rendered[key] = found
-    return found
+    """A live event as its stream sends it: the same text for every reader of a language,
+    made once per process (``chat.js`` puts the page's CSRF token in its forms and marks
+    the reader's own reactions)."""
+    locale = str(get_locale())
+    text = event.texts.get(locale)
+    if text is None:
+        html = message_html(json.dumps(event.message, separators=(",", ":")), token="")
+        text = event.texts.setdefault(locale, live.sse(event.kind, str(html), event.seq))
+    return text
 
 
 @bp.get("/salon/<int:channel_id>/flux")
@@ -270,7 +313,7 @@ def stream(channel_id: int) -> Response:
     # most (and the stream drops the second by its number), never zero times.
     subscription = live.hub().subscribe(readable)
     backlog = [
-        (seq, kind, render_event(live.Event(found.id, seq, kind, services.message_view(m))))
+        live.Event(found.id, seq, kind, services.message_view(m))
         for seq, kind, m in services.events_since(found, seen)
     ]
     user_id = user.id
@@ -382,11 +425,7 @@ def connect_bridge(channel_id: int) -> Any:
 def remove_member(channel_id: int, person_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     found = services.get_channel(commune, user, channel_id)
-    try:
-        person = services.remove_member(commune, user, found, person_id)
-    except services.ChatError as error:
-        toolkit.refuse(error.message, 400)
-    services.commit()
+    person = _carry_out(lambda: services.remove_member(commune, user, found, person_id))
     flash(_("%(name)s a été retiré du canal.", name=person.name), "success")
     return redirect(url_for(".members", channel_id=found.id))
 
@@ -396,11 +435,7 @@ def remove_member(channel_id: int, person_id: int) -> Any:
 def close(channel_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     found = services.get_channel(commune, user, channel_id)
-    try:
-        services.close_channel(commune, user, found)
-    except services.ChatError as error:
-        toolkit.refuse(error.message, 400)
-    services.commit()
+    _carry_out(lambda: services.close_channel(commune, user, found))
     flash(_("Le canal est fermé : il reste lisible, plus personne n'y écrit."), "success")
     return redirect(url_for(".channel", channel_id=found.id))
 
@@ -417,6 +452,7 @@ def _message_page(message: Any, status: int = 200, **forms: FlaskForm) -> tuple[
             "chat/message.html",
             message=message,
             m=services.message_view(message),
+            fragment=message_html(services.message_view(message)),
             channel=channel_row,
             own=own and services.can_write(commune, user, channel_row),
             can_moderate=services.can_moderate(commune, user),
@@ -459,11 +495,7 @@ def edit(message_id: int) -> Any:
 def delete(message_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     found = services.get_message(commune, user, message_id)
-    try:
-        services.delete_message(commune, user, found)
-    except services.ChatError as error:
-        toolkit.refuse(error.message, 400)
-    services.commit()
+    _carry_out(lambda: services.delete_message(commune, user, found))
     flash(_("Message supprimé."), "success")
     return redirect(url_for(".channel", channel_id=found.channel_id))
 

@@ -103,14 +103,12 @@ def start_gunicorn(
             "--workers",
             "1",
             "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
+            "gevent",  # as the README advises for production
             "--graceful-timeout",
             "2",  # open streams do not hold the stop
             "--bind",
             f"127.0.0.1:{port}",
-            "core.app:create_app()",
+            "core.wsgi:app",
         ],
         env=env,
         stdout=log.open("wb"),
