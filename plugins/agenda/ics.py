@@ -1,4 +1,5 @@
-"""iCalendar (RFC 5545) out: one event's ``.ics`` and a calendar's subscription feed.
+"""iCalendar (RFC 5545) out: one event's ``.ics``, and the subscription feeds (a calendar's,
+a person's planning).
 
 Timed events are written in local time with ``TZID=Europe/Paris`` and the zone's
 VTIMEZONE (its daylight-saving rules, as phones and Thunderbird expect); all-day events as
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable
 import icalendar
 
 from plugins.agenda import services
-from plugins.agenda.models import PUBLIC, Calendar, Event
+from plugins.agenda.models import PUBLIC, Event
 
 PRODID = "-//Viatic//Agenda//FR"
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -112,11 +113,9 @@ def event_ics(event: Event, url: str | None = None) -> bytes:
     return cal.to_ical()
 
 
-def feed_ics(
-    calendar: Calendar, commune_name: str, events: Iterable[Event], url_of: Callable[[Event], str]
-) -> bytes:
-    """A calendar's subscription feed."""
-    cal = _calendar(name=f"{calendar.name} — {commune_name}")
+def feed_ics(name: str, events: Iterable[Event], url_of: Callable[[Event], str]) -> bytes:
+    """A subscription feed (a calendar's, or a person's planning) named ``name``."""
+    cal = _calendar(name=name)
     for event in events:
         cal.add_component(vevent(event, url_of(event)))
     return cal.to_ical()

@@ -270,6 +270,20 @@ class Invitee(toolkit.Base):
     user: Mapped[User] = relationship()
 
 
+class PlanningFeed(toolkit.Base):
+    """The secret address of a person's planning as a subscription feed (« Mon planning »:
+    what they may see in every commune of theirs, their private events included). Stored
+    hashed; a new one replaces the old."""
+
+    __tablename__ = "agenda_planning_feed"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+
 # How long before an event a person wants to be reminded of it, in minutes.
 REMINDER_CHOICES = {
     0: _l("Pas de rappel"),

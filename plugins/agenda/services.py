@@ -55,6 +55,7 @@ from plugins.agenda.models import (
     Attendee,
     Calendar,
     Event,
+    PlanningFeed,
 )
 
 PLUGIN = "agenda"
@@ -496,15 +497,23 @@ def planning(
     """ "Mon planning": what ``user`` may see in ``[after, before)`` in every commune of
     theirs that uses the agenda, in order, each with its commune."""
     found = []
-    for membership in user.memberships:
-        commune = membership.commune
-        if not toolkit.module_enabled(commune, PLUGIN):
-            continue
-        if not toolkit.has_permission(user, commune, "agenda.view"):
-            continue
+    for commune in planning_communes(user):
         found.extend((commune, o) for o in occurrences_between(commune, user, after, before))
     found.sort(key=lambda pair: (pair[1].start.astimezone(dt.UTC), pair[0].name))
     return found
+
+
+def planning_communes(user: toolkit.User) -> list[toolkit.Commune]:
+    """The communes of ``user`` that use the agenda and whose agenda they may open."""
+    return sorted(
+        (
+            m.commune
+            for m in user.memberships
+            if toolkit.module_enabled(m.commune, PLUGIN)
+            and toolkit.has_permission(user, m.commune, "agenda.view")
+        ),
+        key=lambda c: c.name,
+    )
 
 
 def upcoming(
@@ -1433,27 +1442,93 @@ def feed_version(calendar: Calendar, commune: toolkit.Commune) -> str:
 def feed_events(calendar: Calendar) -> list[Event]:
     """What a calendar's feed holds: its public and members' events of the past year and
     to come (never the private ones)."""
-    cutoff = toolkit.utcnow() - dt.timedelta(days=FEED_PAST_DAYS)
     return list(
         toolkit.db.scalars(
             select(Event)
             .where(
                 Event.calendar_id == calendar.id,
                 Event.visibility.in_((PUBLIC, MEMBERS)),
-                or_(
-                    and_(Event.rrule.is_(None), Event.end_at >= cutoff),
-                    and_(
-                        Event.rrule.is_not(None),
-                        or_(
-                            Event.recurrence_end_at.is_(None),
-                            Event.recurrence_end_at >= cutoff,
-                        ),
-                    ),
-                ),
+                _in_feed_window(),
             )
             .order_by(Event.start_at, Event.id)
         )
     )
+
+
+def _in_feed_window() -> Any:
+    """The events a feed holds: those of the past year and to come, a series as long as it
+    still has dates in that window."""
+    cutoff = toolkit.utcnow() - dt.timedelta(days=FEED_PAST_DAYS)
+    return or_(
+        and_(Event.rrule.is_(None), Event.end_at >= cutoff),
+        and_(
+            Event.rrule.is_not(None),
+            or_(Event.recurrence_end_at.is_(None), Event.recurrence_end_at >= cutoff),
+        ),
+    )
+
+
+# --- A person's planning as a feed ------------------------------------------------------------
+
+
+def regenerate_planning_token(user: toolkit.User) -> str:
+    """Make a new secret address for ``user``'s planning feed; the old one stops working.
+    Returns the token, shown once and stored hashed only."""
+    feed = toolkit.db.get(PlanningFeed, user.id)
+    token = secrets.token_urlsafe(32)
+    action = "agenda.planning_feed_regenerated" if feed else "agenda.planning_feed_created"
+    if feed is None:
+        feed = PlanningFeed(user_id=user.id)
+        toolkit.db.add(feed)
+    feed.token_hash = toolkit.credential_digest(token)
+    feed.created_at = toolkit.utcnow()
+    toolkit.audit(action, module=PLUGIN, object_type="user", object_id=user.id, actor=user)
+    return token
+
+
+def planning_feed_created(user: toolkit.User) -> dt.datetime | None:
+    feed = toolkit.db.get(PlanningFeed, user.id)
+    return feed.created_at if feed else None
+
+
+def planning_feed_owner(token: str) -> toolkit.User | None:
+    """The active person whose planning feed ``token`` opens, if any."""
+    if not token or len(token) > 100:
+        return None
+    user = toolkit.db.scalar(
+        select(toolkit.User)
+        .join(PlanningFeed, PlanningFeed.user_id == toolkit.User.id)
+        .where(PlanningFeed.token_hash == toolkit.credential_digest(token))
+    )
+    return user if user is not None and user.is_active else None
+
+
+def planning_feed_version(user: toolkit.User) -> str:
+    """What a person's planning feed depends on, as a short tag: in each of their communes,
+    the events they may see (count and last change), and the day."""
+    parts = [str(user.id), str(today())]
+    for commune in planning_communes(user):
+        count, latest = toolkit.db.execute(
+            visible_events(commune, user)
+            .where(_in_feed_window())
+            .with_only_columns(func.count(Event.id), func.max(Event.updated_at))
+        ).one()
+        parts.append(f"{commune.id}|{commune.name}|{count}|{latest}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def planning_feed_events(user: toolkit.User) -> list[tuple[toolkit.Commune, Event]]:
+    """What a person's planning feed holds: what they may see in each commune of theirs,
+    the past year and to come, their private events and appointments included. An event
+    imported into two of their communes comes once (a calendar app keys events by UID)."""
+    found, seen = [], set()
+    for commune in planning_communes(user):
+        query = visible_events(commune, user).where(_in_feed_window())
+        for event in toolkit.db.scalars(query.order_by(Event.start_at, Event.id)):
+            if (event.uid, event.recurrence_id) not in seen:
+                seen.add((event.uid, event.recurrence_id))
+                found.append((commune, event))
+    return found
 
 
 # --- Demonstration content --------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -443,6 +444,19 @@ def week_title(monday: dt.date) -> str:
 @toolkit.requires("agenda.view")
 def planning() -> str:
     """What the person has in the coming weeks, in every commune of theirs with an agenda."""
+    return _planning_page()
+
+
+@bp.post("/mon-planning/abonnement")
+@toolkit.requires("agenda.view")
+def regenerate_planning_feed() -> str:
+    token = services.regenerate_planning_token(toolkit.current_user())
+    toolkit.db.commit()
+    # Shown on this very answer, never put in the session: it is the feed's only key.
+    return _planning_page(new_feed=url_for(".planning_feed", token=token, _external=True))
+
+
+def _planning_page(new_feed: str | None = None) -> str:
     user = toolkit.current_user()
     start = services.parse_date(request.args.get("du") or "") or services.today()
     after = services.midnight(start)
@@ -459,6 +473,8 @@ def planning() -> str:
         following=start + dt.timedelta(days=PLANNING_DAYS),
         reminder=reminders.preference(user),
         reminder_choices=REMINDER_CHOICES,
+        feed_created=services.planning_feed_created(user),
+        new_feed=new_feed,
     )
 
 
@@ -758,18 +774,44 @@ def feed(token: str) -> Response:
             ),
             404,
         )
-    # Phones poll their feeds; a long one takes seconds to write. The version changes with
-    # any event of the calendar (and each day, as the window moves): a client that has it
-    # gets a 304, and each worker writes a version once.
-    version = services.feed_version(calendar, commune)
+    base = url_for(".show", event_id=0, _external=True).removesuffix("0")
+    return _feed_response(
+        services.feed_version(calendar, commune),
+        lambda version: _written_feed(calendar.id, version, base),
+        f"agenda-{calendar.kind}.ics",
+    )
+
+
+@bp.get("/mon-planning/<token>.ics")
+@toolkit.public
+def planning_feed(token: str) -> Response:
+    """A person's planning, for their phone: the address works whichever of their communes
+    it was made in, as long as they keep it secret and do not replace it."""
+    user = services.planning_feed_owner(token)
+    if user is None:
+        toolkit.refuse(
+            _(
+                "Cette adresse d'abonnement n'est plus valable : elle a été remplacée ou "
+                "n'a jamais existé. Créez-en une nouvelle dans « Mon planning »."
+            ),
+            404,
+        )
+    return _feed_response(
+        services.planning_feed_version(user),
+        lambda version: _written_planning(user.id, version),
+        "mon-planning.ics",
+    )
+
+
+def _feed_response(version: str, write: Callable[[str], bytes], filename: str) -> Response:
+    """A feed, or a 304 to a client that has this version. Phones poll their feeds, and a
+    long one takes seconds to write: the version changes with every event it holds (and
+    each day, as its window moves), and each worker writes a version once."""
     if version in request.if_none_match:
         response = Response(status=304)
-        response.set_etag(version)
     else:
-        base = url_for(".show", event_id=0, _external=True).removesuffix("0")
-        body = _written_feed(calendar.id, version, base)
-        response = _calendar_response(body, f"agenda-{calendar.kind}.ics", attachment=False)
-        response.set_etag(version)
+        response = _calendar_response(write(version), filename, attachment=False)
+    response.set_etag(version)
     response.headers["Cache-Control"] = "private, max-age=300"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
@@ -781,10 +823,27 @@ def _written_feed(calendar_id: int, version: str, base: str) -> bytes:
     the version covers the calendar's events and names)."""
     calendar = toolkit.db.get(Calendar, calendar_id)
     return ics.feed_ics(
-        calendar,
-        toolkit.current_commune().name,
+        f"{calendar.name} — {toolkit.current_commune().name}",
         services.feed_events(calendar),
         lambda event: f"{base}{event.id}",
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _written_planning(user_id: int, version: str) -> bytes:
+    """A person's planning feed, written once per worker and version. Each event links to
+    its page in its own commune."""
+    user = toolkit.db.get(toolkit.User, user_id)
+    found = services.planning_feed_events(user)
+    bases = {
+        commune.id: url_for(".show", insee=commune.insee, event_id=0, _external=True)[:-1]
+        for commune in {c for c, _event in found}
+    }
+    commune_of = {event.id: commune for commune, event in found}
+    return ics.feed_ics(
+        _("Planning de %(name)s", name=user.name),
+        [event for _commune, event in found],
+        lambda event: f"{bases[commune_of[event.id].id]}{event.id}",
     )
 
 

@@ -125,3 +125,96 @@ def test_my_planning_gathers_my_communes_and_only_them(
         modules.disable(db.get(Commune, other_commune.id), "agenda")
         db.commit()
     assert "Conseil de Dierrey" not in page(client, f"{AGENDA}/mon-planning?du=2026-10-20")
+
+
+def test_my_planning_as_a_feed_for_my_phone(
+    app, village, client, other_commune, make_member, enable_module
+):
+    """The secret address of « Mon planning »: what I see in all my communes, my private
+    events included, nothing of anyone else's; a 304 to a phone that has it; replaced, the
+    old address stops working."""
+    from html import unescape
+
+    from sqlalchemy import select
+
+    from core.db import db
+    from core.models import AuditEvent, User
+    from tests.plugins.agenda.helpers import parse
+
+    enable_module(other_commune, "agenda")
+    nadia = village.conseiller
+    make_member(other_commune, "maire", email=nadia.email)
+    client.login(village.maire.email)
+    create(client, app, title="Conseil de Faux-Villecerf", start_date="2026-10-22")
+    create(
+        client, app, title="Entretien privé du maire", start_date="2026-10-23", visibility="private"
+    )
+    client.post("/deconnexion", data={"csrf_token": client.csrf_token()})
+
+    client.login(nadia.email)
+    dierrey = f"/c/{other_commune.insee}/agenda"
+
+    def add_in_dierrey(title: str, visibility: str) -> None:
+        council = next(c.id for c in calendars(app, other_commune) if c.kind == "conseil")
+        response = client.submit(
+            f"{dierrey}/nouvel-evenement",
+            {
+                "calendar": str(council),
+                "title": title,
+                "start_date": "2026-10-21",
+                "start_time": "20:00",
+                "end_time": "21:00",
+                "category": "reunion",
+                "visibility": visibility,
+            },
+        )
+        assert response.status_code == 302
+
+    add_in_dierrey("Rendez-vous chez le notaire", "private")
+    assert "Pas encore d'adresse d'abonnement" in page(client, f"{AGENDA}/mon-planning")
+    made = client.submit(f"{AGENDA}/mon-planning/abonnement", {}, page=f"{AGENDA}/mon-planning")
+    assert made.status_code == 200
+    address = unescape(
+        re.search(r'id="adresse-planning" [^>]*value="([^"]+)"', made.get_data(as_text=True)).group(
+            1
+        )
+    )
+    assert "/agenda/mon-planning/" in address and address.endswith(".ics")
+    feed = address.split("viatic.test", 1)[1]
+
+    phone = app.test_client()  # no session: the address is the only key
+    answer = phone.get(feed)
+    assert answer.status_code == 200 and answer.mimetype == "text/calendar"
+    cal = parse(answer.data)
+    assert str(cal["X-WR-CALNAME"]) == f"Planning de {nadia.name}"
+    summaries = {str(e["SUMMARY"]): str(e["URL"]) for e in cal.walk("VEVENT")}
+    assert set(summaries) == {"Conseil de Faux-Villecerf", "Rendez-vous chez le notaire"}
+    assert "/c/10145/agenda/evenement/" in summaries["Conseil de Faux-Villecerf"]
+    assert f"/c/{other_commune.insee}/agenda/evenement/" in summaries["Rendez-vous chez le notaire"]
+
+    # A phone that has this version gets a 304; a new event makes a new version.
+    tag = answer.headers["ETag"]
+    assert phone.get(feed, headers={"If-None-Match": tag}).status_code == 304
+    add_in_dierrey("Réunion publique", "public")
+    again = phone.get(feed, headers={"If-None-Match": tag})
+    assert again.status_code == 200 and b"R\xc3\xa9union publique" in again.data
+
+    # Replaced: the old address answers 404 with a reason; the new one works.
+    remade = client.submit(f"{AGENDA}/mon-planning/abonnement", {}, page=f"{AGENDA}/mon-planning")
+    fresh = unescape(
+        re.search(
+            r'id="adresse-planning" [^>]*value="([^"]+)"', remade.get_data(as_text=True)
+        ).group(1)
+    )
+    gone = phone.get(feed)
+    assert gone.status_code == 404 and "n'est plus valable" in unescape(gone.get_data(as_text=True))
+    assert phone.get(fresh.split("viatic.test", 1)[1]).status_code == 200
+    assert "Adresse créée le" in page(client, f"{AGENDA}/mon-planning")
+    with app.app_context():
+        actions = list(db.scalars(select(AuditEvent.action).where(AuditEvent.actor_id == nadia.id)))
+        assert actions.count("agenda.planning_feed_created") == 1
+        assert actions.count("agenda.planning_feed_regenerated") == 1
+        # An account closed: its address opens nothing.
+        db.get(User, nadia.id).is_active = False
+        db.commit()
+    assert phone.get(fresh.split("viatic.test", 1)[1]).status_code == 404
