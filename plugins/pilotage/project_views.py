@@ -208,8 +208,8 @@ def project_list() -> str:
         found=found,
         themes=referentiel.adopted_themes(commune),
         can_create=projects.can_create(commune, user),
-        status_labels=projects.STATUS_LABELS,
-        health_labels=projects.HEALTH_LABELS,
+        status_labels=projects.translated(projects.STATUS_LABELS),
+        health_labels=projects.translated(projects.HEALTH_LABELS),
     )
 
 
@@ -292,7 +292,7 @@ def _project_page(
             status_labels=projects.STATUS_LABELS,
             health_labels=projects.HEALTH_LABELS,
             priority_labels=projects.PRIORITY_LABELS,
-            task_labels=tasks.status_labels(),
+            task_labels=projects.translated(tasks.STATUS_LABELS),
             action_labels=projects.ACTION_LABELS,
             overdue=tasks.is_overdue,
         ),
@@ -446,7 +446,7 @@ def task_list() -> str:
         "pilotage/tasks.html",
         tasks=tasks.commune_tasks(commune, status=status, open_only=not status),
         status=status if status in TASK_STATUSES else "",
-        labels=tasks.status_labels(),
+        labels=projects.translated(tasks.STATUS_LABELS),
         can_write=tasks.can_write(commune, user),
         overdue=tasks.is_overdue,
         limit=tasks.LIST_LIMIT,
@@ -460,7 +460,7 @@ def kanban() -> str:
     return toolkit.render(
         "pilotage/kanban.html",
         columns=tasks.kanban(commune),
-        labels=tasks.status_labels(),
+        labels=projects.translated(tasks.STATUS_LABELS),
         can_edit=lambda task: tasks.can_edit(commune, user, task),
         can_write=tasks.can_write(commune, user),
         overdue=tasks.is_overdue,
@@ -474,7 +474,7 @@ def my_tasks() -> str:
     return toolkit.render(
         "pilotage/my_tasks.html",
         mine=tasks.my_tasks(toolkit.current_user(), page),
-        labels=tasks.status_labels(),
+        labels=projects.translated(tasks.STATUS_LABELS),
         overdue=tasks.is_overdue,
     )
 
@@ -513,7 +513,7 @@ def _task_page(
             comments=tasks.comments_of(task),
             can_edit=tasks.can_edit(commune, user, task),
             comment_form=comment_form or CommentForm(),
-            labels=tasks.status_labels(),
+            labels=projects.translated(tasks.STATUS_LABELS),
             priority_labels=projects.PRIORITY_LABELS,
             overdue=tasks.is_overdue(task),
         ),

@@ -72,6 +72,11 @@ ACTION_LABELS = {
 }
 
 
+def translated(labels: Mapping[str, Any]) -> dict[str, str]:
+    """``labels`` in the request's language, translated once for a list of many rows."""
+    return {key: str(label) for key, label in labels.items()}
+
+
 class PilotageError(Exception):
     """Input that cannot be accepted: ``errors`` maps each field at fault (form field or
     JSON key) to a message for the person, in their language."""

@@ -38,11 +38,6 @@ DONE = "fait"
 NEAREST_DUE = (Task.due_date.asc().nulls_last(), Task.id)
 
 
-def status_labels() -> dict[str, str]:
-    """The labels in the request's language, translated once for a list of many tasks."""
-    return {key: str(label) for key, label in STATUS_LABELS.items()}
-
-
 def today() -> dt.date:
     return toolkit.utcnow().date()
 
