@@ -17,6 +17,7 @@ from flask import Blueprint, request, url_for
 from core import toolkit
 from core.toolkit import gettext as _
 from plugins.chat import services
+from plugins.chat.models import REACTIONS
 
 bp = Blueprint("chat_api", __name__)
 
@@ -68,6 +69,7 @@ class MessageOut(toolkit.ApiSchema):
     hidden: bool
     reply_to: ReplyOut | None
     photo: PhotoOut | None
+    reactions: list[ReactionOut]
 
 
 def _out(message: Any) -> dict[str, Any]:
@@ -76,6 +78,19 @@ def _out(message: Any) -> dict[str, Any]:
         url = url_for("chat.photo", message_id=message.id, _external=True)
         view["photo"] = {**view["photo"], "url": url, "thumbnail_url": f"{url}?miniature=1"}
     return view
+
+
+class ReactionOut(toolkit.ApiSchema):
+    emoji: str
+    count: int
+    ids: list[int]
+    people: list[str]
+
+
+class ReactedOut(toolkit.ApiSchema):
+    emoji: str
+    reacted: bool
+    reactions: list[ReactionOut]
 
 
 class ReadOut(toolkit.ApiSchema):
@@ -187,6 +202,29 @@ def post_photo(channel_id: int) -> Any:
     )
     services.commit()
     return _out(message), 201
+
+
+@bp.post("/messages/<int:message_id>/reactions")
+@toolkit.requires("chat.view")
+@toolkit.api_operation(
+    "Réagir à un message, ou retirer sa réaction : « emoji » est l'une de "
+    + ", ".join(f"« {key} » ({symbol})" for key, (symbol, _label) in REACTIONS.items()),
+    response=ReactedOut,
+    tags=["messagerie"],
+    scopes=["chat:write"],
+)
+def react(message_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    message = services.get_message(commune, user, message_id)
+    data = _json_body(_("Envoyez un objet JSON avec la réaction choisie (« emoji »)."))
+    emoji = data.get("emoji")
+    reacted = services.toggle_reaction(commune, user, message, emoji)
+    services.commit()
+    return {
+        "emoji": emoji,
+        "reacted": reacted,
+        "reactions": services.reactions_view(message.reactions),
+    }
 
 
 @bp.post("/channels/<int:channel_id>/read")

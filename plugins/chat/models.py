@@ -43,6 +43,21 @@ POSTED = "posted"
 EDITED = "edited"
 DELETED = "deleted"
 HIDDEN = "hidden"
+REACTED = "reacted"  # its reactions changed
+
+# The reactions a member may add to a message: few, so that they fit one row of a phone,
+# and each says what a municipal team often says without writing a message: agreed,
+# thanks, done, warmth, amusement, surprise. No thumbs down: disagreeing with a colleague
+# or a resident deserves words. Stored by key; shown with the emoji and, for screen readers
+# and anyone unsure of an emoji, its label.
+REACTIONS = {
+    "ok": ("👍", _l("D'accord")),
+    "merci": ("🙏", _l("Merci")),
+    "fait": ("✅", _l("C'est fait")),
+    "coeur": ("❤️", _l("J'aime")),
+    "rire": ("😂", _l("Drôle")),
+    "surpris": ("😮", _l("Surprenant")),
+}
 
 
 class Channel(toolkit.Base):
@@ -132,11 +147,27 @@ class Message(toolkit.Base):
     channel: Mapped[Channel] = relationship()
     reply_to: Mapped[Message | None] = relationship(remote_side=[id])
     photo: Mapped[StoredFile | None] = relationship()
+    reactions: Mapped[list[Reaction]] = relationship(order_by="Reaction.id", viewonly=True)
 
     @property
     def gone(self) -> bool:
         """Deleted by its author or hidden by a moderator: its text is no longer shown."""
         return self.deleted_at is not None or self.hidden_at is not None
+
+
+class Reaction(toolkit.Base):
+    """A person's reaction to a message, one of ``REACTIONS``; at most one of each kind."""
+
+    __tablename__ = "chat_reaction"
+    __table_args__ = (UniqueConstraint("message_id", "user_id", "emoji"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("chat_message.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    emoji: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 class ChannelEvent(toolkit.Base):

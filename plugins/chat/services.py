@@ -39,11 +39,14 @@ from plugins.chat.models import (
     HIDDEN,
     MEMBER,
     POSTED,
+    REACTED,
+    REACTIONS,
     REMOVED,
     Channel,
     ChannelEvent,
     Member,
     Message,
+    Reaction,
     Report,
 )
 
@@ -527,14 +530,54 @@ def delete_message(commune: toolkit.Commune, user: toolkit.User, message: Messag
     _record(channel, message, DELETED)
 
 
+def toggle_reaction(
+    commune: toolkit.Commune, user: toolkit.User, message: Message, emoji: object
+) -> bool:
+    """``user`` adds the reaction ``emoji`` (a key of ``REACTIONS``) to ``message``, or takes
+    it back if they had it; returns whether they have it now. Whoever may read the message
+    (the caller got it through ``get_message``) may react, but not to a deleted or hidden
+    message, nor in a closed channel."""
+    toolkit.check("chat.view", commune=commune, user=user)
+    if not isinstance(emoji, str) or emoji not in REACTIONS:
+        raise ChatError({"emoji": _("Choisissez une réaction dans la liste.")})
+    if message.gone:
+        raise ChatError({"emoji": _("On ne réagit pas à un message supprimé ou masqué.")})
+    channel = toolkit.db.get(Channel, message.channel_id)
+    assert channel is not None
+    if channel.closed_at is not None:
+        raise ChatError({"emoji": _("Ce canal est fermé : on ne peut plus y réagir.")})
+    # Numbered first: the channel's row lock then orders two clicks of the same person, so
+    # the second sees the first's row (no duplicate to refuse).
+    _record(channel, message, REACTED)
+    mine = toolkit.db.scalar(
+        select(Reaction).where(
+            Reaction.message_id == message.id,
+            Reaction.user_id == user.id,
+            Reaction.emoji == emoji,
+        )
+    )
+    if mine is None:
+        toolkit.db.add(Reaction(message_id=message.id, user_id=user.id, emoji=emoji))
+    else:
+        toolkit.db.delete(mine)
+    toolkit.db.flush()
+    toolkit.db.expire(message, ["reactions"])
+    return mine is None
+
+
 def history(channel: Channel, before: int | None = None, limit: int = PAGE_SIZE) -> list[Message]:
     """The ``limit`` messages of ``channel`` before the message ``before`` (the latest when
     None), oldest first."""
     query = select(Message).where(Message.channel_id == channel.id)
     if before is not None:
         query = query.where(Message.id < before)
-    # The replies' parents and the photos in two queries, not one per message.
-    query = query.options(selectinload(Message.reply_to), selectinload(Message.photo))
+    # The replies' parents, the photos and the reactions with their people in a query
+    # each, not one per message.
+    query = query.options(
+        selectinload(Message.reply_to),
+        selectinload(Message.photo),
+        selectinload(Message.reactions).joinedload(Reaction.user),
+    )
     found = list(toolkit.db.scalars(query.order_by(Message.id.desc()).limit(limit)))
     found.reverse()
     return found
@@ -910,7 +953,26 @@ def message_view(message: Message) -> dict[str, Any]:
         "photo": None
         if photo is None
         else {"name": photo.original_name, "width": photo.width, "height": photo.height},
+        "reactions": [] if message.gone else reactions_view(message.reactions),
     }
+
+
+def reactions_view(reactions: Iterable[Reaction]) -> list[dict[str, Any]]:
+    """A message's reactions by kind, in the order of ``REACTIONS``: who reacted (their
+    ids, to tell a reader's own, and names) and how many."""
+    by_kind: dict[str, list[Reaction]] = {}
+    for reaction in reactions:
+        by_kind.setdefault(reaction.emoji, []).append(reaction)
+    return [
+        {
+            "emoji": emoji,
+            "count": len(by_kind[emoji]),
+            "ids": [r.user_id for r in by_kind[emoji]],
+            "people": [r.user.name for r in by_kind[emoji]],
+        }
+        for emoji in REACTIONS
+        if emoji in by_kind
+    ]
 
 
 def photo_of(commune: toolkit.Commune, user: toolkit.User | None, message_id: int) -> Any:

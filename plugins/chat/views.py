@@ -37,7 +37,7 @@ from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
 from plugins.chat import bridge, live, markup, services
-from plugins.chat.models import COMMISSION, GROUP, KIND_LABELS, Channel
+from plugins.chat.models import COMMISSION, GROUP, KIND_LABELS, REACTIONS, Channel
 
 HERE = Path(__file__).parent
 T = TypeVar("T")
@@ -209,7 +209,7 @@ def _channel_page(channel: Channel, form: MessageForm, status: int = 200) -> tup
         toolkit.render(
             "chat/channel.html",
             channel=channel,
-            messages=[message_html(services.message_view(m)) for m in messages],
+            messages=[reader_html(services.message_view(m), user.id) for m in messages],
             older=messages[0].id if len(messages) == services.PAGE_SIZE else None,
             paged=before is not None,
             channels=channels,
@@ -269,7 +269,11 @@ _render_lock = threading.Lock()
 @functools.lru_cache(maxsize=FRAGMENTS_KEPT)
 def _fragment(view: str, commune: str, locale: str, pressed: frozenset[str]) -> str:
     return toolkit.render(
-        "chat/_message.html", m=json.loads(view), pressed=pressed, csrf_slot=CSRF_SLOT
+        "chat/_message.html",
+        m=json.loads(view),
+        pressed=pressed,
+        reactions=REACTIONS,
+        csrf_slot=CSRF_SLOT,
     )
 
 
@@ -285,6 +289,12 @@ def message_html(
     with _render_lock:
         html = _fragment(key, toolkit.current_commune().insee, str(get_locale()), pressed)
     return Markup(html.replace(CSRF_SLOT, generate_csrf() if token is None else token))
+
+
+def reader_html(view: dict[str, Any], reader: int) -> Markup:
+    """The HTML of a message for the person ``reader``: their reactions shown pressed."""
+    pressed = frozenset(r["emoji"] for r in view["reactions"] if reader in r["ids"])
+    return message_html(view, pressed)
 
 
 def render_event(event: live.Event) -> str:
@@ -452,7 +462,7 @@ def _message_page(message: Any, status: int = 200, **forms: FlaskForm) -> tuple[
             "chat/message.html",
             message=message,
             m=services.message_view(message),
-            fragment=message_html(services.message_view(message)),
+            fragment=reader_html(services.message_view(message), user.id),
             channel=channel_row,
             own=own and services.can_write(commune, user, channel_row),
             can_moderate=services.can_moderate(commune, user),
@@ -498,6 +508,17 @@ def delete(message_id: int) -> Any:
     _carry_out(lambda: services.delete_message(commune, user, found))
     flash(_("Message supprimé."), "success")
     return redirect(url_for(".channel", channel_id=found.channel_id))
+
+
+@bp.post("/message/<int:message_id>/reaction")
+@toolkit.requires("chat.view")
+def react(message_id: int) -> Any:
+    """Add a reaction to a message, or take it back (the form's ``emoji``)."""
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_message(commune, user, message_id)
+    emoji = request.form.get("emoji")
+    _carry_out(lambda: services.toggle_reaction(commune, user, found, emoji))
+    return redirect(url_for(".channel", channel_id=found.channel_id, _anchor=f"m{found.id}"))
 
 
 @bp.post("/message/<int:message_id>/signaler")

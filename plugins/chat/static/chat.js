@@ -9,7 +9,8 @@
   var list = document.getElementById("chat-messages");
   var status = document.getElementById("chat-etat");
   var form = document.getElementById("chat-ecrire");
-  var csrf = form ? form.querySelector("input[name=csrf_token]").value : null;
+  var csrf = main.dataset.csrf;
+  var me = main.dataset.me;
   var lastSeq = 0;
   var readTimer = null;
 
@@ -26,11 +27,27 @@
     }, 300);
   }
 
+  // A live message is the same for every reader: give it this reader's CSRF token, and
+  // show pressed the reactions that are theirs.
+  function adopt(item) {
+    var mine = {};
+    item.querySelectorAll("button[data-by]").forEach(function (button) {
+      if (button.dataset.by.split(" ").indexOf(me) >= 0) { mine[button.value] = true; }
+    });
+    item.querySelectorAll(".chat-reactions button[name=emoji]").forEach(function (button) {
+      button.setAttribute("aria-pressed", mine[button.value] ? "true" : "false");
+    });
+    item.querySelectorAll("input[name=csrf_token]").forEach(function (input) {
+      input.value = csrf;
+    });
+  }
+
   function place(html) {
     var holder = document.createElement("ol");
     holder.innerHTML = html;  // rendered and sanitised by the server
     var item = holder.firstElementChild;
     if (!item) { return; }
+    adopt(item);
     var existing = document.getElementById(item.id);
     if (existing) {
       existing.replaceWith(item);
@@ -47,7 +64,7 @@
     place(event.data);
     markRead();
   }
-  ["posted", "edited", "deleted", "hidden"].forEach(function (kind) {
+  ["posted", "edited", "deleted", "hidden", "reacted"].forEach(function (kind) {
     source.addEventListener(kind, onEvent);
   });
   source.addEventListener("unread", function (event) {
@@ -64,6 +81,25 @@
     status.textContent = main.dataset.offline || "";
   });
   document.addEventListener("visibilitychange", markRead);
+
+  // A reaction goes through the API; the stream brings the message back with it.
+  list.addEventListener("submit", function (event) {
+    var reactions = event.target.closest(".chat-reactions");
+    if (!reactions || !event.submitter) { return; }
+    event.preventDefault();
+    fetch(reactions.dataset.api, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+      body: JSON.stringify({emoji: event.submitter.value})
+    }).then(function (response) {
+      if (!response.ok) {
+        return response.json().then(function (problem) { status.textContent = problem.detail || problem.title; });
+      }
+    }).catch(function () {
+      status.textContent = main.dataset.offline || "";
+    });
+  });
 
   if (form) {
     form.addEventListener("submit", function (event) {

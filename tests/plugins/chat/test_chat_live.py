@@ -18,7 +18,7 @@ import requests
 from core.testing import unavailable
 from plugins.chat import live
 from tests.plugins.chat.helpers import general_id
-from tests.plugins.chat.live_helpers import EventStream, api_post, signed_in
+from tests.plugins.chat.live_helpers import CSRF, EventStream, api_post, signed_in
 
 sqlite_only = pytest.mark.parametrize("database_backend", ["sqlite"], indirect=True)
 postgresql_only = pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
@@ -51,6 +51,28 @@ def test_a_message_reaches_an_open_stream_and_a_reconnection_gets_what_it_missed
     api_post(writer, live_server, general, "Quatrième")
     assert resumed.next_of("posted").id == "4"  # nothing sent twice in between
     resumed.close()
+
+
+@sqlite_only
+def test_a_reaction_reaches_the_open_streams_with_who_reacted(app, village, live_server):
+    general = general_id(app)
+    writer = signed_in(live_server, village.maire.email)
+    reader = signed_in(live_server, village.agent.email)
+    message = api_post(writer, live_server, general, "On valide le devis ?")
+    stream = EventStream(reader, stream_url(live_server, general), last_event_id="1")
+    token = CSRF.search(writer.get(f"{live_server}/c/10145/chat/", timeout=30).text).group(1)
+    answer = writer.post(
+        f"{live_server}/api/v1/c/10145/chat/messages/{message['id']}/reactions",
+        json={"emoji": "ok"},
+        headers={"X-CSRFToken": token},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    event = stream.next_of("reacted", "posted")
+    assert (event.id, event.event) == ("2", "reacted")
+    assert f'id="m{message["id"]}"' in event.data
+    assert "Claire Martin" in event.data and f'data-by="{village.maire.id}"' in event.data
+    stream.close()
 
 
 @sqlite_only
