@@ -31,6 +31,7 @@ from core.capabilities import (
 from core.connector_log import connector_logger
 from core.db import Base, db, utcnow
 from core.hookspecs import hookimpl
+from core.mail import queue as send_email
 from core.models import ROLES, Commune, Membership, OutboxMessage, User
 from core.notifications import notify
 from core.outbox import put as outbox_put
@@ -148,6 +149,7 @@ __all__ = [
     "refuse",
     "render",
     "requires",
+    "send_email",
     "unavailable",
     "utcnow",
 ]

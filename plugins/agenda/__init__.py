@@ -92,6 +92,7 @@ def viatic_notification_types() -> list[toolkit.NotificationType]:
             "agenda.appointment", _l("Rendez-vous : propositions et réponses")
         ),
         toolkit.NotificationType("agenda.reminder", _l("Rappels avant mes rendez-vous")),
+        toolkit.NotificationType("agenda.invited", _l("Événements où l'on m'attend")),
     ]
 
 

@@ -89,6 +89,8 @@ class EventOut(toolkit.ApiSchema):
     calendar_id: int
     rrule: str | None
     exdates: list[str]
+    attendees: list[int]  # the members expected (user ids)
+    guests: list[str]  # e-mail addresses from outside; shown to the agenda's writers only
     url: str
 
 
@@ -175,8 +177,14 @@ def _event(event: Event) -> dict[str, Any]:
         "calendar_id": event.calendar_id,
         "rrule": event.rrule,
         "exdates": list(event.exdates or ()),
+        "attendees": [a.user_id for a in event.attendees],
+        "guests": list(event.guests or ()) if _writes() else [],
         "url": services.event_url(event, external=True),
     }
+
+
+def _writes() -> bool:
+    return services.can_write(toolkit.current_commune(), toolkit.current_user())
 
 
 @bp.get("/agendas")
@@ -414,6 +422,8 @@ def _raw(body: dict[str, Any]) -> dict[str, Any]:
         "end_date": end_date,
         "end_time": "" if all_day else end_time,
         "rrule": body.get("rrule") or "",
+        # Absent: unchanged (the services keep what the event has).
+        **{name: body[name] for name in ("attendees", "guests") if name in body},
     }
 
 

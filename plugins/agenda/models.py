@@ -145,6 +145,8 @@ class Event(toolkit.Base):
     exdates: Mapped[list[str]] = mapped_column(default=list)
     # Occurrences replaced by a row of their own (same keys as ``exdates``).
     overridden: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    # People from outside the commune's members who are expected, by e-mail address.
+    guests: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     # SET NULL: an event stays in the commune's agenda when its author deletes their account.
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
@@ -155,6 +157,9 @@ class Event(toolkit.Base):
     calendar: Mapped[Calendar] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     parent: Mapped[Event | None] = relationship(remote_side=[id])
+    attendees: Mapped[list[Attendee]] = relationship(
+        order_by="Attendee.id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def is_override(self) -> bool:
@@ -173,8 +178,8 @@ class Event(toolkit.Base):
 
 
 class Attendee(toolkit.Base):
-    """A member expected at an event (from a confirmed appointment): they see it, even
-    private, and find it in their planning."""
+    """A member expected at an event (named on its form, or from a confirmed appointment):
+    they see it, even private, and find it in their planning."""
 
     __tablename__ = "agenda_attendee"
     __table_args__ = (UniqueConstraint("event_id", "user_id"),)

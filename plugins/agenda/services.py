@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import email_validator
 from flask import url_for
 from flask_babel import format_date, format_time
 from sqlalchemy import Select, and_, false, func, or_, select
@@ -64,6 +65,9 @@ ZONE = ZoneInfo(ZONE_NAME)
 TITLE_MAX = 200
 PLACE_MAX = 200
 DESCRIPTION_MAX = 5000
+MAX_GUESTS = 50  # e-mail addresses from outside the commune, per event
+# Who may be named as an attendee: the council and the staff.
+ATTEND = "agenda.view_members"
 WIDGET_LIMIT = 5
 UPCOMING_DAYS = 92
 UPCOMING_LIMIT = 100
@@ -615,6 +619,9 @@ class EventInput:
     start: dt.datetime  # aware, Europe/Paris
     end: dt.datetime
     rrule: str | None
+    # None: what the event has stays (a caller that does not offer the field).
+    attendees: list[toolkit.User] | None = None
+    guests: list[str] | None = None
 
 
 def _text(value: object) -> str:
@@ -760,10 +767,14 @@ def validate(commune: toolkit.Commune, user: toolkit.User, raw: Mapping[str, Any
             rule = _recurrence(raw, start, all_day)
         except recurrence.RecurrenceError as error:
             errors[error.field] = error.message
+    attendees = _attendees(commune, raw, errors) if "attendees" in raw else None
+    guests = _guests(raw, errors) if "guests" in raw else None
     if errors:
         raise EventError(errors)
     assert chosen is not None and start is not None and end is not None
     return EventInput(
+        attendees=attendees,
+        guests=guests,
         calendar=chosen,
         title=title,
         place=place,
@@ -775,6 +786,46 @@ def validate(commune: toolkit.Commune, user: toolkit.User, raw: Mapping[str, Any
         end=end,
         rrule=rule,
     )
+
+
+def may_attend(commune: toolkit.Commune) -> list[toolkit.User]:
+    """The members one may name as attendees, by name."""
+    people = toolkit.members_with_permission(commune, ATTEND)
+    return sorted(people, key=lambda p: p.name.lower())
+
+
+def _attendees(
+    commune: toolkit.Commune, raw: Mapping[str, Any], errors: dict[str, object]
+) -> list[toolkit.User]:
+    chosen = raw.get("attendees") or []
+    if isinstance(chosen, str | int):
+        chosen = [chosen]
+    ids = {_integer(value) for value in chosen}
+    known = {p.id: p for p in may_attend(commune)}
+    if not ids <= known.keys():
+        errors["attendees"] = _("On ne peut inviter que des élus et des agents de la commune.")
+    return [known[i] for i in sorted(ids & known.keys())]
+
+
+def _guests(raw: Mapping[str, Any], errors: dict[str, object]) -> list[str]:
+    """E-mail addresses, one per line (or separated by commas or semicolons), each checked
+    and normalised; the same address once."""
+    value = raw.get("guests") or []
+    items = value if isinstance(value, list) else re.split(r"[\s,;]+", _text(value))
+    guests: list[str] = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        try:
+            address = email_validator.validate_email(item, check_deliverability=False)
+        except email_validator.EmailNotValidError:
+            errors["guests"] = _("« %(value)s » n'est pas une adresse e-mail.", value=item[:80])
+            continue
+        if address.normalized.lower() not in (g.lower() for g in guests):
+            guests.append(address.normalized)
+    if len(guests) > MAX_GUESTS:
+        errors["guests"] = _("Pas plus de %(max)d invités extérieurs.", max=MAX_GUESTS)
+    return guests
 
 
 def _recurrence(raw: Mapping[str, Any], start: dt.datetime, all_day: bool) -> str | None:
@@ -829,6 +880,8 @@ def _snapshot(event: Event) -> dict[str, Any]:
         "end_at": event.end_at.isoformat() if event.end_at else None,
         "rrule": event.rrule,
         "exdates": list(event.exdates or ()),
+        "attendees": sorted(a.user_id for a in event.attendees),
+        "guests": list(event.guests or ()),
     }
 
 
@@ -845,6 +898,62 @@ def _apply(event: Event, data: EventInput) -> None:
     event.timezone = ZONE_NAME
     event.rrule = data.rrule
     event.recurrence_end_at = series_end(data.rrule, data.start, data.end)
+    if data.attendees is not None:
+        wanted = {p.id for p in data.attendees}
+        present = {a.user_id for a in event.attendees}
+        event.attendees = [a for a in event.attendees if a.user_id in wanted] + [
+            Attendee(user=p, user_id=p.id) for p in data.attendees if p.id not in present
+        ]
+    if data.guests is not None:
+        event.guests = list(data.guests)
+
+
+def invite(
+    commune: toolkit.Commune,
+    author: toolkit.User,
+    event: Event,
+    before: tuple[set[int], set[str]] = (set(), set()),
+) -> None:
+    """Tell the people newly expected at ``event`` (not those named ``before``): members by
+    a notification, guests from outside by e-mail."""
+    members = [a.user for a in event.attendees if a.user_id not in before[0]]
+    when = describe_event_when(event)
+    toolkit.notify(
+        [p for p in members if p.id != author.id],
+        "agenda.invited",
+        _("%(name)s vous attend : %(title)s", name=author.name, title=event.title),
+        when,
+        url=event_url(event),
+        commune=commune,
+    )
+    for guest in event.guests or ():
+        if guest.lower() in {g.lower() for g in before[1]}:
+            continue
+        lines = [
+            _("%(name)s (%(commune)s) vous invite :", name=author.name, commune=commune.name),
+            "",
+            event.title,
+            when,
+        ]
+        if event.place:
+            lines.append(_("Lieu : %(place)s", place=event.place))
+        if event.description:
+            lines += ["", event.description]
+        toolkit.send_email(
+            guest, _("Invitation : %(title)s", title=event.title), "\n".join(lines), commune
+        )
+
+
+def expected(event: Event) -> tuple[set[int], set[str]]:
+    """Who ``event`` expects now, to compare after a change (``invite``'s ``before``)."""
+    return {a.user_id for a in event.attendees}, set(event.guests or ())
+
+
+def describe_event_when(event: Event) -> str:
+    """« le jeudi 22 octobre 2026 de 18:00 à 19:00 », or the first day of an all-day event."""
+    if event.all_day:
+        return _("le %(day)s", day=format_date(local_start(event).date(), "full"))
+    return describe_slot(event.start_at, event.end_at)
 
 
 def new_uid(commune: toolkit.Commune) -> str:
@@ -861,6 +970,7 @@ def create_event(commune: toolkit.Commune, author: toolkit.User, data: EventInpu
     toolkit.db.add(event)
     toolkit.db.flush()
     record("agenda.event_created", commune, author, event.id, _snapshot(event))
+    invite(commune, author, event)
     return event
 
 
@@ -992,13 +1102,18 @@ def change(
     series); returns the event to show afterwards, or None when nothing changed."""
     if scope not in SCOPES:
         raise EventError({"scope": _("Choisissez à quelles dates s'applique la modification.")})
+    before = expected(event)
     if scope == "all":
-        return event if update_event(commune, user, event, data, from_key=key) else None
-    if not key:
+        shown = event if update_event(commune, user, event, data, from_key=key) else None
+    elif not key:
         raise EventError({"date": _("Indiquez la date de la série à modifier.")})
-    if scope == "occurrence":
-        return update_occurrence(commune, user, event, key, data)
-    return update_following(commune, user, event, key, data)
+    elif scope == "occurrence":
+        shown = update_occurrence(commune, user, event, key, data)
+    else:
+        shown = update_following(commune, user, event, key, data)
+    if shown is not None:
+        invite(commune, user, shown, before)
+    return shown
 
 
 def remove(

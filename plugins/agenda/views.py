@@ -150,6 +150,14 @@ class EventForm(FlaskForm):
         render_kw={"type": "number", "min": 1, "max": recurrence.MAX_COUNT, "inputmode": "numeric"},
     )
     until = StringField(_l("Date de la dernière fois"), render_kw={"type": "date"})
+    attendees = SelectMultipleField(_l("Élus et agents attendus"), validate_choice=False)
+    guests = TextAreaField(
+        _l("Invités extérieurs"),
+        description=_l(
+            "Leurs adresses e-mail, une par ligne : chacun reçoit l'invitation par courriel."
+        ),
+        render_kw={"rows": 3, "autocomplete": "off"},
+    )
     # Shown when one date of a series is edited: what the change applies to.
     scope = RadioField(
         _l("Appliquer la modification à"),
@@ -203,6 +211,8 @@ FIELDS = (
     "ends",
     "count",
     "until",
+    "attendees",
+    "guests",
 )
 
 
@@ -211,8 +221,10 @@ def _raw(form: EventForm) -> dict[str, Any]:
 
 
 def _calendar_choices(form: EventForm, commune: toolkit.Commune) -> list[Calendar]:
+    """The form's lists: the commune's calendars (returned), the members one may expect."""
     own = services.calendars(commune)
     form.calendar.choices = [SelectChoice(str(c.id), c.name) for c in own]
+    form.attendees.choices = [SelectChoice(str(p.id), p.name) for p in services.may_attend(commune)]
     return own
 
 
@@ -238,6 +250,8 @@ def _prefill(form: EventForm, event: Event, occurrence: services.Occurrence | No
     form.description.data = event.description
     form.category.data = event.category
     form.visibility.data = event.visibility
+    form.attendees.data = [str(a.user_id) for a in event.attendees]
+    form.guests.data = "\n".join(event.guests or ())
     if event.all_day:
         form.end_date.data = (end.date() - dt.timedelta(days=1)).isoformat()
     else:

@@ -1,0 +1,157 @@
+"""Attendees of an event, named on its form: members of the council and the staff (told by
+a notification, they see the event even private and find it in their planning) and guests
+from outside by e-mail address (sent an invitation); each told once, when first named."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from core.db import db
+from core.models import AuditEvent, EmailMessage, Notification
+from plugins.agenda.models import Event
+from tests.plugins.agenda.helpers import AGENDA, count_events, create, event_form, page, says
+
+
+def notified(app, person) -> list[str]:
+    with app.app_context():
+        return list(db.scalars(select(Notification.title).where(Notification.user_id == person.id)))
+
+
+def emails(app) -> list[tuple[str, str]]:
+    """The invitations e-mailed (members' notifications may be e-mailed too)."""
+    with app.app_context():
+        return [
+            (m.recipient, m.subject)
+            for m in db.scalars(select(EmailMessage).order_by(EmailMessage.id))
+            if m.subject.startswith("Invitation")
+        ]
+
+
+def test_members_and_guests_expected_at_a_private_meeting(app, village, client):
+    nadia, julie = village.conseiller, village.agent
+    client.login(village.maire.email)
+    form = page(client, f"{AGENDA}/nouvel-evenement")
+    assert re.search(rf'<input type="checkbox" name="attendees" id="attendees-{nadia.id}"', form)
+    assert f'id="attendees-{village.habitant.id}"' not in form  # citizens are not offered
+    response = create(
+        client,
+        app,
+        title="Préparation du budget",
+        visibility="private",
+        attendees=[str(nadia.id)],
+        guests="Alice.Durand@exemple.org\ncomptable@cabinet.example, alice.durand@exemple.org",
+    )
+    assert response.status_code == 302
+    url = response.headers["Location"]
+    assert notified(app, nadia) == ["Claire Martin vous attend : Préparation du budget"]
+    assert notified(app, julie) == []
+    assert emails(app) == [
+        ("Alice.Durand@exemple.org", "Invitation : Préparation du budget"),
+        ("comptable@cabinet.example", "Invitation : Préparation du budget"),
+    ]
+    with app.app_context():
+        body = db.scalar(
+            select(EmailMessage.body).where(EmailMessage.subject.startswith("Invitation"))
+        )
+    assert "Claire Martin (Faux-Villecerf) vous invite" in body
+    assert "le mardi 20 octobre 2026 de 18:00 à 19:00" in body and "Salle des fêtes" in body
+
+    # The maire sees everyone; Nadia sees the private meeting, her name, not the addresses.
+    shown = page(client, url)
+    assert nadia.name in shown and "comptable@cabinet.example" in shown
+    client.post("/deconnexion", data={"csrf_token": client.csrf_token()})
+    client.login(nadia.email)
+    hers = page(client, url)
+    assert "Préparation du budget" in hers and nadia.name in hers
+    assert "comptable@cabinet.example" not in hers
+    assert "Préparation du budget" in page(client, f"{AGENDA}/mon-planning?du=2026-10-19")
+    client.post("/deconnexion", data={"csrf_token": client.csrf_token()})
+
+    # Julie added, a third guest: only the newcomers are told.
+    client.login(village.maire.email)
+    edit = url.replace("/evenement/", "/evenement/") + "/modifier"
+    changed = client.submit(
+        edit,
+        event_form(
+            app,
+            title="Préparation du budget",
+            visibility="private",
+            attendees=[str(nadia.id), str(julie.id)],
+            guests="alice.durand@exemple.org\ncomptable@cabinet.example\nelu@voisine.example",
+        ),
+    )
+    assert changed.status_code == 302
+    assert notified(app, nadia) == ["Claire Martin vous attend : Préparation du budget"]
+    assert notified(app, julie) == ["Claire Martin vous attend : Préparation du budget"]
+    assert [r for r, _s in emails(app)][2:] == ["elu@voisine.example"]
+    with app.app_context():
+        event = db.scalar(select(Event))
+        assert sorted(a.user_id for a in event.attendees) == sorted([nadia.id, julie.id])
+        change = db.scalar(
+            select(AuditEvent.details).where(AuditEvent.action == "agenda.event_updated")
+        )
+    assert change["after"]["attendees"] == sorted([nadia.id, julie.id])
+
+    # Nadia taken off: she no longer sees the private meeting.
+    client.submit(
+        edit,
+        event_form(
+            app, title="Préparation du budget", visibility="private", attendees=[str(julie.id)]
+        ),
+    )
+    client.post("/deconnexion", data={"csrf_token": client.csrf_token()})
+    client.login(nadia.email)
+    assert client.get(url).status_code == 404
+
+
+def test_attendees_that_cannot_be_refused_with_a_reason_and_nothing_saved(app, village, client):
+    client.login(village.maire.email)
+    for values, message in (
+        ({"guests": "pas-une-adresse"}, "« pas-une-adresse » n'est pas une adresse e-mail."),
+        (
+            {"attendees": [str(village.habitant.id)]},
+            "On ne peut inviter que des élus et des agents de la commune.",
+        ),
+        ({"guests": "\n".join(f"p{n}@exemple.org" for n in range(51))}, "Pas plus de 50 invités"),
+    ):
+        response = create(client, app, **values)
+        assert response.status_code == 400
+        assert says(response.get_data(as_text=True), message)
+    assert count_events(app) == 0 and emails(app) == []
+
+
+def test_the_api_names_attendees_and_keeps_them_when_a_change_leaves_them_out(app, village, client):
+    from core import tokens
+    from core.models import User
+
+    with app.app_context():
+        raw, _token = tokens.create(
+            db.get(User, village.maire.id), "app", ["agenda:read", "agenda:write"], 30
+        )
+        db.commit()
+    headers = {"Authorization": f"Bearer {raw}"}
+    api = "/api/v1/c/10145/agenda/evenements"
+    created = client.post(
+        api,
+        json={
+            "calendar": event_form(app)["calendar"],
+            "title": "Visite de chantier",
+            "start": "2026-10-21T10:00",
+            "end": "2026-10-21T11:00",
+            "attendees": [village.adjoint.id],
+            "guests": ["architecte@cabinet.example"],
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.json
+    assert created.json["attendees"] == [village.adjoint.id]
+    assert created.json["guests"] == ["architecte@cabinet.example"]
+    moved = client.patch(
+        f"{api}/{created.json['id']}", json={"place": "Rue du Lavoir"}, headers=headers
+    )
+    assert moved.status_code == 200
+    assert moved.json["attendees"] == [village.adjoint.id]
+    assert moved.json["guests"] == ["architecte@cabinet.example"]
+    assert len(emails(app)) == 1  # the guest was told once
