@@ -95,6 +95,11 @@ class StoredFile(Base):
     def is_image(self) -> bool:
         return self.media_type.startswith("image/")
 
+    @property
+    def size_label(self) -> str:
+        """« 245 Ko », « 3 Mo »: the size as a page shows it."""
+        return _human(self.size)
+
 
 # --- Saving --------------------------------------------------------------------------------
 

@@ -160,6 +160,9 @@ class Event(toolkit.Base):
     attendees: Mapped[list[Attendee]] = relationship(
         order_by="Attendee.id", cascade="all, delete-orphan", passive_deletes=True
     )
+    attachments: Mapped[list[Attachment]] = relationship(
+        order_by="Attachment.id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def is_override(self) -> bool:
@@ -175,6 +178,22 @@ class Event(toolkit.Base):
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.title!r}>"
+
+
+class Attachment(toolkit.Base):
+    """A document or a photo of an event (agenda of the meeting, plan, poster), stored by
+    the core's file support and served to those who may see the event."""
+
+    __tablename__ = "agenda_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("agenda_event.id", ondelete="CASCADE"), index=True
+    )
+    stored_file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id", ondelete="CASCADE"))
+    added_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
+
+    stored: Mapped[toolkit.files.StoredFile] = relationship()
 
 
 class Attendee(toolkit.Base):

@@ -107,6 +107,13 @@ def can_write(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
     return toolkit.has_permission(user, commune, "agenda.write")
 
 
+def check_write(commune: toolkit.Commune, user: toolkit.User, event: Event) -> None:
+    """Refuse (403, or 404 for an event of another commune) unless ``user`` writes it."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    if event.commune_id != commune.id:
+        raise NotFound()
+
+
 def sees_members_events(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
     return toolkit.has_permission(user, commune, "agenda.view_members")
 
@@ -1054,6 +1061,8 @@ def delete_event(commune: toolkit.Commune, user: toolkit.User, event: Event) -> 
         series.id if series is not None else event.id,
         {"uid": event.uid, "recurrence_id": event.recurrence_id, **_snapshot(event)},
     )
+    for attachment in event.attachments:
+        toolkit.files.delete(attachment.stored)  # the bytes go once this is committed
     toolkit.db.delete(event)
 
 

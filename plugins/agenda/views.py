@@ -34,7 +34,7 @@ from wtforms.validators import InputRequired
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.agenda import ics, ics_import, recurrence, reminders, services
+from plugins.agenda import attachments, ics, ics_import, recurrence, reminders, services
 from plugins.agenda.models import (
     CATEGORIES,
     PALETTE,
@@ -180,6 +180,18 @@ class ImportForm(FlaskForm):
             "événement déjà importé est mis à jour, jamais ajouté deux fois."
         ),
         render_kw={"accept": ".ics,text/calendar"},
+    )
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField(
+        _l("Document ou photo"),
+        [FileRequired(_l("Choisissez un fichier."))],
+        description=_l(
+            "PDF, document bureautique (OpenDocument, Word, Excel), texte ou photo (JPEG, "
+            "PNG, WebP), 10 Mo au plus. Les photos perdent leurs métadonnées (position GPS)."
+        ),
+        render_kw={"accept": ".pdf,.odt,.ods,.odp,.docx,.xlsx,.pptx,.txt,.csv,image/*"},
     )
 
 
@@ -522,12 +534,18 @@ def upcoming() -> str:
 @toolkit.requires("agenda.view")
 def show(event_id: int) -> str:
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    event = services.get_event(commune, user, event_id)
+    return _show_page(services.get_event(commune, user, event_id))
+
+
+def _show_page(event: Event, attachment_form: AttachmentForm | None = None) -> str:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
     occurrence = services.find_occurrence(event, request.args.get("date"))
     start = services.local_start(event)
     return toolkit.render(
         "agenda/show.html",
         event=event,
+        documents=attachments.holder(event).attachments,
+        attachment_form=attachment_form or AttachmentForm(formdata=None),
         series=event.parent,
         occurrence=occurrence,
         first=services.first_occurrence(event),
@@ -536,6 +554,48 @@ def show(event_id: int) -> str:
         removed=len(event.exdates or ()),
         can_write=services.can_write(commune, user),
     )
+
+
+@bp.post("/evenement/<int:event_id>/documents")
+@toolkit.requires("agenda.write")
+def attach(event_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    event = services.get_event(commune, user, event_id)
+    form = AttachmentForm()
+    if form.validate():
+        try:
+            added = attachments.add(commune, user, event, form.file.data)
+        except services.EventError as error:
+            _show_errors(form, error)
+        else:
+            toolkit.db.commit()
+            flash(
+                _("« %(name)s » est joint à l'événement.", name=added.stored.original_name),
+                "success",
+            )
+            return redirect(url_for(".show", event_id=event.id, date=request.args.get("date")))
+    return _show_page(event, attachment_form=form), 400
+
+
+@bp.get("/evenement/<int:event_id>/documents/<int:attachment_id>")
+@toolkit.requires("agenda.view")
+def attachment(event_id: int, attachment_id: int) -> Response:
+    event = services.get_event(toolkit.current_commune(), toolkit.current_user(), event_id)
+    found = attachments.get(event, attachment_id)
+    return toolkit.files.response(found.stored, thumbnail=request.args.get("miniature") == "1")
+
+
+@bp.post("/evenement/<int:event_id>/documents/<int:attachment_id>/retirer")
+@toolkit.requires("agenda.write")
+def detach(event_id: int, attachment_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    event = services.get_event(commune, user, event_id)
+    found = attachments.get(event, attachment_id)
+    name = found.stored.original_name
+    attachments.remove(commune, user, event, found)
+    toolkit.db.commit()
+    flash(_("« %(name)s » est retiré de l'événement.", name=name), "success")
+    return redirect(url_for(".show", event_id=event.id, date=request.args.get("date")))
 
 
 @bp.get("/evenement/<int:event_id>.ics")
