@@ -107,12 +107,7 @@ def test_a_date_changed_apart_shows_its_series_documents(app, village, client):
     changed = client.submit(
         f"{AGENDA}/evenement/{event_id}/modifier?date=20261027T180000",
         {
-            **{
-                k: v
-                for k, v in __import__("tests.plugins.agenda.helpers", fromlist=["event_form"])
-                .event_form(app, title="Permanence déplacée", start_date="2026-10-28")
-                .items()
-            },
+            **event_form(app, title="Permanence déplacée", start_date="2026-10-28"),
             "scope": "occurrence",
         },
     )
