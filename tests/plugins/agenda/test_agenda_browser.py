@@ -19,8 +19,12 @@ from tests.test_browser import (  # noqa: F401 - fixtures
 
 @pytest.mark.browser
 @sqlite_only
-def test_agenda_pages_pass_axe_and_fit_a_360_px_screen(app, village, new_page, tmp_path):  # noqa: F811
+def test_agenda_pages_pass_axe_and_fit_a_360_px_screen(  # noqa: F811
+    app, village, new_page, tmp_path, enable_module
+):
     from playwright.sync_api import expect
+
+    enable_module(village.commune, "caldav")
 
     writer = app.test_client()
     writer.login(village.maire.email)
@@ -61,6 +65,7 @@ def test_agenda_pages_pass_axe_and_fit_a_360_px_screen(app, village, new_page, t
         ("agenda-modifier", f"{AGENDA}/evenement/{series.id}/modifier"),
         ("agenda-supprimer", f"{AGENDA}/evenement/{series.id}/supprimer?date=20261027T180000"),
         ("agenda-agendas", f"{AGENDA}/agendas"),
+        ("agenda-synchronisation-caldav", "/c/10145/caldav/"),
         ("tableau-de-bord-agenda", "/c/10145/"),
     ]:
         response = page.goto(path)
