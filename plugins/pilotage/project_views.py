@@ -206,7 +206,7 @@ def project_list() -> str:
     return toolkit.render(
         "pilotage/projects.html",
         found=found,
-        themes=referentiel.adopted_themes(commune),
+        themes=referentiel.adopted_themes(commune, content=False),
         can_create=projects.can_create(commune, user),
         status_labels=projects.translated(projects.STATUS_LABELS),
         health_labels=projects.translated(projects.HEALTH_LABELS),

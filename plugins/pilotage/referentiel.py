@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 from werkzeug.exceptions import Forbidden
 
 from core import toolkit
@@ -284,17 +284,22 @@ def adoptions(commune: toolkit.Commune) -> dict[int, Adoption]:
     }
 
 
-def adopted_themes(commune: toolkit.Commune) -> list[Theme]:
-    """The themes the commune works on, in the référentiel's order."""
-    return list(
-        toolkit.db.scalars(
-            select(Theme)
-            .join(Adoption, Adoption.theme_id == Theme.id)
-            .join(Domain, Domain.id == Theme.domain_id)
-            .where(Adoption.commune_id == commune.id, Theme.retired_at.is_(None))
-            .order_by(Domain.position, Theme.position)
-        )
+def adopted_themes(commune: toolkit.Commune, content: bool = True) -> list[Theme]:
+    """The themes the commune works on, in the référentiel's order.
+
+    ``content=False`` leaves their obligations, possibilities, projects and indicators
+    unread, for the lists that show titles: a commune may adopt the 236 themes, and decoding
+    all that JSON doubled the dashboard's time."""
+    query = (
+        select(Theme)
+        .join(Adoption, Adoption.theme_id == Theme.id)
+        .join(Domain, Domain.id == Theme.domain_id)
+        .where(Adoption.commune_id == commune.id, Theme.retired_at.is_(None))
+        .order_by(Domain.position, Theme.position)
     )
+    if not content:
+        query = query.options(load_only(Theme.id, Theme.code, Theme.title, Theme.domain_id))
+    return list(toolkit.db.scalars(query))
 
 
 def set_adoptions(
@@ -424,7 +429,7 @@ class Coverage:
 
 
 def coverage(commune: toolkit.Commune) -> Coverage:
-    themes = adopted_themes(commune)
+    themes = adopted_themes(commune, content=False)
     people: dict[int, list[toolkit.User]] = {t.id: [] for t in themes}
     # Only people who are still members of the commune cover a theme.
     rows = toolkit.db.execute(
