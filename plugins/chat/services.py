@@ -633,9 +633,10 @@ def _marker(channel: Channel, user: toolkit.User) -> Member:
     return row
 
 
-def _advance_marker(channel: Channel, user: toolkit.User, seq: int) -> None:
+def _advance_marker(channel: Channel, user: toolkit.User, seq: int) -> int:
     row = _marker(channel, user)
     row.last_read_seq = max(row.last_read_seq or 0, min(seq, channel.last_seq))
+    return row.last_read_seq
 
 
 def mark_read(channel: Channel, user: toolkit.User, seq: object = None) -> int:
@@ -647,9 +648,9 @@ def mark_read(channel: Channel, user: toolkit.User, seq: object = None) -> int:
         raise ChatError({"seq": _("Le numéro de lecture doit être un nombre entier.")}) from None
     if upto < 0:
         raise ChatError({"seq": _("Le numéro de lecture doit être un nombre entier.")})
-    _advance_marker(channel, user, upto)
+    marker = _advance_marker(channel, user, upto)
     toolkit.db.flush()
-    return _marker(channel, user).last_read_seq
+    return marker
 
 
 def last_read(channel: Channel, user: toolkit.User) -> int:

@@ -209,7 +209,7 @@ def _channel_page(channel: Channel, form: MessageForm, status: int = 200) -> tup
         toolkit.render(
             "chat/channel.html",
             channel=channel,
-            messages=[reader_html(services.message_view(m), user.id) for m in messages],
+            messages=messages_html([services.message_view(m) for m in messages], user.id),
             older=messages[0].id if len(messages) == services.PAGE_SIZE else None,
             paged=before is not None,
             channels=channels,
@@ -277,24 +277,27 @@ def _fragment(view: str, commune: str, locale: str, pressed: frozenset[str]) -> 
     )
 
 
-def message_html(
-    view: dict[str, Any] | str, pressed: frozenset[str] = frozenset(), token: str | None = None
-) -> Markup:
-    """The HTML of a message given its view (or the view as JSON), with the reactions in
-    ``pressed`` shown as the reader's, and ``token`` (the reader's CSRF token by default)
-    in its forms."""
-    key = view if isinstance(view, str) else json.dumps(view, separators=(",", ":"))
+def messages_html(
+    views: list[dict[str, Any]] | list[str], reader: int | None = None, token: str | None = None
+) -> list[Markup]:
+    """The HTML of messages given their views (or views as JSON), with the reactions of
+    ``reader`` shown pressed, and ``token`` (the reader's CSRF token by default) in their
+    forms."""
+    commune, locale = toolkit.current_commune().insee, str(get_locale())
+    token = generate_csrf() if token is None else token
+    found = []
     # One thread renders what many want at the same moment (a new message for the 250
     # streams of a worker): the others wait for it, rather than render it again each.
     with _render_lock:
-        html = _fragment(key, toolkit.current_commune().insee, str(get_locale()), pressed)
-    return Markup(html.replace(CSRF_SLOT, generate_csrf() if token is None else token))
-
-
-def reader_html(view: dict[str, Any], reader: int) -> Markup:
-    """The HTML of a message for the person ``reader``: their reactions shown pressed."""
-    pressed = frozenset(r["emoji"] for r in view["reactions"] if reader in r["ids"])
-    return message_html(view, pressed)
+        for view in views:
+            if isinstance(view, str):
+                key, pressed = view, frozenset()
+            else:
+                key = json.dumps(view, separators=(",", ":"))
+                pressed = frozenset(r["emoji"] for r in view["reactions"] if reader in r["ids"])
+            html = _fragment(key, commune, locale, pressed)
+            found.append(Markup(html.replace(CSRF_SLOT, token)))
+    return found
 
 
 def render_event(event: live.Event) -> str:
@@ -304,7 +307,7 @@ def render_event(event: live.Event) -> str:
     locale = str(get_locale())
     text = event.texts.get(locale)
     if text is None:
-        html = message_html(json.dumps(event.message, separators=(",", ":")), token="")
+        [html] = messages_html([json.dumps(event.message, separators=(",", ":"))], token="")
         text = event.texts.setdefault(locale, live.sse(event.kind, str(html), event.seq))
     return text
 
@@ -462,7 +465,7 @@ def _message_page(message: Any, status: int = 200, **forms: FlaskForm) -> tuple[
             "chat/message.html",
             message=message,
             m=services.message_view(message),
-            fragment=reader_html(services.message_view(message), user.id),
+            fragment=messages_html([services.message_view(message)], user.id)[0],
             channel=channel_row,
             own=own and services.can_write(commune, user, channel_row),
             can_moderate=services.can_moderate(commune, user),
