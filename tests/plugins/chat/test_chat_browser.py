@@ -1,6 +1,6 @@
 """The chat in a real Chromium with two people: one writes, the other sees the message
-appear live and the unread count of another channel go up; the pages pass axe-core and fit
-a 360-px screen."""
+appear live and the unread count of another channel go up; one reacts, the other sees it
+live; the pages pass axe-core and fit a 360-px screen."""
 
 from __future__ import annotations
 
@@ -42,6 +42,23 @@ def test_two_people_chat_live_and_the_pages_pass_axe(app, village, new_page, tmp
     expect(maire.get_by_label("Votre message")).to_have_value("")
     expect(agent.locator("#chat-messages strong", has_text="avancée")).to_be_visible()
     expect(agent.locator("#chat-messages")).to_contain_text("La réunion est avancée à 17 h.")
+
+    # The agent reacts: the count and who reacted appear live on the maire's page, pressed
+    # only on the agent's own.
+    first = agent.locator("#chat-messages li", has_text="Bonjour à tous")
+    first.get_by_text("Réagir").click()
+    first.get_by_role("button", name="D'accord").click()
+    mine = first.get_by_role("button", name="D'accord : Julie Morel")
+    expect(mine).to_have_attribute("aria-pressed", "true")
+    theirs = maire.locator("#chat-messages li", has_text="Bonjour à tous").get_by_role(
+        "button", name="D'accord : Julie Morel"
+    )
+    expect(theirs).to_have_attribute("aria-pressed", "false")
+    expect(theirs).to_contain_text("1")
+    mine.click()  # a second click takes it back
+    expect(theirs).to_have_count(0)
+    first.get_by_text("Réagir").click()
+    first.get_by_role("button", name="Merci").click()
 
     # A message in another channel of the agent's: its unread count goes up, live.
     badge = agent.locator(f'#chat-canaux li[data-channel="{projet.id}"] .chat-unread')
