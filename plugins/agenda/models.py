@@ -69,10 +69,11 @@ PALETTE_LABELS = {
 
 
 class Calendar(toolkit.Base):
-    """A calendar of a commune: the council's, the commissions', the mairie's events."""
+    """A calendar of a commune: the council's, the mairie's events, and the commissions'
+    (one made with the module, more added by the writers: one per commission, say)."""
 
     __tablename__ = "agenda_calendar"
-    __table_args__ = (UniqueConstraint("commune_id", "kind"),)
+    __table_args__ = (Index("ix_agenda_calendar_commune", "commune_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))

@@ -53,6 +53,7 @@ from plugins.agenda.models import (
     PUBLIC,
     PUBLIC_EVENTS,
     VISIBILITIES,
+    Appointment,
     Attendee,
     Calendar,
     Event,
@@ -192,18 +193,9 @@ def update_calendar(
     toolkit.check("agenda.write", commune=commune, user=user)
     if calendar.commune_id != commune.id:
         raise NotFound()
-    name = _text(name)
-    errors: dict[str, object] = {}
-    if not name:
-        errors["name"] = _("Donnez un nom à l'agenda.")
-    elif len(name) > 100:
-        errors["name"] = _("Le nom ne doit pas dépasser 100 caractères.")
-    if colour not in PALETTE:
-        errors["colour"] = _("Choisissez une couleur dans la liste.")
-    if errors:
-        raise EventError(errors)
+    name, colour = _calendar_fields(commune, name, colour, calendar)
     before = {"name": calendar.name, "colour": calendar.colour}
-    after = {"name": name, "colour": str(colour)}
+    after = {"name": name, "colour": colour}
     if before == after:
         return False
     calendar.name, calendar.colour = after["name"], after["colour"]
@@ -216,6 +208,97 @@ def update_calendar(
         object_type="calendar",
     )
     return True
+
+
+def _calendar_fields(
+    commune: toolkit.Commune,
+    name: object,
+    colour: object,
+    calendar: Calendar | None = None,
+    visibility: object = None,
+) -> tuple[str, str]:
+    """A calendar's name (given, at most 100 characters, not another calendar's of the
+    commune) and colour (of the palette); raises ``EventError`` with every field at fault."""
+    name = _text(name)
+    errors: dict[str, object] = {}
+    if not name:
+        errors["name"] = _("Donnez un nom à l'agenda.")
+    elif len(name) > 100:
+        errors["name"] = _("Le nom ne doit pas dépasser 100 caractères.")
+    elif any(
+        c.name.casefold() == name.casefold() and c is not calendar for c in calendars(commune)
+    ):
+        errors["name"] = _("La commune a déjà un agenda « %(name)s ».", name=name)
+    if colour not in PALETTE:
+        errors["colour"] = _("Choisissez une couleur dans la liste.")
+    if visibility is not None and visibility not in VISIBILITIES:
+        errors["visibility"] = _("Choisissez qui peut voir ses événements.")
+    if errors:
+        raise EventError(errors)
+    return name, str(colour)
+
+
+def add_calendar(
+    commune: toolkit.Commune, user: toolkit.User, name: object, colour: object, visibility: object
+) -> Calendar:
+    """A new calendar of the commune (a commission's, say), its events visible to
+    ``visibility`` by default."""
+    toolkit.check("agenda.write", commune=commune, user=user)
+    name, colour = _calendar_fields(commune, name, colour, visibility=visibility)
+    calendar = Calendar(
+        commune_id=commune.id,
+        kind=COMMISSION,
+        name=name,
+        colour=colour,
+        default_visibility=str(visibility),
+    )
+    toolkit.db.add(calendar)
+    toolkit.db.flush()
+    record(
+        "agenda.calendar_created",
+        commune,
+        user,
+        calendar.id,
+        {"name": name, "colour": colour, "visibility": calendar.default_visibility},
+        object_type="calendar",
+    )
+    return calendar
+
+
+def removable(calendar: Calendar) -> bool:
+    """Whether a calendar may be removed: a commission's holding no event nor appointment
+    (the council's and the mairie's stay; nothing is ever deleted with a calendar)."""
+    if calendar.kind != COMMISSION:
+        return False
+    held = (
+        select(Event.id).where(Event.calendar_id == calendar.id),
+        select(Appointment.id).where(Appointment.calendar_id == calendar.id),
+    )
+    return not any(toolkit.db.scalar(query.limit(1)) for query in held)
+
+
+def remove_calendar(commune: toolkit.Commune, user: toolkit.User, calendar: Calendar) -> None:
+    toolkit.check("agenda.write", commune=commune, user=user)
+    if calendar.commune_id != commune.id:
+        raise NotFound()
+    if not removable(calendar):
+        raise EventError(
+            {
+                "calendar": _(
+                    "Seul un agenda de commission vide peut être retiré : déplacez ou "
+                    "supprimez d'abord ses événements."
+                )
+            }
+        )
+    record(
+        "agenda.calendar_removed",
+        commune,
+        user,
+        calendar.id,
+        {"name": calendar.name},
+        object_type="calendar",
+    )
+    toolkit.db.delete(calendar)
 
 
 def record(

@@ -37,6 +37,7 @@ from core.toolkit import lazy_gettext as _l
 from plugins.agenda import attachments, ics, ics_import, recurrence, reminders, services
 from plugins.agenda.models import (
     CATEGORIES,
+    MEMBERS,
     PALETTE,
     PALETTE_LABELS,
     REMINDER_CHOICES,
@@ -200,6 +201,15 @@ class CalendarForm(FlaskForm):
     colour = SelectField(
         _l("Couleur"),
         choices=[SelectChoice(k, PALETTE_LABELS[k]) for k in PALETTE],
+        validate_choice=False,
+    )
+
+
+class NewCalendarForm(CalendarForm):
+    visibility = SelectField(
+        _l("Qui voit ses événements, par défaut"),
+        choices=[SelectChoice(v, VISIBILITY_LABELS[v]) for v in VISIBILITIES],
+        default=MEMBERS,
         validate_choice=False,
     )
 
@@ -723,6 +733,7 @@ def _calendars_page(
     new_feed: tuple[Calendar, str] | None = None,
     status: int = 200,
     imports: dict[int, ImportForm] | None = None,
+    new_calendar: NewCalendarForm | None = None,
 ) -> tuple[str, int]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     own = services.calendars(commune)
@@ -743,6 +754,8 @@ def _calendars_page(
             can_write=services.can_write(commune, user),
             sees_feeds=services.sees_members_events(commune, user),
             sync_link=_sync_link(commune, user),
+            new_calendar=new_calendar or NewCalendarForm(prefix="nouveau", formdata=None),
+            removable={c.id for c in own if services.removable(c)},
         ),
         status,
     )
@@ -762,6 +775,41 @@ def _sync_link(commune: toolkit.Commune, user: toolkit.User | None) -> tuple[str
 @toolkit.requires("agenda.view")
 def calendars() -> tuple[str, int]:
     return _calendars_page()
+
+
+@bp.post("/agendas/nouveau")
+@toolkit.requires("agenda.write")
+def add_calendar() -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    form = NewCalendarForm(prefix="nouveau")
+    if form.validate():
+        try:
+            added = services.add_calendar(
+                commune, user, form.name.data, form.colour.data, form.visibility.data
+            )
+        except services.EventError as error:
+            _show_errors(form, error)
+        else:
+            toolkit.db.commit()
+            flash(_("Agenda « %(name)s » ajouté.", name=added.name), "success")
+            return redirect(url_for(".calendars"))
+    return _calendars_page(new_calendar=form, status=400)
+
+
+@bp.post("/agendas/<int:calendar_id>/retirer")
+@toolkit.requires("agenda.write")
+def remove_calendar(calendar_id: int) -> Any:
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    calendar = services.get_calendar(commune, calendar_id)
+    name = calendar.name
+    try:
+        services.remove_calendar(commune, user, calendar)
+    except services.EventError as error:
+        flash(error.message, "error")
+        return _calendars_page(status=400)
+    toolkit.db.commit()
+    flash(_("Agenda « %(name)s » retiré.", name=name), "success")
+    return redirect(url_for(".calendars"))
 
 
 @bp.post("/agendas/<int:calendar_id>")

@@ -19,8 +19,12 @@ from tests.test_browser import (  # noqa: F401 - fixtures
 
 @pytest.mark.browser
 @sqlite_only
-def test_agenda_pages_pass_axe_and_fit_a_360_px_screen(  # noqa: F811
-    app, village, new_page, tmp_path, enable_module
+def test_agenda_pages_pass_axe_and_fit_a_360_px_screen(
+    app,
+    village,
+    new_page,  # noqa: F811
+    tmp_path,
+    enable_module,
 ):
     from playwright.sync_api import expect
 

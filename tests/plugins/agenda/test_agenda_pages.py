@@ -480,6 +480,57 @@ def test_calendars_are_renamed_with_a_palette_colour(app, village, client):
     assert "Choisissez une couleur dans la liste." in refused.get_data(as_text=True)
 
 
+def test_a_calendar_per_commission_added_and_an_empty_one_removed(app, village, client):
+    client.login(village.maire.email)
+    added = client.submit(
+        f"{AGENDA}/agendas/nouveau",
+        {
+            "nouveau-name": "Commission des écoles",
+            "nouveau-colour": "rouge",
+            "nouveau-visibility": "members",
+        },
+        page=f"{AGENDA}/agendas",
+    )
+    assert added.status_code == 302
+    [new] = [c for c in calendars(app) if c.name == "Commission des écoles"]
+    assert (new.kind, new.colour, new.default_visibility) == ("commission", "rouge", "members")
+    # It is offered on the event form, with its own default visibility.
+    form = page(client, f"{AGENDA}/nouvel-evenement?agenda={new.id}")
+    assert f'<option selected value="{new.id}">Commission des écoles</option>' in form
+    assert '<option selected value="members">' in form
+    # Two calendars may not share a name; a name is required; the colour is the palette's.
+    for values, message in (
+        ({"nouveau-name": "commission des ÉCOLES", "nouveau-colour": "vert"}, "déjà un agenda"),
+        ({"nouveau-name": "", "nouveau-colour": "vert"}, "Donnez un nom à l'agenda."),
+        ({"nouveau-name": "Fêtes", "nouveau-colour": "jaune"}, "Choisissez une couleur"),
+    ):
+        refused = client.submit(f"{AGENDA}/agendas/nouveau", values, page=f"{AGENDA}/agendas")
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True)
+    assert len(calendars(app)) == 4
+
+    # Empty, it can be removed; the council's cannot, nor one that holds an event.
+    listing = page(client, f"{AGENDA}/agendas")
+    assert f"/agendas/{new.id}/retirer" in listing
+    assert f"/agendas/{calendar_id(app, 'conseil')}/retirer" not in listing
+    create(client, app, kind="commission", title="Réunion de la commission")
+    used = calendar_id(app, "commission")
+    assert f"/agendas/{used}/retirer" not in page(client, f"{AGENDA}/agendas")
+    kept = client.submit(f"{AGENDA}/agendas/{used}/retirer", {}, page=f"{AGENDA}/agendas")
+    assert kept.status_code == 400 and "Seul un agenda de commission vide" in kept.get_data(
+        as_text=True
+    )
+    gone = client.submit(f"{AGENDA}/agendas/{new.id}/retirer", {}, page=f"{AGENDA}/agendas")
+    assert gone.status_code == 302
+    assert "Commission des écoles" not in [c.name for c in calendars(app)]
+    with app.app_context():
+        actions = set(db.scalars(select(AuditEvent.action)))
+    assert {"agenda.calendar_created", "agenda.calendar_removed"} <= actions
+    # A councillor may not add one.
+    client.post("/deconnexion", data={"csrf_token": client.csrf_token()})
+    client.login(village.conseiller.email)
+    assert client.post(f"{AGENDA}/agendas/nouveau", data={}).status_code == 403
+
+
 def test_demo_content_is_idempotent(app, commune, make_member, enable_module):
     make_member(commune, "maire")
     enable_module(commune, "agenda")
