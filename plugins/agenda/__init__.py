@@ -116,11 +116,6 @@ def viatic_module_enabled(commune: toolkit.Commune) -> None:
 
 
 @toolkit.hookimpl
-def viatic_module_disabled(commune: toolkit.Commune) -> None:
-    """Nothing to stop: the calendars and events stay, and come back as they were."""
-
-
-@toolkit.hookimpl
 def viatic_health_check(commune: toolkit.Commune, settings: dict) -> toolkit.Health:
     return toolkit.Health(True, _("Aucun outil externe : rien à vérifier."))
 
