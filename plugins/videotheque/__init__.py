@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 from flask import Blueprint
 
 from core import toolkit
@@ -47,9 +48,12 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
 
 @toolkit.hookimpl
 def viatic_blueprint() -> Blueprint:
-    # The blueprint's commands come with it: flask --app "core.app:create_app()" videotheque ...
-    views.bp.cli.add_command(moving.move_command)
     return views.bp
+
+
+@toolkit.hookimpl
+def viatic_cli_group() -> click.Group:
+    return moving.group
 
 
 @toolkit.hookimpl

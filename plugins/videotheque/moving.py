@@ -1,5 +1,5 @@
 """Moving a commune's videos to another provider (from Vimeo to the platform's own disk),
-one by one, resumable: ``flask --app "core.app:create_app()" videotheque deplacer 10145``.
+one by one, resumable: ``viatic videotheque deplacer 10145`` (hook ``viatic_cli_group``).
 
 Each video is read from the provider that holds it and written to the target in chunks;
 the copy's progress is the target's own offset, so a run stopped half-way (or a provider
@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
-from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from core import toolkit
@@ -91,19 +90,28 @@ def move_commune(
     return report
 
 
-@click.command("deplacer")
-@with_appcontext
+@click.group("videotheque", help="Vidéothèque : les témoignages vidéo des communes.")
+def group() -> None:
+    pass
+
+
+@group.command(
+    "deplacer",
+    help="Copie les vidéos de la commune INSEE (son code INSEE, par exemple 10145) vers un "
+    "autre hébergeur, une à une, puis les y bascule : chaque vidéo continue d'être lue "
+    "pendant sa copie. Une copie interrompue reprend là où elle s'était arrêtée quand on "
+    "relance la commande ; les vidéos déjà déplacées ne sont pas recopiées. L'hébergeur qui "
+    "reçoit les vidéos doit être activé pour la commune.",
+)
 @click.argument("insee")
 @click.option(
     "--vers",
     "target",
     default="videointerne",
     show_default=True,
-    help="Le fournisseur qui reçoit les vidéos.",
+    help="Le module qui reçoit les vidéos (videointerne : l'hébergement de la plateforme).",
 )
 def move_command(insee: str, target: str) -> None:
-    """Déplace les vidéos d'une commune vers un autre hébergeur, une à une ; relancer la
-    commande reprend là où elle s'est arrêtée."""
     commune = toolkit.db.scalar(select(toolkit.Commune).where(toolkit.Commune.insee == insee))
     if commune is None:
         raise click.ClickException(f"Commune inconnue : {insee}.")

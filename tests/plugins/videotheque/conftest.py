@@ -3,10 +3,12 @@ answer is validated against Vimeo's OpenAPI document when the test ends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from click.testing import CliRunner, Result
 
+from core.cli import main
 from tests.plugins.videotheque import contract
 from tests.plugins.videotheque.fake_vimeo import FakeVimeo, contract_path
 from tests.plugins.videotheque.helpers import Village
@@ -64,3 +66,18 @@ def vimeo_village(app, village, fake_vimeo, enable_module, client) -> Village:
     )
     assert chosen.status_code == 302
     return village
+
+
+@pytest.fixture
+def viatic(app, monkeypatch, tmp_path) -> Callable[..., Result]:
+    """Runs ``viatic ...`` on the test app's database and storage, as an operator would in a
+    shell: the command builds its own portal from the environment."""
+    monkeypatch.setenv("VIATIC_DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.setenv("VIATIC_SECRET_KEY", app.config["SECRET_KEY"])
+    monkeypatch.setenv("VIATIC_ARGON2_PROFILE", "CHEAPEST")
+    monkeypatch.setenv("VIATIC_INSTANCE_PATH", str(tmp_path / "instance"))
+    for name in ("VIDEO_STORAGE_PATH", "VIMEO_API_URL"):
+        if name in app.config:
+            monkeypatch.setenv(f"VIATIC_{name}", app.config[name])
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args))

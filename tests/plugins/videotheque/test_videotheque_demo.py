@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from click.testing import CliRunner
-
 from core import demo
-from core.cli import main
 from tests.plugins.videotheque.helpers import LIBRARY, page, videos
 
 
-def test_the_demo_publishes_three_testimonies_once(app, client, monkeypatch, tmp_path):
-    monkeypatch.setenv("VIATIC_DATABASE_URL", app.config["DATABASE_URL"])
-    monkeypatch.setenv("VIATIC_SECRET_KEY", app.config["SECRET_KEY"])
-    monkeypatch.setenv("VIATIC_ARGON2_PROFILE", "CHEAPEST")
-    monkeypatch.setenv("VIATIC_INSTANCE_PATH", str(tmp_path / "instance"))
+def test_the_demo_publishes_three_testimonies_once(app, client, viatic):
     for _run in range(2):
-        result = CliRunner().invoke(main, ["demo"])
+        result = viatic("demo")
         assert result.exit_code == 0, result.output
     in_demo = [v for v in videos(app) if v.commune_id == videos(app)[0].commune_id]
     assert len(in_demo) == 3 and all(v.published_at and v.captions_vtt for v in in_demo)

@@ -1,4 +1,4 @@
-"""``flask videotheque deplacer``: a commune's Vimeo videos copied to the platform's own
+"""``viatic videotheque deplacer``: a commune's Vimeo videos copied to the platform's own
 disk one by one and switched over; a copy cut short resumes from the bytes already there,
 and running the command again moves nothing twice."""
 
@@ -16,7 +16,7 @@ from tests.plugins.videotheque.helpers import (
 
 
 def test_the_videos_move_from_vimeo_to_the_platform_and_still_play(
-    app, client, vimeo_village, fake_vimeo, monkeypatch
+    app, client, vimeo_village, fake_vimeo, monkeypatch, viatic
 ):
     from plugins.videotheque import services
 
@@ -29,22 +29,21 @@ def test_the_videos_move_from_vimeo_to_the_platform_and_still_play(
     approve(client, first)
     approve(client, second)
     run_job(app, vimeo_village.commune)
-    cli = app.test_cli_runner()
 
     fake_vimeo.cut_next_download = 250_000  # the first copy stops short
-    cut = cli.invoke(args=["videotheque", "deplacer", "10145"])
+    cut = viatic("videotheque", "deplacer", "10145")
     assert cut.exit_code == 1, cut.output
     assert "1 vidéo(s) déplacée(s), 1 à reprendre." in cut.output
     assert video(app, first).provider == "vimeo"  # not switched while incomplete
     assert video(app, first).move_provider == "videointerne"
     assert video(app, second).provider == "videointerne"
 
-    again = cli.invoke(args=["videotheque", "deplacer", "10145"])
+    again = viatic("videotheque", "deplacer", "10145")
     assert again.exit_code == 0, again.output
     assert "1 vidéo(s) déplacée(s), 0 à reprendre." in again.output
     moved = video(app, first)
     assert moved.provider == "videointerne" and moved.move_ref is None
-    assert cli.invoke(args=["videotheque", "deplacer", "10145"]).output.startswith("0 vidéo")
+    assert viatic("videotheque", "deplacer", "10145").output.startswith("0 vidéo")
 
     client.login(vimeo_village.agent.email)
     shown = page(client, f"{LIBRARY}/video/{first}")
@@ -52,5 +51,18 @@ def test_the_videos_move_from_vimeo_to_the_platform_and_still_play(
     assert client.get(src).data == VIDEO  # the very bytes, resumed from the cut
     assert 'kind="captions"' in shown
 
-    unknown = cli.invoke(args=["videotheque", "deplacer", "99999"])
+    unknown = viatic("videotheque", "deplacer", "99999")
     assert unknown.exit_code != 0 and "Commune inconnue : 99999." in unknown.output
+
+
+def test_the_copy_command_explains_itself_in_plain_french(viatic):
+    listed = viatic("--help")
+    assert listed.exit_code == 0 and "videotheque" in listed.output
+    group = viatic("videotheque", "--help")
+    assert group.exit_code == 0 and "deplacer" in group.output
+    explained = viatic("videotheque", "deplacer", "--help")
+    assert explained.exit_code == 0
+    text = " ".join(explained.output.split())  # as read, whatever the terminal's width
+    assert "Copie les vidéos de la commune INSEE" in text
+    assert "reprend là où elle s'était arrêtée" in text
+    assert "--vers" in text and "videointerne" in text
