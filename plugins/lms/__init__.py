@@ -1,11 +1,12 @@
 """The platform's own courses: the in-house provider of the ``lms`` capability.
 
-Courses of ordered lessons (text, a video address, an optional quiz), progress kept in this
-database, authoring by the platform admins. Its own plugin rather than a part of the
-Académie, because the provider is chosen per commune among the enabled plugins: a commune
-that trains on Chamilo has only Chamilo enabled, and switching is enabling this module and
-choosing it (Administration → Modules), after which the Formations pages stay the same and
-the progress earned on Chamilo stays visible. It needs the Académie (its pages).
+Courses of ordered lessons (text, a testimony of the Vidéothèque, an optional quiz),
+progress kept in this database, authoring by the platform admins. Its own plugin rather
+than a part of the Académie, because the provider is chosen per commune among the enabled
+plugins: a commune that trains on Chamilo has only Chamilo enabled, and switching is
+enabling this module and choosing it (Administration → Modules), after which the Formations
+pages stay the same and the progress earned on Chamilo stays visible. It needs the Académie
+(its pages).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 every commune whose ``lms`` provider is this plugin.
 
 A course is a list of ordered lessons; a lesson has a text (sanitised HTML), an optional
-video address and an optional short quiz; a person's progress in a course is the share of
-its lessons they completed (quiz passed, where there is one).
+video of the Vidéothèque and an optional short quiz; a person's progress in a course is the
+share of its lessons they completed (quiz passed, where there is one).
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ class LmsLesson(toolkit.Base):
     position: Mapped[int]  # 1, 2, 3... in the course
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")  # sanitised HTML
-    video_url: Mapped[str] = mapped_column(String(500), default="")
+    # A published testimony of the Vidéothèque, played through the provider that holds it.
+    # No foreign key: the lesson outlives a video removed from the library (and says so),
+    # and this branch needs no table of another plugin.
+    video_id: Mapped[int | None]
     # [{"question": str, "choices": [str, ...], "answer": index of the right choice}]
     quiz: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 

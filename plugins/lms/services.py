@@ -2,7 +2,9 @@
 provider the Formations pages use.
 
 Authoring is for platform admins (the courses are the platform's, shared by the communes);
-reading a lesson is for anyone who may open the commune's catalogue.
+reading a lesson is for anyone who may open the commune's catalogue. A lesson's video is a
+published testimony of the Vidéothèque, whatever commune filmed it: the library plays it
+through the ``video`` provider that holds it, so the lesson needs no video tool of its own.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import nh3
 from flask import abort
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from core import toolkit
 from core.toolkit import gettext as _
 from plugins.lms.models import LmsCompletion, LmsCourse, LmsLesson
+from plugins.videotheque import services as videotheque
 
 TITLE_MAX = 300
 LEVELS = ("", "decouverte", "intermediaire", "approfondissement")
@@ -129,6 +131,33 @@ def lesson_or_404(course: LmsCourse, position: int) -> LmsLesson:
     return lesson
 
 
+@dataclass(frozen=True)
+class LessonVideo:
+    """A lesson's video as its page shows it: the player (through the provider that holds
+    the video), or why there is none."""
+
+    title: str = ""
+    player: str | None = None
+    removed: bool = False  # no longer in the library at all
+
+
+def lesson_video(lesson: LmsLesson, captions_url: str) -> LessonVideo | None:
+    """None when the lesson has no video. A video the library no longer publishes, or that
+    its provider cannot play now, comes without a player."""
+    if lesson.video_id is None:
+        return None
+    video = videotheque.published_video(lesson.video_id)
+    if video is None:
+        return LessonVideo(removed=not videotheque.exists(lesson.video_id))
+    return LessonVideo(video.title, videotheque.player_html(video, captions_url))
+
+
+def lesson_captions(lesson: LmsLesson) -> str | None:
+    """The WebVTT captions of the lesson's video, while the library publishes it."""
+    video = videotheque.published_video(lesson.video_id)
+    return video.captions_vtt if video is not None else None
+
+
 def completed_ids(user: toolkit.User, course: LmsCourse) -> set[int]:
     return set(
         toolkit.db.scalars(
@@ -220,7 +249,7 @@ def save_course(course: LmsCourse | None, data: CourseInput) -> LmsCourse:
 class LessonInput:
     title: str
     body: str
-    video_url: str
+    video_id: int | None
     quiz: list[dict[str, Any]]
 
 
@@ -255,17 +284,55 @@ def quiz_text(quiz: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def check_lesson(data: dict[str, Any]) -> LessonInput:
+def video_options(lesson: LmsLesson | None) -> list[tuple[str, str]]:
+    """(value, label) of the videos an author picks from: the published testimonies, and
+    the lesson's own video even if no longer published (saving the lesson unchanged keeps
+    it)."""
+    options = [("", _("Aucune vidéo"))]
+    options += [
+        (str(video.id), f"{video.title} — {video.commune.name}")
+        for video in videotheque.published_videos()
+    ]
+    current = str(lesson.video_id) if lesson is not None and lesson.video_id else None
+    if current and all(value != current for value, _label in options):
+        options.append((current, _("La vidéo actuelle (indisponible)")))
+    return options
+
+
+def check_video(data: dict[str, Any], lesson: LmsLesson | None) -> int | None:
+    """The Vidéothèque video the author chose, from its pasted address (which wins) or the
+    list. Only a published one may be chosen; a lesson may keep the one it has, even if the
+    library no longer shows it (the lesson page says so)."""
+    link = (data.get("video_link") or "").strip()
+    if link:
+        video = videotheque.published_video(videotheque.video_in_link(link))
+        if video is None:
+            raise LmsError(
+                "video_link",
+                _("Cette adresse n'est pas celle d'une vidéo publiée de la vidéothèque."),
+            )
+        return video.id
+    chosen = str(data.get("video_id") or "")
+    if not chosen:
+        return None
+    # Bounded: a number too large for the column is no video either.
+    video_id = int(chosen) if chosen.isdigit() and len(chosen) < 10 else None
+    if lesson is not None and video_id is not None and video_id == lesson.video_id:
+        return video_id
+    if videotheque.published_video(video_id) is None:
+        raise LmsError("video_id", _("Choisissez une vidéo publiée de la liste."))
+    return video_id
+
+
+def check_lesson(data: dict[str, Any], lesson: LmsLesson | None = None) -> LessonInput:
     title = (data.get("title") or "").strip()
     if not title:
         raise LmsError("title", _("Donnez un titre à la leçon."))
     if len(title) > TITLE_MAX:
         raise LmsError("title", _("Le titre est trop long (300 caractères au plus)."))
-    video = (data.get("video_url") or "").strip()
-    if video and (urlsplit(video).scheme != "https" or not urlsplit(video).hostname):
-        raise LmsError("video_url", _("Donnez l'adresse https de la vidéo, ou laissez vide."))
+    video_id = check_video(data, lesson)
     body = nh3.clean(data.get("body") or "", tags=BODY_TAGS)
-    return LessonInput(title, body, video[:500], parse_quiz(data.get("quiz") or ""))
+    return LessonInput(title, body, video_id, parse_quiz(data.get("quiz") or ""))
 
 
 def save_lesson(course: LmsCourse, lesson: LmsLesson | None, data: LessonInput) -> LmsLesson:
@@ -273,10 +340,10 @@ def save_lesson(course: LmsCourse, lesson: LmsLesson | None, data: LessonInput) 
         position = max((item.position for item in course.lessons), default=0) + 1
         lesson = LmsLesson(course=course, position=position)
         toolkit.db.add(lesson)
-    lesson.title, lesson.body, lesson.video_url, lesson.quiz = (
+    lesson.title, lesson.body, lesson.video_id, lesson.quiz = (
         data.title,
         data.body,
-        data.video_url,
+        data.video_id,
         data.quiz,
     )
     toolkit.db.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
@@ -17,7 +17,13 @@ from core.toolkit import lazy_gettext as _l
 from plugins.lms import services
 
 HERE = Path(__file__).parent
-bp = Blueprint("lms", __name__, template_folder=str(HERE / "templates"))
+bp = Blueprint(
+    "lms",
+    __name__,
+    template_folder=str(HERE / "templates"),
+    static_folder=str(HERE / "static"),
+    static_url_path="/static",
+)
 
 LEVEL_CHOICES = [
     SelectChoice("", _l("Non précisé")),
@@ -60,8 +66,16 @@ class LessonForm(FlaskForm):
         description=_l("Paragraphes, listes, liens et intertitres sont conservés."),
         render_kw={"rows": 10},
     )
-    video_url = StringField(
-        _l("Adresse de la vidéo"), description=_l("Facultatif ; une adresse https.")
+    video_id = SelectField(
+        _l("Vidéo de la vidéothèque"),
+        description=_l("Facultatif : un témoignage publié, montré avec ses sous-titres."),
+        validate_choice=False,
+    )
+    video_link = StringField(
+        _l("Ou l'adresse de sa page"),
+        description=_l(
+            "Collez l'adresse d'une vidéo de la vidéothèque ; elle remplace le choix de la liste."
+        ),
     )
     quiz = TextAreaField(
         _l("Quiz"),
@@ -115,15 +129,29 @@ def lesson(course_id: int, position: int) -> Any:
             flash(_("Vous avez terminé toutes les leçons de cette formation."), "success")
             return redirect(url_for(".course", course_id=found.id)), 303
     status = 400 if error is not None or form.errors else 200
+    captions = url_for(".captions", course_id=found.id, position=current.position)
     return toolkit.render(
         "lms/lesson.html",
         course=found,
         lesson=current,
+        video=services.lesson_video(current, captions),
         form=form,
         error=error,
         chosen=request.form,
         done=current.id in services.completed_ids(user, found),
     ), status
+
+
+@bp.get("/cours/<int:course_id>/lecon/<int:position>/sous-titres.vtt")
+@toolkit.requires("academie.view")
+def captions(course_id: int, position: int) -> Response:
+    """The captions track of the lesson's video, for the in-house player (served here, so
+    that it plays whether or not the commune itself uses the Vidéothèque)."""
+    current = services.lesson_or_404(services.course_or_404(course_id), position)
+    text = services.lesson_captions(current)
+    if text is None:
+        toolkit.refuse(_("Cette leçon n'a pas de sous-titres."), 404)
+    return Response(text, mimetype="text/vtt", headers={"Cache-Control": "private"})
 
 
 # --- authoring (platform admins) ------------------------------------------------------------
@@ -179,18 +207,19 @@ def edit_lesson(course_id: int, lesson_id: int | None = None) -> Any:
         if current is None:
             toolkit.refuse(_("Cette leçon n'existe pas."), 404)
     form = LessonForm()
+    form.video_id.choices = [SelectChoice(*option) for option in services.video_options(current)]
     if request.method == "GET" and current is not None:
         form.process(
             data={
                 "title": current.title,
                 "body": current.body,
-                "video_url": current.video_url,
+                "video_id": str(current.video_id or ""),
                 "quiz": services.quiz_text(current.quiz),
             }
         )
     if form.validate_on_submit():
         try:
-            services.save_lesson(found, current, services.check_lesson(form.data))
+            services.save_lesson(found, current, services.check_lesson(form.data, current))
         except services.LmsError as error:
             _show(form, error)
         else:

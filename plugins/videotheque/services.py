@@ -1,9 +1,10 @@
 """The Vidéothèque's rules, shared by the pages, the JSON API and the scheduled job.
 
 Who sees what: a *published* testimony is the platform's shared catalogue (officials learn
-from other communes), seen from every commune that uses the library; anything else — a
-video being uploaded, waiting for moderation or for its captions — is seen by its
-contributor and the platform admins only, and only under its own commune's address.
+from other communes), seen from every commune that uses the library and in the lessons of
+the platform's courses (``published_video``); anything else — a video being uploaded,
+waiting for moderation or for its captions — is seen by its contributor and the platform
+admins only, and only under its own commune's address.
 
 The file goes to the provider the commune chose for the ``video`` capability; the video
 remembers that provider (``Video.provider``) and is always played, captioned and deleted
@@ -18,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import filetype
 import webvtt
@@ -25,6 +27,7 @@ from flask import current_app, url_for
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 from webvtt.errors import MalformedCaptionError, MalformedFileError
+from werkzeug.exceptions import HTTPException
 
 from core import toolkit
 from core.capabilities import (
@@ -123,16 +126,20 @@ def provider_of(video: Video) -> VideoProvider:
     return toolkit.capability(video.commune, "video", provider=video.provider)
 
 
-def player_html(video: Video) -> str | None:
-    """The player of a playable video, with its captions track; None when it cannot play."""
+def player_html(video: Video, captions_url: str | None = None) -> str | None:
+    """The player of a playable video, with its captions track (served at ``captions_url``,
+    by default the library's own address); None when it cannot play."""
     if video.status != READY:
         return None
     try:
         provider = provider_of(video)
     except toolkit.CapabilityUnavailable:
         return None
-    captions = url_for("videotheque.captions", video_id=video.id) if video.captions_vtt else None
-    return provider.embed_html(video.provider_ref, video.title, captions)
+    if not video.captions_vtt:
+        captions_url = None
+    elif captions_url is None:
+        captions_url = url_for("videotheque.captions", video_id=video.id)
+    return provider.embed_html(video.provider_ref, video.title, captions_url)
 
 
 # --- captions -------------------------------------------------------------------------------
@@ -516,6 +523,35 @@ def related(video: Video) -> list[Video]:
     themes = [t.theme for t in video.themes]
     query = _published().where(Video.id != video.id, Video.themes.any(VideoTheme.theme.in_(themes)))
     return list(toolkit.db.scalars(query.order_by(Video.published_at.desc()).limit(RELATED_LIMIT)))
+
+
+def published_video(video_id: int | None) -> Video | None:
+    """A published testimony by its id (for another module that shows it), else None."""
+    if video_id is None:
+        return None
+    return toolkit.db.scalar(_published().where(Video.id == video_id))
+
+
+def exists(video_id: int) -> bool:
+    """Whether the library still holds this video, published or not."""
+    return toolkit.db.get(Video, video_id) is not None
+
+
+def published_videos() -> list[Video]:
+    """Every published testimony, by title: what an author picks a video from."""
+    return list(toolkit.db.scalars(_published().order_by(Video.title, Video.id)))
+
+
+def video_in_link(link: str) -> int | None:
+    """The id of the video whose page ``link`` is (under any commune, with or without the
+    host), else None: an author pastes the address of the page they watched."""
+    try:
+        endpoint, args = current_app.url_map.bind("").match(
+            urlsplit(link.strip()).path, method="GET"
+        )
+    except HTTPException:
+        return None
+    return args["video_id"] if endpoint == "videotheque.show" else None
 
 
 def video_url(video: Video, commune: toolkit.Commune) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.plugins.academie.helpers import Village, configure_chamilo, run_job
 from tests.plugins.chamilo.fake_chamilo import Served, serve
+from tests.plugins.videotheque.conftest import fake_vimeo  # noqa: F401 - for lessons' videos
 
 
 @pytest.fixture

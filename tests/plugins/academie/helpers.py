@@ -14,7 +14,9 @@ from core import outbox, scheduler
 from core.db import db, utcnow
 from core.models import OutboxMessage
 from plugins.academie.models import Course, Enrolment
+from plugins.lms.models import LmsCourse
 from tests.plugins.chamilo.fake_chamilo import Served
+from tests.plugins.videotheque import helpers as library
 
 FORMATIONS = "/c/10145/academie"
 
@@ -90,3 +92,21 @@ def enrol(client: Any, course: int) -> Any:
     return client.submit(
         f"{FORMATIONS}/formation/{course}/inscription", {}, page=f"{FORMATIONS}/formation/{course}"
     )
+
+
+def contributed(
+    app: Flask, village: Village, enable_module: Any, host: str = "videointerne"
+) -> int:
+    """A testimony with its captions, uploaded by the maire to ``host``; it waits for a
+    moderator (a platform admin) before it is published."""
+    enable_module(village.commune, "videotheque")
+    enable_module(village.commune, host)
+    contributor = app.test_client()
+    contributor.login(village.maire.email)
+    return library.upload(contributor, title="Reprendre les concessions abandonnées")
+
+
+def lessons(app: Flask, course: int) -> list[tuple[int, int | None]]:
+    """(id, video id) of each lesson of a course of the platform's own."""
+    with app.app_context():
+        return [(lesson.id, lesson.video_id) for lesson in db.get(LmsCourse, course).lessons]

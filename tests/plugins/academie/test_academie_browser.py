@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.plugins.academie.helpers import FORMATIONS, deliver
-from tests.plugins.academie.test_academie_inhouse import in_house
+from tests.plugins.academie.test_academie_inhouse import in_house, write_lesson
 from tests.test_browser import (  # noqa: F401 - fixtures
     PageChecker,
     chromium_browser,
@@ -95,7 +95,10 @@ def test_the_team_and_authoring_pages_pass_axe(
     new_page,  # noqa: F811 - the fixture
     tmp_path,
 ):
-    from tests.plugins.academie.helpers import course_id
+    from playwright.sync_api import expect
+
+    from tests.plugins.academie.helpers import contributed, course_id, lessons
+    from tests.plugins.videotheque import helpers as library
 
     learner = app.test_client()
     learner.login(village.conseiller.email)
@@ -104,6 +107,11 @@ def test_the_team_and_authoring_pages_pass_axe(
         f"{FORMATIONS}/formation/{budget}/inscription", {}, page=f"{FORMATIONS}/formation/{budget}"
     )
     lms_course = in_house(app, village, make_member, enable_module, client)
+    app.config["VIDEO_STORAGE_PATH"] = str(tmp_path / "videos")
+    video_id = contributed(app, village, enable_module)
+    library.approve(client, video_id)  # client: the author, a platform admin
+    first = lessons(app, lms_course)[0][0]
+    write_lesson(client, lms_course, "Les concessions", lesson=first, video_id=str(video_id))
     checker = PageChecker(tmp_path)
     page = new_page()
     sign_in(page, village.maire.email)
@@ -120,9 +128,14 @@ def test_the_team_and_authoring_pages_pass_axe(
         ("lms-lecon", f"/c/10145/lms/auteur/{lms_course}/lecon/nouvelle"),
         ("lms-cours", f"/c/10145/lms/cours/{lms_course}"),
         ("lms-lecon-quiz", f"/c/10145/lms/cours/{lms_course}/lecon/2"),
+        ("lms-lecon-video", f"/c/10145/lms/cours/{lms_course}/lecon/1"),
     ]:
         assert author.goto(path).status == 200, name
         checker.check(author, name)
+    # The lesson's video, in the player of the host that holds it, with its captions track.
+    video = author.get_by_label("Reprendre les concessions abandonnées", exact=True)
+    expect(video).to_be_visible()
+    expect(video.locator("track[kind=captions]")).to_have_count(1)
     author.goto(f"/c/10145/lms/cours/{lms_course}/lecon/2")
     author.get_by_role("button", name="J'ai terminé cette leçon").click()
     checker.check(author, "lms-lecon-erreur")
