@@ -24,7 +24,6 @@ from connectors.http import (
     CallRecord,
     ConnectorError,
     ConnectorRejected,
-    Health,
     HttpClient,
     RateLimited,
 )
@@ -70,6 +69,14 @@ class Upload:
     video_id: str
     upload_link: str
     size: int
+
+
+@dataclass(frozen=True)
+class Account:
+    """Whom a token belongs to (the account's display name) and its OAuth scopes."""
+
+    name: str
+    scopes: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -193,9 +200,19 @@ class VimeoClient:
                 raise VimeoRejected(exc, error, code) from None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def check(self) -> Health:
-        """One quick authenticated call (the first video of the account); never raises."""
-        return self.http.check("/me/videos?per_page=1&fields=uri")
+    def account(self, *, timeout: tuple[float, float]) -> Account:
+        """The token's account (``GET /me``) and scopes (``GET /oauth/verify``), for a person
+        who is waiting: one try each with a short timeout, no waiting out a rate limit.
+        Raises the HTTP base's errors (a 401 is :class:`ConnectorRejected`)."""
+        answers = [
+            self.http.get(path, params={"fields": fields}, retries=0, timeout=timeout)
+            for path, fields in (("/me", "name"), ("/oauth/verify", "scope"))
+        ]
+        try:
+            me, verified = (answer.json() for answer in answers)
+            return Account(str(me.get("name") or ""), frozenset(str(verified["scope"]).split()))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise ConnectorError(self.http.name, "the answers are not Vimeo's") from None
 
     # -- uploads
 

@@ -4,7 +4,8 @@ feature that hosts videos, send them there).
 A built-in plugin, loaded through its ``viatic.plugins`` entry point like any other. The
 provider is in ``provider``, the HTTP client in ``connectors.vimeo``. The commune admin
 gives an access token (encrypted at rest, never shown back) and optionally the folder or
-showcase the videos go in; the modules page tests the connection.
+showcase the videos go in; the module's page « Connexion à Vimeo » (``views``) tests a
+token before or after it is saved, and the modules page shows the same test's result.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flask import Blueprint
+
 from core import toolkit
-from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
-from plugins.vimeo.provider import VimeoProvider, client
+from plugins.vimeo import views
+from plugins.vimeo.provider import VimeoProvider, test_connection
 
 __version__ = "0.1.0"
 
@@ -43,7 +46,8 @@ def viatic_settings_schema() -> list[toolkit.Setting]:
             required=True,
             help=_l(
                 "Un jeton personnel du compte Vimeo de la commune, avec les droits public, "
-                "private, upload, edit, delete, create et interact."
+                "private, upload, edit, delete et interact. La page « Connexion à Vimeo » du "
+                "module le teste sans l'enregistrer."
             ),
         ),
         toolkit.Setting(
@@ -67,12 +71,10 @@ def viatic_capabilities() -> dict[str, Any]:
 
 
 @toolkit.hookimpl
+def viatic_blueprint() -> Blueprint:
+    return views.bp
+
+
+@toolkit.hookimpl
 def viatic_health_check(commune: toolkit.Commune, settings: dict) -> toolkit.Health:
-    if not settings.get("access_token"):
-        return toolkit.Health(False, _("Indiquez le jeton d'accès Vimeo de la commune."))
-    health = client(commune, settings).check()
-    if health.ok:
-        return toolkit.Health(True, _("Connexion à Vimeo réussie."))
-    if health.status in (401, 403):
-        return toolkit.Health(False, _("Vimeo refuse le jeton d'accès : vérifiez-le."))
-    return toolkit.Health(False, _("Vimeo ne répond pas pour le moment."))
+    return test_connection(commune, settings.get("access_token") or "")

@@ -14,7 +14,7 @@ from typing import IO, Any
 from flask import current_app, has_request_context, request
 from markupsafe import Markup, escape
 
-from connectors.http import ConnectorError
+from connectors.http import ConnectorError, ConnectorRejected, ConnectorUnavailable, RateLimited
 from connectors.vimeo import API_URL, VimeoClient
 from core import toolkit
 from core.capabilities import (
@@ -24,8 +24,14 @@ from core.capabilities import (
     VIDEO_READY,
     VideoUpload,
 )
+from core.toolkit import gettext as _
 
 PLAYER_URL = "https://player.vimeo.com/video/"
+# What the provider does with a token: read the account's private videos, upload, restrict
+# the embed and add captions (edit), delete, file into folders (interact).
+NEEDED_SCOPES = frozenset({"public", "private", "upload", "edit", "delete", "interact"})
+# A connection test has someone waiting for its answer: no retry, a short wait.
+TEST_TIMEOUT = (3.05, 10.0)
 
 
 def portal_domain() -> str:
@@ -42,6 +48,57 @@ def client(commune: toolkit.Commune, settings: dict[str, Any]) -> VimeoClient:
         settings.get("access_token") or "",
         base_url=current_app.config.get("VIMEO_API_URL", API_URL),
         on_call=toolkit.connector_logger(commune),
+    )
+
+
+def test_connection(commune: toolkit.Commune, token: str) -> toolkit.Health:
+    """« Tester la connexion »: whose account ``token`` opens and whether it may upload, in
+    words for the commune admin. Saves nothing; the token never appears in the message."""
+    if not token:
+        return toolkit.Health(
+            False, _("Saisissez un jeton à tester, ou enregistrez-en un dans les réglages.")
+        )
+    vimeo = client(commune, {"access_token": token})
+    try:
+        account = vimeo.account(timeout=TEST_TIMEOUT)
+    except RateLimited:
+        return toolkit.Health(
+            False,
+            _("Vimeo limite le nombre d'appels de ce compte : réessayez dans quelques minutes."),
+        )
+    except ConnectorUnavailable:
+        return toolkit.Health(
+            False,
+            _(
+                "Vimeo ne répond pas, ou trop lentement : vérifiez la connexion du serveur à "
+                "Internet ou réessayez dans quelques minutes."
+            ),
+        )
+    except ConnectorRejected as exc:
+        if exc.status == 401:
+            return toolkit.Health(
+                False, _("Vimeo refuse ce jeton : il est inconnu, expiré ou révoqué.")
+            )
+        return toolkit.Health(
+            False, _("Vimeo refuse la vérification (erreur %(status)s).", status=exc.status)
+        )
+    except ConnectorError:
+        return toolkit.Health(False, _("Les réponses reçues ne sont pas celles de Vimeo."))
+    finally:
+        vimeo.close()
+    missing = sorted(NEEDED_SCOPES - account.scopes)
+    if missing:
+        return toolkit.Health(
+            False,
+            _(
+                "Le jeton du compte « %(name)s » ne permet pas d'envoyer les vidéos : il lui "
+                "manque les droits %(scopes)s. Créez un jeton qui les a tous.",
+                name=account.name,
+                scopes=", ".join(missing),
+            ),
+        )
+    return toolkit.Health(
+        True, _("Connexion réussie au compte Vimeo « %(name)s ».", name=account.name)
     )
 
 

@@ -1,9 +1,10 @@
 """A fake Vimeo API 3.4, written from the contract, served over loopback for the tests and
 the benchmark.
 
-It answers the calls the portal makes (create a tus upload, PATCH/HEAD the upload link, read,
-edit and delete a video, restrict its embed to a domain, add a captions track, list videos
-page by page, put a video in a folder or a showcase) with Vimeo's media types and error
+It answers the calls the portal makes (whose token it is, create a tus upload, PATCH/HEAD
+the upload link, read, edit and delete a video, restrict its embed to a domain, add a
+captions track, list videos page by page, put a video in a folder or a showcase) with
+Vimeo's media types and error
 shapes: ``{error, developer_message, error_code, link}`` where Vimeo sends it, the legacy
 ``{error}`` where the OpenAPI document says so (GET /videos/{id} 404, PATCH 400/403, the
 domain list). Every response carries the ``X-RateLimit-*`` headers.
@@ -11,7 +12,9 @@ domain list). Every response carries the ``X-RateLimit-*`` headers.
 The test drives what Vimeo would do on its own: :meth:`FakeVimeo.advance` moves a video's
 transcoding on, :meth:`FakeVimeo.remove` deletes it on Vimeo's side, :meth:`rate_limit`
 makes the next calls answer 429 (with the reset as an ISO date or a Unix timestamp),
-``down`` makes every call answer 503, :meth:`refuse_next` sends a chosen error.
+``down`` makes every call answer 503, ``delay`` makes every call slow, :meth:`refuse_next`
+sends a chosen error; ``account_name`` and ``scopes`` are what ``GET /me`` and
+``GET /oauth/verify`` tell of the token.
 
 Video objects are built from the OpenAPI schema itself (every required field, with a value of
 its type), then the fake's own state is laid over them; ``exchanges`` keeps every JSON answer
@@ -25,6 +28,7 @@ import datetime as dt
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -128,6 +132,11 @@ class FakeVimeo:
         self.videos: dict[str, FakeVideo] = {}
         self.exchanges: list[Exchange] = []
         self.down = False
+        # Seconds every API call waits before answering (a Vimeo too slow to wait for).
+        self.delay = 0.0
+        # The token's account and OAuth scopes, as GET /me and GET /oauth/verify tell them.
+        self.account_name = "Mairie de Faux-Villecerf"
+        self.scopes = {"public", "private", "upload", "edit", "delete", "create", "interact"}
         # The next file download stops after this many bytes (a partial answer, once).
         self.cut_next_download: int | None = None
         self._ids = itertools.count(900001)
@@ -279,6 +288,7 @@ class FakeVimeo:
             return self._file(request, parts[1])
         if parts[:1] == ["texttrack-files"] and len(parts) == 3:
             return self._texttrack_file(request, parts[1], parts[2])
+        time.sleep(self.delay)
         if self.down:
             return self._error(request, 503, "Vimeo is down", 9000, "error", "application/json")
         if self._limited:
@@ -303,6 +313,16 @@ class FakeVimeo:
 
     def _api(self, request: Request, parts: list[str]) -> Response:
         method = request.method
+        if parts == ["me"] and method == "GET":
+            user = minimal(self._schemas["user"], self._schemas)
+            user.update(name=self.account_name, uri="/users/4242")
+            return self._json(request, 200, user, "application/vnd.vimeo.user+json")
+        if parts == ["oauth", "verify"] and method == "GET":
+            auth = minimal(self._schemas["auth"], self._schemas)
+            auth.update(
+                access_token=self.token, token_type="bearer", scope=" ".join(sorted(self.scopes))
+            )
+            return self._json(request, 200, auth, "application/vnd.vimeo.auth+json")
         if parts == ["me", "videos"] and method == "POST":
             return self._create(request)
         if parts == ["me", "videos"] and method == "GET":

@@ -13,6 +13,7 @@ from tests.plugins.videotheque.helpers import (
     approve,
     page,
     run_job,
+    says,
     send,
     start,
     upload,
@@ -114,4 +115,61 @@ def test_the_token_is_kept_secret_and_the_connection_is_tested(
     modules = page(client, "/c/10145/admin/modules")
     assert "En panne" not in modules
     fake_vimeo.token = "un-autre-jeton"
-    assert "Vimeo refuse le jeton d" in page(client, "/c/10145/admin/modules")
+    assert says(page(client, "/c/10145/admin/modules"), "Vimeo refuse ce jeton")
+
+
+def test_tester_la_connexion_says_what_vimeo_thinks_of_a_token_and_saves_nothing(
+    app, client, vimeo_village, fake_vimeo, monkeypatch
+):
+    from plugins.vimeo import provider
+
+    url = "/c/10145/vimeo/connexion"
+    client.login(vimeo_village.agent.email)
+    assert client.get(url).status_code == 403  # commune admins only
+    client.login(vimeo_village.maire.email)
+    assert says(page(client, url), "Tester la connexion")
+
+    def test(token: str = "") -> str:
+        answer = client.submit(url, {"access_token": token})
+        assert answer.status_code == 200
+        html = answer.get_data(as_text=True)
+        assert fake_vimeo.token not in html and (not token or token not in html)
+        return html
+
+    recorded = audit_count(app)
+    assert says(test(), "Connexion réussie au compte Vimeo « Mairie de Faux-Villecerf ».")
+    assert says(test("jeton-colle-par-erreur"), "Vimeo refuse ce jeton")
+    # The stored token was neither replaced nor forgotten by the test of another one.
+    assert says(test(), "Connexion réussie")
+    assert says(test(fake_vimeo.token), "Connexion réussie")
+    fake_vimeo.scopes = {"public", "private", "edit"}
+    assert says(test(), "il lui manque les droits delete, interact, upload.")
+    fake_vimeo.scopes |= {"delete", "interact", "upload"}
+    fake_vimeo.rate_limit()
+    assert says(test(), "Vimeo limite le nombre d'appels de ce compte")
+    fake_vimeo.down = True
+    assert says(test(), "Vimeo ne répond pas, ou trop lentement")
+    fake_vimeo.down = False
+    monkeypatch.setattr(provider, "TEST_TIMEOUT", (2.0, 0.2))
+    fake_vimeo.delay = 0.5
+    assert says(test(), "Vimeo ne répond pas, ou trop lentement")
+    assert audit_count(app) == recorded  # a test changes nothing
+
+
+def test_tester_la_connexion_without_any_token_says_where_to_put_one(
+    client, village, enable_module
+):
+    enable_module(village.commune, "vimeo")
+    client.login(village.maire.email)
+    answer = client.submit("/c/10145/vimeo/connexion", {"access_token": ""})
+    assert says(answer.get_data(as_text=True), "Saisissez un jeton à tester")
+
+
+def audit_count(app) -> int:
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from core.db import db
+        from core.models import AuditEvent
+
+        return db.scalar(select(func.count()).select_from(AuditEvent)) or 0

@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from connectors.http import BREAKERS, ConnectorUnavailable, RateLimited
-from connectors.vimeo import UploadGone, VimeoClient, VimeoRejected
+from connectors.http import BREAKERS, ConnectorRejected, ConnectorUnavailable, RateLimited
+from connectors.vimeo import Account, UploadGone, VimeoClient, VimeoRejected
 from tests.plugins.videotheque.fake_vimeo import FakeVimeo
 
 VIDEO = bytes(range(256)) * 4096  # 1 MiB
@@ -120,11 +120,14 @@ def test_both_error_shapes_are_read(fake_vimeo):
     assert legacy.value.error_code is None and legacy.value.error == "The request was refused."
 
 
-def test_a_bad_token_is_refused_and_the_health_check_says_so(fake_vimeo):
-    assert client_of(fake_vimeo).check().ok
+def test_the_account_and_scopes_of_a_token_are_read_and_a_bad_token_is_refused(fake_vimeo):
+    fake_vimeo.scopes = {"public", "upload"}
+    account = client_of(fake_vimeo).account(timeout=(2, 5))
+    assert account == Account("Mairie de Faux-Villecerf", frozenset({"public", "upload"}))
     bad = VimeoClient("faux", base_url=fake_vimeo.base_url, sleep=lambda _s: None)
-    health = bad.check()
-    assert not health.ok and health.status == 401
+    with pytest.raises(ConnectorRejected) as unknown:
+        bad.account(timeout=(2, 5))
+    assert unknown.value.status == 401
     with pytest.raises(VimeoRejected) as refused:
         bad.create_upload(10, "Sans droit")
     assert refused.value.error_code == 8000
