@@ -1,4 +1,5 @@
-"""``viatic demo``: the Aube's communes, three demo communes, their members and modules.
+"""``viatic demo``: the Aube's communes, three demo communes, their members and modules
+(every installed one, but an external tool's provider where an in-house one can serve).
 
 Idempotent: running it again changes nothing that is already there.
 """
@@ -12,9 +13,10 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from core import auth, communes_import, modules
+from core import auth, communes_import, modules, settings
 from core.db import db
 from core.models import Commune, Membership, User
+from core.plugins import LoadedPlugin
 
 DATA = Path(__file__).parent / "demo_data"
 PASSWORD = "demo-viatic-2026"
@@ -63,6 +65,23 @@ def _user(email: str, name: str) -> User:
     return user
 
 
+def _left_off(commune: Commune, plugin: LoadedPlugin) -> bool:
+    """A provider of an external tool (Chamilo, Vimeo) lacks the settings the demo cannot
+    make up, while another provider of the same capability works without any: it is left
+    off, and the in-house provider serves the demo commune alone, chosen as the only one."""
+    registry = current_app.extensions["viatic.plugins"]
+    return not _configured(commune, plugin) and any(
+        other != plugin.name and _configured(commune, registry.plugins[other])
+        for capability in plugin.capabilities
+        for other in registry.providers_of(capability)
+    )
+
+
+def _configured(commune: Commune, plugin: LoadedPlugin) -> bool:
+    values = settings.current_values(plugin.settings, modules.module_row(commune, plugin.name))
+    return all(values.get(s.name) not in (None, "") for s in plugin.settings if s.required)
+
+
 def run(echo: Callable[[str], None] = print) -> list[tuple[str, str]]:
     """Set the demo up; returns the (e-mail, description) of each login."""
     summary = communes_import.import_folder(db, DATA)
@@ -97,7 +116,10 @@ def run(echo: Callable[[str], None] = print) -> list[tuple[str, str]]:
     registry = current_app.extensions["viatic.plugins"]
     for commune in communes.values():
         for plugin in registry.modules:
-            modules.enable(commune, plugin.name)
+            if not _left_off(commune, plugin):
+                modules.enable(commune, plugin.name)
+            elif plugin.name in registry.enabled_for(commune):
+                modules.disable(commune, plugin.name)  # enabled unconfigured by an older demo
         db.flush()
         for name in sorted(registry.enabled_for(commune)):
             registry.call_on(name, "viatic_demo_content", commune=commune)
