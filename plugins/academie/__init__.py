@@ -92,8 +92,16 @@ def viatic_outbox_handlers() -> dict:
 def viatic_scheduled_jobs() -> list[toolkit.Job]:
     return [
         toolkit.Job("catalogue", services.catalogue_job, "interval", {"hours": 1}, scope="commune"),
+        # A large commune on Chamilo takes minutes (one call per official and course: see
+        # bench/README.md); the lease must outlast the run, or a second scheduler would start
+        # the same sync beside it.
         toolkit.Job(
-            "progress", services.progress_job, "interval", {"minutes": 30}, scope="commune"
+            "progress",
+            services.progress_job,
+            "interval",
+            {"minutes": 30},
+            scope="commune",
+            max_runtime_seconds=3600,
         ),
     ]
 

@@ -201,18 +201,17 @@ class ChamiloProvider:
             if row.profile_digest != digest:
                 self._send_profile(row.loginname, learners[user_id])
                 row.profile_digest = digest
-        work = [
-            (
-                course_id,
-                learner.user_id,
-                chamilo.Account(
-                    rows[learner.user_id].chamilo_id,
-                    rows[learner.user_id].loginname,
-                    toolkit.decrypt_secret(rows[learner.user_id].api_key) or "",
-                ),
+        # Each learner's key decrypted once, not once per course.
+        accounts = {
+            user_id: chamilo.Account(
+                row.chamilo_id, row.loginname, toolkit.decrypt_secret(row.api_key) or ""
             )
+            for user_id, row in rows.items()
+        }
+        work = [
+            (course_id, learner.user_id, accounts[learner.user_id])
             for course_id, learner in items
-            if learner.user_id in rows
+            if learner.user_id in accounts
         ]
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="chamilo") as pool:
             outcomes = list(pool.map(self._read_progress, work))
