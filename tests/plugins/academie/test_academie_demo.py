@@ -34,7 +34,6 @@ def test_the_demo_trains_on_the_platform_s_own_courses(app, client):
             enabled = registry.enabled_for(commune)
             assert "chamilo" not in enabled and "vimeo" not in enabled
             assert chosen_provider(commune, "lms") == "lms"
-            assert chosen_provider(commune, "video") == "videointerne"
     client.login("adjoint@faux-villecerf.example.org", demo.PASSWORD)
     catalogue = page(client, f"{FORMATIONS}/")
     assert "Le budget communal en 5 étapes" in catalogue
