@@ -218,7 +218,8 @@ def _calendar_fields(
     visibility: object = None,
 ) -> tuple[str, str]:
     """A calendar's name (given, at most 100 characters, not another calendar's of the
-    commune) and colour (of the palette); raises ``EventError`` with every field at fault."""
+    commune), colour (of the palette) and, when given, default visibility; raises
+    ``EventError`` with every field at fault."""
     name = _text(name)
     errors: dict[str, object] = {}
     if not name:
@@ -1129,9 +1130,7 @@ def _shifted(series: Event, occurrence: Occurrence, data: EventInput) -> EventIn
 def delete_event(commune: toolkit.Commune, user: toolkit.User, event: Event) -> None:
     """Delete an event, or a whole series with its changed occurrences. An occurrence
     changed on its own is cancelled in its series (an EXDATE), not brought back."""
-    toolkit.check("agenda.write", commune=commune, user=user)
-    if event.commune_id != commune.id:
-        raise NotFound()
+    check_write(commune, user, event)
     series = event.parent
     if series is not None:
         series.exdates = sorted({*(series.exdates or ()), event.recurrence_id})
@@ -1412,9 +1411,7 @@ def delete_occurrence(
     commune: toolkit.Commune, user: toolkit.User, event: Event, key: str
 ) -> Occurrence:
     """Remove one occurrence of a series (an EXDATE); the others stay."""
-    toolkit.check("agenda.write", commune=commune, user=user)
-    if event.commune_id != commune.id:
-        raise NotFound()
+    check_write(commune, user, event)
     if not event.rrule:
         raise EventError({"occurrence": _("Cet événement ne se répète pas.")})
     occurrence = find_occurrence(event, key)
