@@ -1017,8 +1017,9 @@ def invite(
         url=event_url(event),
         commune=commune,
     )
+    told = {g.lower() for g in before[1]}
     for guest in event.guests or ():
-        if guest.lower() in {g.lower() for g in before[1]}:
+        if guest.lower() in told:
             continue
         lines = [
             _("%(name)s (%(commune)s) vous invite :", name=author.name, commune=commune.name),

@@ -71,7 +71,7 @@ def test_members_and_guests_expected_at_a_private_meeting(app, village, client):
 
     # Julie added, a third guest: only the newcomers are told.
     client.login(village.maire.email)
-    edit = url.replace("/evenement/", "/evenement/") + "/modifier"
+    edit = f"{url}/modifier"
     changed = client.submit(
         edit,
         event_form(
