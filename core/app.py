@@ -154,6 +154,16 @@ def _register_plugin_blueprints(app: Flask, registry: PluginRegistry) -> None:
             app.register_blueprint(
                 plugin.api_blueprint, url_prefix=f"/api/v1/c/<insee>/{plugin.name}"
             )
+        endpoint = plugin.info.admin_endpoint
+        if endpoint and (
+            endpoint.split(".", 1)[0] != plugin.name
+            or endpoint not in app.view_functions
+            or not app.url_map.is_endpoint_expecting(endpoint, "insee")
+        ):
+            raise PluginError(
+                f"Plugin '{plugin.name}': admin_endpoint '{endpoint}' is not a page of its "
+                "blueprint"
+            )
 
 
 def plugin_of_blueprint(registry: PluginRegistry, blueprint: str | None) -> str | None:

@@ -29,6 +29,9 @@ class PluginInfo:
     plugins that must be installed and enabled with it. ``essential`` plugins are enabled for
     every commune and cannot be disabled. ``migrations`` is the folder of its Alembic branch;
     ``translations`` the folder of its gettext catalogs (``en/LC_MESSAGES/messages.po``).
+    ``admin_endpoint`` names a page of its blueprint for commune admins (``"vimeo.connection"``:
+    connecting an account, testing it); the modules page links to it, with ``admin_label``,
+    while the module is enabled.
     """
 
     name: str
@@ -42,6 +45,8 @@ class PluginInfo:
     essential: bool = False
     migrations: Path | None = None
     translations: Path | None = None
+    admin_endpoint: str = ""
+    admin_label: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import types
+
+import pytest
 from sqlalchemy import select
 
+from core import toolkit
 from core.db import db
 from core.models import AuditEvent, Commune
+from core.plugins import PluginError
 from core.testing import make_app
 from tests.conftest import FAKE_PLUGINS
 from tests.fake_plugins import meteo
@@ -120,6 +126,28 @@ def test_modules_page_shows_health_and_essential_core_is_not_listed(
     html = client.get("/c/10145/admin/modules").get_data(as_text=True)
     assert "En panne : clé d&#39;accès manquante" in html
     assert "Socle Viatic" not in html
+
+
+def test_the_modules_page_links_to_an_enabled_module_s_own_admin_page(
+    client, commune, make_member, enable_module
+):
+    _admin(client, commune, make_member)
+    link = re.compile(r'<a class="[^"]*" href="([^"]+)">Station météo<')
+    assert not link.search(client.get("/c/10145/admin/modules").get_data(as_text=True))
+    enable_module(commune, "meteo")
+    found = link.search(client.get("/c/10145/admin/modules").get_data(as_text=True))
+    assert found and found.group(1) == "/c/10145/meteo/"
+    assert client.get(found.group(1)).status_code == 200
+
+
+def test_an_admin_page_outside_the_plugin_s_blueprint_stops_the_start_up(app):
+    info = toolkit.PluginInfo(
+        name="essai", label="Essai", version="1.0", admin_endpoint="meteo.index"
+    )
+    plugin = types.ModuleType("plugin_essai")
+    plugin.viatic_plugin_info = toolkit.hookimpl(lambda: info)
+    with pytest.raises(PluginError, match=re.escape("'essai': admin_endpoint 'meteo.index'")):
+        make_app(app.config["DATABASE_URL"], [*FAKE_PLUGINS, plugin])
 
 
 def test_unknown_module_toggle_answers_404(client, commune, make_member):

@@ -158,6 +158,7 @@ def modules_page() -> Any:
             "enabled": plugin.name in enabled,
             "row": rows.get(plugin.name),
             "health": _health(plugin.name, plugin.name in enabled, rows.get(plugin.name)),
+            "admin_label": plugin.info.admin_label or _("Page d'administration"),
         }
         for plugin in sorted(registry.modules, key=lambda p: str(p.info.label))
     ]

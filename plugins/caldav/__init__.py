@@ -56,6 +56,8 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
         core_version=">=0.1,<1",
         migrations=HERE / "migrations",
         translations=HERE / "translations",
+        admin_endpoint="caldav.connections",
+        admin_label=_l("Agendas synchronisés"),
     )
 
 

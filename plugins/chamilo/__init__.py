@@ -38,6 +38,8 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
         core_version=">=0.1,<1",
         migrations=HERE / "migrations",
         translations=HERE / "translations",
+        admin_endpoint="chamilo.connection",
+        admin_label=_l("Connexion à Chamilo"),
     )
 
 

@@ -33,6 +33,8 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
         category="hebergement",
         core_version=">=0.1,<1",
         translations=Path(__file__).parent / "translations",
+        admin_endpoint="vimeo.connection",
+        admin_label=_l("Connexion à Vimeo"),
     )
 
 

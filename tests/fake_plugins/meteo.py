@@ -56,6 +56,8 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
         version="1.0",
         description="Le temps qu'il fait.",
         core_version=">=0.1",
+        admin_endpoint="meteo.index",
+        admin_label="Station météo",
     )
 
 

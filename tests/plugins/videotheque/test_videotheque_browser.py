@@ -48,7 +48,10 @@ def test_upload_approve_watch_and_rate_with_either_provider(
     page = new_page()
     sign_in(page, village.maire.email)
     if request.node.callspec.params["provider_village"] == "vimeo":
-        page.goto("/c/10145/vimeo/connexion")  # the maire, a commune admin, tests the token
+        # The maire, a commune admin, finds the module's page among the modules and tests
+        # the token.
+        page.goto("/c/10145/admin/modules")
+        page.get_by_role("link", name="Connexion à Vimeo").click()
         page.get_by_role("button", name="Tester la connexion").click()
         expect(page.get_by_role("status")).to_contain_text("Connexion réussie au compte Vimeo")
         checker.check(page, "vimeo-connexion")
