@@ -80,7 +80,14 @@ def viatic_permissions() -> list[toolkit.Permission]:
             MEMBERS,
         ),
         toolkit.Permission(
-            "agenda.write", _l("Créer, modifier et supprimer les événements"), WRITERS
+            "agenda.write",
+            _l("Créer, modifier et supprimer les événements des agendas de la commune"),
+            WRITERS,
+        ),
+        toolkit.Permission(
+            services.PERSONAL_PERMISSION,
+            _l("Tenir son propre agenda dans la commune (visible selon chaque événement)"),
+            MEMBERS,
         ),
     ]
 

@@ -45,6 +45,8 @@ class CalendarOut(toolkit.ApiSchema):
     name: str
     colour: str
     kind: str
+    personal: bool  # the caller's own calendar
+    writable: bool  # the caller may add events to it
 
 
 class CalendarList(toolkit.ApiSchema):
@@ -127,12 +129,14 @@ class AppointmentList(toolkit.ApiSchema):
     appointments: list[AppointmentOut]
 
 
-def _calendar(calendar: Calendar) -> dict[str, Any]:
+def _calendar(calendar: Calendar, writable: bool) -> dict[str, Any]:
     return {
         "id": calendar.id,
         "name": calendar.name,
         "colour": calendar.colour,
         "kind": calendar.kind,
+        "personal": calendar.owner_id is not None,
+        "writable": writable,
     }
 
 
@@ -178,13 +182,13 @@ def _event(event: Event) -> dict[str, Any]:
         "rrule": event.rrule,
         "exdates": list(event.exdates or ()),
         "attendees": [a.user_id for a in event.attendees],
-        "guests": list(event.guests or ()) if _writes() else [],
+        "guests": list(event.guests or ()) if _writes(event) else [],
         "url": services.event_url(event, external=True),
     }
 
 
-def _writes() -> bool:
-    return services.can_write(toolkit.current_commune(), toolkit.current_user())
+def _writes(event: Event) -> bool:
+    return services.writes(toolkit.current_commune(), toolkit.current_user(), event.calendar)
 
 
 @bp.get("/agendas")
@@ -194,8 +198,10 @@ def _writes() -> bool:
 )
 def calendars() -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    offered = services.shown_calendars(commune, user)
+    toolkit.db.commit()  # one's own calendar, made on the first visit
     return {
-        "calendars": [_calendar(c) for c in services.calendars(commune)],
+        "calendars": [_calendar(c, services.writes(commune, user, c)) for c in offered],
         "can_write": services.can_write(commune, user),
     }
 
@@ -249,7 +255,7 @@ def get_event(event_id: int) -> Any:
 
 
 @bp.post("/evenements")
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write the calendar (services)
 @toolkit.api_operation(
     "Créer un événement", response=EventOut, status=201, tags=["agenda"], scopes=["agenda:write"]
 )
@@ -262,7 +268,7 @@ def create_event() -> Any:
 
 
 @bp.patch("/evenements/<int:event_id>")
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write the calendar (services)
 @toolkit.api_operation(
     "Modifier un événement (une date, celle-ci et les suivantes, ou toutes : « scope » et "
     "« date »)",
@@ -284,7 +290,7 @@ def update_event(event_id: int) -> Any:
 
 
 @bp.delete("/evenements/<int:event_id>")
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write the calendar (services)
 @toolkit.api_operation(
     "Supprimer un événement, une date (?scope=occurrence&date=…) ou celle-ci et les suivantes",
     tags=["agenda"],

@@ -24,12 +24,12 @@ User = toolkit.User
 # Who may see an event (besides the writers of the commune's calendars, who see them all).
 PUBLIC = "public"  # everyone who may open the agenda, citizens included
 MEMBERS = "members"  # the council and the staff (permission agenda.view_members)
-PRIVATE = "private"  # its author and the writers
+PRIVATE = "private"  # its author, its attendees and those who write its calendar
 VISIBILITIES = (PUBLIC, MEMBERS, PRIVATE)
 VISIBILITY_LABELS = {
     PUBLIC: _l("Public : visible de tous, habitants compris"),
     MEMBERS: _l("Membres : élus et agents de la commune"),
-    PRIVATE: _l("Privé : vous et les personnes qui gèrent l'agenda"),
+    PRIVATE: _l("Privé : vous, les participants et ceux qui gèrent cet agenda"),
 }
 VISIBILITY_SHORT = {PUBLIC: _l("Public"), MEMBERS: _l("Membres"), PRIVATE: _l("Privé")}
 
@@ -46,6 +46,7 @@ CATEGORIES = {
 COUNCIL = "conseil"
 COMMISSION = "commission"
 PUBLIC_EVENTS = "evenements"
+PERSONAL = "personnel"  # one member's own: they alone write it
 
 # Background colours of the calendars, behind white text: every one reaches a contrast
 # ratio of 4.5:1 at least (RGAA 3.2, checked by the tests). The colour is never the only
@@ -70,13 +71,18 @@ PALETTE_LABELS = {
 
 class Calendar(toolkit.Base):
     """A calendar of a commune: the council's, the mairie's events, and the commissions'
-    (one made with the module, more added by the writers: one per commission, say)."""
+    (one made with the module, more added by the writers: one per commission, say), shared
+    by the commune; and each member's own (``owner_id``), which only its owner writes."""
 
     __tablename__ = "agenda_calendar"
-    __table_args__ = (Index("ix_agenda_calendar_commune", "commune_id"),)
+    __table_args__ = (
+        Index("ix_agenda_calendar_commune", "commune_id"),
+        UniqueConstraint("commune_id", "owner_id"),  # NULLs (shared calendars) all differ
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id", ondelete="CASCADE"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(100))
     colour: Mapped[str] = mapped_column(String(20))

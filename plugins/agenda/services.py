@@ -6,10 +6,14 @@ or not at all.
 
 Who sees what:
 
-- ``agenda.write`` (maire, adjoints, agents by default) sees every event of the commune and
-  may create, change and delete them;
+- ``agenda.write`` (maire, adjoints, agents by default) may create, change and delete the
+  events of the commune's shared calendars, and sees all of them;
+- ``agenda.personal`` (the council and the staff) gives a member a calendar of their own in
+  the commune, which they alone write;
 - ``agenda.view_members`` (the council and the staff) sees the public and the members'
-  events, and the private ones they wrote;
+  events, of every calendar;
+- a private event is seen by its author, those expected at it, and whoever writes its
+  calendar; in a member's own calendar, that is the member alone;
 - everyone else with ``agenda.view`` (citizens, partners) sees the public events only.
 
 A calendar's subscription feed (``/abonnement/<token>.ics``) is a members' feed: it holds
@@ -36,6 +40,7 @@ import email_validator
 from flask import url_for
 from flask_babel import format_date, format_time
 from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -49,6 +54,7 @@ from plugins.agenda.models import (
     COUNCIL,
     MEMBERS,
     PALETTE,
+    PERSONAL,
     PRIVATE,
     PUBLIC,
     PUBLIC_EVENTS,
@@ -66,6 +72,8 @@ ZONE = ZoneInfo(ZONE_NAME)
 TITLE_MAX = 200
 PLACE_MAX = 200
 DESCRIPTION_MAX = 5000
+PERSONAL_PERMISSION = "agenda.personal"
+PERSONAL_COLOUR = "ardoise"
 MAX_GUESTS = 50  # e-mail addresses from outside the commune, per event
 # Who may be named as an attendee: the council and the staff.
 ATTEND = "agenda.view_members"
@@ -105,14 +113,46 @@ class EventError(Exception):
 
 
 def can_write(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
+    """Whether ``user`` writes some calendar of ``commune``: its shared ones, or their own."""
+    return writes_shared(commune, user) or has_personal(commune, user)
+
+
+def writes_shared(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
     return toolkit.has_permission(user, commune, "agenda.write")
+
+
+def has_personal(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
+    """Whether ``user`` keeps a calendar of their own in ``commune``: a member whose role
+    has ``agenda.personal`` (a platform admin visiting the commune has none)."""
+    return (
+        user is not None
+        and any(m.commune_id == commune.id for m in user.memberships)
+        and toolkit.has_permission(user, commune, PERSONAL_PERMISSION)
+    )
+
+
+def writes(commune: toolkit.Commune, user: toolkit.User | None, calendar: Calendar) -> bool:
+    """Whether ``user`` may add, change and remove the events of ``calendar``."""
+    if calendar.commune_id != commune.id:
+        return False
+    if calendar.owner_id is not None:
+        return user is not None and calendar.owner_id == user.id and has_personal(commune, user)
+    return writes_shared(commune, user)
+
+
+def check_calendar(commune: toolkit.Commune, user: toolkit.User, calendar: Calendar) -> None:
+    """Refuse (404 for a calendar of another commune, else 403) unless ``user`` writes it."""
+    if calendar.commune_id != commune.id:
+        raise NotFound()
+    if not writes(commune, user, calendar):
+        toolkit.refuse(_("Vous ne pouvez pas modifier les événements de cet agenda."), 403)
 
 
 def check_write(commune: toolkit.Commune, user: toolkit.User, event: Event) -> None:
     """Refuse (403, or 404 for an event of another commune) unless ``user`` writes it."""
-    toolkit.check("agenda.write", commune=commune, user=user)
     if event.commune_id != commune.id:
         raise NotFound()
+    check_calendar(commune, user, event.calendar)
 
 
 def sees_members_events(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
@@ -120,18 +160,30 @@ def sees_members_events(commune: toolkit.Commune, user: toolkit.User | None) -> 
 
 
 def visible_events(commune: toolkit.Commune, user: toolkit.User | None) -> Select[tuple[Event]]:
-    """The events of ``commune`` that ``user`` may see, as a query to refine."""
+    """The events of ``commune`` that ``user`` may see, as a query to refine.
+
+    A private event shows to its author, to those expected at it and to whoever writes its
+    calendar: the writers for a shared calendar, its owner alone for a personal one."""
     query = select(Event).where(Event.commune_id == commune.id)
     if user is None or not toolkit.has_permission(user, commune, "agenda.view"):
         return query.where(false())
-    if can_write(commune, user):
-        return query
-    shown = [Event.visibility == PUBLIC]
+    private_shown = [
+        Event.author_id == user.id,
+        Event.id.in_(select(Attendee.event_id).where(Attendee.user_id == user.id)),
+        Event.calendar_id.in_(
+            select(Calendar.id).where(
+                Calendar.commune_id == commune.id, Calendar.owner_id == user.id
+            )
+        ),
+    ]
+    if writes_shared(commune, user):
+        shared = select(Calendar.id).where(
+            Calendar.commune_id == commune.id, Calendar.owner_id.is_(None)
+        )
+        private_shown.append(Event.calendar_id.in_(shared))
+    shown = [Event.visibility == PUBLIC, and_(Event.visibility == PRIVATE, or_(*private_shown))]
     if sees_members_events(commune, user):
         shown.append(Event.visibility == MEMBERS)
-        shown.append(and_(Event.visibility == PRIVATE, Event.author_id == user.id))
-        # Those expected at a private meeting (a confirmed appointment) see it too.
-        shown.append(Event.id.in_(select(Attendee.event_id).where(Attendee.user_id == user.id)))
     return query.where(or_(*shown))
 
 
@@ -169,17 +221,56 @@ def ensure_calendars(commune: toolkit.Commune) -> list[Calendar]:
 
 
 def calendars(commune: toolkit.Commune) -> list[Calendar]:
+    """The commune's shared calendars (not its members' own)."""
     return list(
         toolkit.db.scalars(
-            select(Calendar).where(Calendar.commune_id == commune.id).order_by(Calendar.id)
+            select(Calendar)
+            .where(Calendar.commune_id == commune.id, Calendar.owner_id.is_(None))
+            .order_by(Calendar.id)
         )
     )
 
 
-def get_calendar(commune: toolkit.Commune, calendar_id: int) -> Calendar:
-    found = toolkit.db.scalar(
-        select(Calendar).where(Calendar.id == calendar_id, Calendar.commune_id == commune.id)
+def personal_calendar(commune: toolkit.Commune, user: toolkit.User | None) -> Calendar | None:
+    """``user``'s own calendar in ``commune``, made the first time it is asked for (the
+    caller commits), or None if they may not keep one."""
+    if not has_personal(commune, user):
+        return None
+    assert user is not None
+    query = select(Calendar).where(Calendar.commune_id == commune.id, Calendar.owner_id == user.id)
+    found = toolkit.db.scalar(query)
+    if found is not None:
+        return found
+    calendar = Calendar(
+        commune_id=commune.id,
+        owner_id=user.id,
+        kind=PERSONAL,
+        name=_("Agenda de %(name)s", name=user.name)[:100],
+        colour=PERSONAL_COLOUR,
+        default_visibility=PRIVATE,
     )
+    try:
+        with toolkit.db.begin_nested():  # another request of theirs may make it meanwhile
+            toolkit.db.add(calendar)
+    except IntegrityError:
+        return toolkit.db.scalar(query)
+    return calendar
+
+
+def shown_calendars(commune: toolkit.Commune, user: toolkit.User | None) -> list[Calendar]:
+    """The calendars a person's pages offer: the commune's, then their own."""
+    own = personal_calendar(commune, user)
+    return calendars(commune) + ([own] if own is not None else [])
+
+
+def writable_calendars(commune: toolkit.Commune, user: toolkit.User | None) -> list[Calendar]:
+    """The calendars ``user`` may add events to."""
+    return [c for c in shown_calendars(commune, user) if writes(commune, user, c)]
+
+
+def get_calendar(commune: toolkit.Commune, user: toolkit.User | None, calendar_id: int) -> Calendar:
+    """One of the calendars ``user``'s pages offer (another member's own is a 404)."""
+    found = next((c for c in shown_calendars(commune, user) if c.id == calendar_id), None)
     if found is None:
         toolkit.refuse(_("Cet agenda n'existe pas dans cette commune."), 404)
     return found
@@ -190,9 +281,7 @@ def update_calendar(
 ) -> bool:
     """Rename a calendar or change its colour (one of the palette's); returns whether
     anything changed."""
-    toolkit.check("agenda.write", commune=commune, user=user)
-    if calendar.commune_id != commune.id:
-        raise NotFound()
+    check_calendar(commune, user, calendar)
     name, colour = _calendar_fields(commune, name, colour, calendar)
     before = {"name": calendar.name, "colour": calendar.colour}
     after = {"name": name, "colour": colour}
@@ -226,7 +315,7 @@ def _calendar_fields(
         errors["name"] = _("Donnez un nom à l'agenda.")
     elif len(name) > 100:
         errors["name"] = _("Le nom ne doit pas dépasser 100 caractères.")
-    elif any(
+    elif (calendar is None or calendar.owner_id is None) and any(
         c.name.casefold() == name.casefold() and c is not calendar for c in calendars(commune)
     ):
         errors["name"] = _("La commune a déjà un agenda « %(name)s ».", name=name)
@@ -268,8 +357,9 @@ def add_calendar(
 
 def removable(calendar: Calendar) -> bool:
     """Whether a calendar may be removed: a commission's holding no event nor appointment
-    (the council's and the mairie's stay; nothing is ever deleted with a calendar)."""
-    if calendar.kind != COMMISSION:
+    (the council's, the mairie's and the members' own stay; nothing is ever deleted with a
+    calendar)."""
+    if calendar.kind != COMMISSION or calendar.owner_id is not None:
         return False
     held = (
         select(Event.id).where(Event.calendar_id == calendar.id),
@@ -767,10 +857,12 @@ def validate(commune: toolkit.Commune, user: toolkit.User, raw: Mapping[str, Any
     ``until``) or an RFC 5545 ``rrule``.
     """
     errors: dict[str, object] = {}
-    own = {c.id: c for c in calendars(commune)}
-    chosen = own.get(_integer(raw.get("calendar")) or -1)
+    offered = {c.id: c for c in shown_calendars(commune, user)}
+    chosen = offered.get(_integer(raw.get("calendar")) or -1)
     if chosen is None:
         errors["calendar"] = _("Choisissez un agenda de la commune.")
+    else:
+        check_calendar(commune, user, chosen)
     title = _text(raw.get("title"))
     if not title:
         errors["title"] = TITLE_REQUIRED
@@ -1053,9 +1145,7 @@ def new_uid(commune: toolkit.Commune) -> str:
 
 
 def create_event(commune: toolkit.Commune, author: toolkit.User, data: EventInput) -> Event:
-    toolkit.check("agenda.write", commune=commune, user=author)
-    if data.calendar.commune_id != commune.id:
-        raise NotFound()
+    check_calendar(commune, author, data.calendar)
     event = Event(commune_id=commune.id, uid=new_uid(commune), sequence=0, author_id=author.id)
     event.exdates = []
     _apply(event, data)
@@ -1078,10 +1168,10 @@ def update_event(
 
     ``from_key`` names the occurrence of a series the person edited ("toutes les
     occurrences" chosen from one date): the series moves by the shift they gave that
-    occurrence, rather than starting on its date."""
-    toolkit.check("agenda.write", commune=commune, user=user)
-    if event.commune_id != commune.id or data.calendar.commune_id != commune.id:
-        raise NotFound()
+    occurrence, rather than starting on its date. Moving it to another calendar needs the
+    right to write both."""
+    check_write(commune, user, event)
+    check_calendar(commune, user, data.calendar)
     if event.is_override and data.rrule:
         raise EventError(
             {"repeat": _("Cette date a été modifiée à part : pour répéter, modifiez la série.")}
@@ -1153,7 +1243,7 @@ def delete_following(
     commune: toolkit.Commune, user: toolkit.User, series: Event, key: str
 ) -> Occurrence:
     """Remove an occurrence and every one after it: the series now ends before it."""
-    toolkit.check("agenda.write", commune=commune, user=user)
+    check_write(commune, user, series)
     occurrence = _series_occurrence(commune, series, key)
     if occurrence.start == local_start(series):
         delete_event(commune, user, series)
@@ -1267,7 +1357,7 @@ def update_occurrence(
     """Change one occurrence of a series on its own ("cette occurrence"): a row of its own
     with the series' UID and a RECURRENCE-ID; the other occurrences stay as they are. It
     stays in the series' calendar, with the series' visibility, and does not repeat."""
-    toolkit.check("agenda.write", commune=commune, user=user)
+    check_write(commune, user, series)
     occurrence = _series_occurrence(commune, series, key)
     override = Event(
         commune_id=commune.id,
@@ -1308,7 +1398,7 @@ def update_following(
     now ends before it, and a new series (a new UID) starts there with what was sent.
     Cancelled and changed occurrences after the cut follow the new series when they are
     still among its dates. Returns the new series (the same one when cut at its start)."""
-    toolkit.check("agenda.write", commune=commune, user=user)
+    check_write(commune, user, series)
     occurrence = _series_occurrence(commune, series, key)
     if occurrence.start == local_start(series):
         update_event(commune, user, series, data)
@@ -1454,9 +1544,7 @@ def import_events(
     file again changes nothing, a newer version of an event updates it (SEQUENCE bumped),
     and an event already in another calendar of the commune stays there, untouched. A
     changed occurrence is attached to its series, from the file or already here."""
-    toolkit.check("agenda.write", commune=commune, user=user)
-    if calendar.commune_id != commune.id:
-        raise NotFound()
+    check_calendar(commune, user, calendar)
     result = _write_incoming(commune, calendar, incoming, user.id)
     record(
         "agenda.ics_imported",
@@ -1603,9 +1691,7 @@ def _clip(text: str, limit: int) -> str:
 def regenerate_feed_token(commune: toolkit.Commune, user: toolkit.User, calendar: Calendar) -> str:
     """Make a new secret address for the calendar's feed; the old one stops working.
     Returns the token, which is shown once and never stored in clear."""
-    toolkit.check("agenda.write", commune=commune, user=user)
-    if calendar.commune_id != commune.id:
-        raise NotFound()
+    check_calendar(commune, user, calendar)
     had_one = calendar.feed_token_hash is not None
     token = secrets.token_urlsafe(32)
     calendar.feed_token_hash = toolkit.credential_digest(token)

@@ -242,9 +242,15 @@ def _raw(form: EventForm) -> dict[str, Any]:
     return {name: form[name].data for name in FIELDS}
 
 
-def _calendar_choices(form: EventForm, commune: toolkit.Commune) -> list[Calendar]:
-    """The form's lists: the commune's calendars (returned), the members one may expect."""
-    own = services.calendars(commune)
+def _calendar_choices(
+    form: EventForm, commune: toolkit.Commune, user: toolkit.User | None
+) -> list[Calendar]:
+    """The form's lists: the calendars one writes (returned; none is a 403), the members
+    one may expect."""
+    own = services.writable_calendars(commune, user)
+    if not own:
+        toolkit.refuse(_("Vous ne pouvez ajouter d'événement à aucun agenda de la commune."), 403)
+    toolkit.db.commit()  # one's own calendar, made on the first visit
     form.calendar.choices = [SelectChoice(str(c.id), c.name) for c in own]
     form.attendees.choices = [SelectChoice(str(p.id), p.name) for p in services.may_attend(commune)]
     return own
@@ -431,7 +437,7 @@ def month_title(first: dt.date) -> str:
 def month() -> str:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     first = services.parse_month(request.args.get("mois"))
-    own = services.calendars(commune)
+    own = _offered_calendars(commune, user)
     chosen = request.args.get("agenda", type=int)
     chosen = chosen if chosen in {c.id for c in own} else None
     view = services.month_view(commune, user, first, chosen)
@@ -453,7 +459,7 @@ def month() -> str:
 def week() -> str:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     monday = services.parse_week(request.args.get("semaine"))
-    own = services.calendars(commune)
+    own = _offered_calendars(commune, user)
     chosen = request.args.get("agenda", type=int)
     chosen = chosen if chosen in {c.id for c in own} else None
     view = services.week_view(commune, user, monday, chosen)
@@ -562,12 +568,12 @@ def _show_page(event: Event, attachment_form: AttachmentForm | None = None) -> s
         following=services.next_occurrence(event) if event.rrule else None,
         repeats=recurrence.describe(event.rrule, start),
         removed=len(event.exdates or ()),
-        can_write=services.can_write(commune, user),
+        can_write=services.writes(commune, user, event.calendar),
     )
 
 
 @bp.post("/evenement/<int:event_id>/documents")
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write its calendar (attachments)
 def attach(event_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     event = services.get_event(commune, user, event_id)
@@ -596,7 +602,7 @@ def attachment(event_id: int, attachment_id: int) -> Response:
 
 
 @bp.post("/evenement/<int:event_id>/documents/<int:attachment_id>/retirer")
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write its calendar (attachments)
 def detach(event_id: int, attachment_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     event = services.get_event(commune, user, event_id)
@@ -617,11 +623,11 @@ def event_ics(event_id: int) -> Response:
 
 
 @bp.route("/nouvel-evenement", methods=["GET", "POST"])
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and a calendar one writes (_calendar_choices)
 def create() -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     form = EventForm()
-    own = _calendar_choices(form, commune)
+    own = _calendar_choices(form, commune, user)
     if form.is_submitted():
         data = _submitted(form)
         if data is not None:
@@ -642,7 +648,7 @@ def create() -> Any:
 
 
 @bp.route("/evenement/<int:event_id>/modifier", methods=["GET", "POST"])
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write its calendar (services)
 def edit(event_id: int) -> Any:
     """Edit an event. Opened from one date of a series (``?date=``), it asks whether the
     change is for that date, for it and the following ones, or for the whole series."""
@@ -652,8 +658,9 @@ def edit(event_id: int) -> Any:
     occurrence = services.find_occurrence(event, key) if event.rrule else None
     if key and event.rrule and occurrence is None:
         toolkit.refuse(_("Cette date n'est pas une occurrence de l'événement."), 404)
+    services.check_write(commune, user, event)
     form = EventForm()
-    _calendar_choices(form, commune)
+    _calendar_choices(form, commune, user)
     if form.is_submitted():
         fixed = _series_fields(event.parent) if event.parent else {}
         data = _submitted(form, fixed)
@@ -688,11 +695,12 @@ def _series_fields(series: Event) -> dict[str, Any]:
 
 
 @bp.route("/evenement/<int:event_id>/supprimer", methods=["GET", "POST"])
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write its calendar (services)
 def delete(event_id: int) -> Any:
     # The CSRF token of the form is checked by the core for every POST.
     commune, user = toolkit.current_commune(), toolkit.current_user()
     event = services.get_event(commune, user, event_id)
+    services.check_write(commune, user, event)
     key = request.values.get("date", "")
     occurrence = services.find_occurrence(event, key) if event.rrule else None
     if request.method == "GET":
@@ -736,7 +744,7 @@ def _calendars_page(
     new_calendar: NewCalendarForm | None = None,
 ) -> tuple[str, int]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    own = services.calendars(commune)
+    own = _offered_calendars(commune, user)
     forms, imports = forms or {}, imports or {}
     for calendar in own:
         forms.setdefault(
@@ -751,7 +759,8 @@ def _calendars_page(
             forms=forms,
             imports=imports,
             new_feed=new_feed,
-            can_write=services.can_write(commune, user),
+            writable={c.id for c in own if services.writes(commune, user, c)},
+            can_add=services.writes_shared(commune, user),
             sees_feeds=services.sees_members_events(commune, user),
             sync_link=_sync_link(commune, user),
             new_calendar=new_calendar or NewCalendarForm(prefix="nouveau", formdata=None),
@@ -759,6 +768,13 @@ def _calendars_page(
         ),
         status,
     )
+
+
+def _offered_calendars(commune: toolkit.Commune, user: toolkit.User | None) -> list[Calendar]:
+    """The commune's calendars and the person's own, made (and saved) on their first visit."""
+    own = services.shown_calendars(commune, user)
+    toolkit.db.commit()
+    return own
 
 
 def _sync_link(commune: toolkit.Commune, user: toolkit.User | None) -> tuple[str, str] | None:
@@ -800,7 +816,7 @@ def add_calendar() -> Any:
 @toolkit.requires("agenda.write")
 def remove_calendar(calendar_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    calendar = services.get_calendar(commune, calendar_id)
+    calendar = services.get_calendar(commune, user, calendar_id)
     name = calendar.name
     try:
         services.remove_calendar(commune, user, calendar)
@@ -813,10 +829,10 @@ def remove_calendar(calendar_id: int) -> Any:
 
 
 @bp.post("/agendas/<int:calendar_id>")
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write it (services)
 def update_calendar(calendar_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    calendar = services.get_calendar(commune, calendar_id)
+    calendar = services.get_calendar(commune, user, calendar_id)
     form = CalendarForm(prefix=f"c{calendar.id}")
     if form.validate():
         try:
@@ -834,10 +850,10 @@ def update_calendar(calendar_id: int) -> Any:
 
 
 @bp.post("/agendas/<int:calendar_id>/abonnement")
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write it (services)
 def regenerate_feed(calendar_id: int) -> tuple[str, int]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    calendar = services.get_calendar(commune, calendar_id)
+    calendar = services.get_calendar(commune, user, calendar_id)
     token = services.regenerate_feed_token(commune, user, calendar)
     toolkit.db.commit()
     # Shown on this very answer, never put in the session: it is the feed's only key.
@@ -846,11 +862,12 @@ def regenerate_feed(calendar_id: int) -> tuple[str, int]:
 
 
 @bp.post("/agendas/<int:calendar_id>/import")
-@toolkit.requires("agenda.write")
+@toolkit.requires("agenda.view")  # and the right to write it (services)
 def import_ics(calendar_id: int) -> Any:
     """Import a .ics file into a calendar: all of it, or nothing and the reason."""
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    calendar = services.get_calendar(commune, calendar_id)
+    calendar = services.get_calendar(commune, user, calendar_id)
+    services.check_calendar(commune, user, calendar)
     form = ImportForm(prefix=f"i{calendar.id}")
     if form.validate():
         upload = form.file.data

@@ -86,7 +86,7 @@ def save() -> Any:
     form.calendar.choices = [(c.id, c.name) for c in agenda.calendars(commune)]
     if not form.validate():
         return _page(form, 400)
-    calendar = agenda.get_calendar(commune, form.calendar.data)
+    calendar = agenda.get_calendar(commune, None, form.calendar.data)  # a shared one
     url, username = form.url.data.strip(), form.username.data.strip()
     try:
         if form.test.data:

@@ -6,6 +6,9 @@ from typing import Any
 
 import pytest
 
+from core import tokens
+from core.db import db
+from core.models import User
 from tests.plugins.agenda.helpers import Village
 
 
@@ -20,3 +23,16 @@ def village(commune: Any, make_member: Any, enable_module: Any) -> Village:
         agent=make_member(commune, "agent", name="Julie Morel"),
         habitant=make_member(commune, "citoyen", name="Louis Petit"),
     )
+
+
+@pytest.fixture
+def bearer(app: Any, village: Village) -> Any:
+    """``bearer(person, *scopes)`` → the Authorization header of a fresh app token."""
+
+    def make(person: Any, *scopes: str) -> dict[str, str]:
+        with app.app_context():
+            raw, _token = tokens.create(db.get(User, person.id), "app", scopes, 30)
+            db.commit()
+        return {"Authorization": f"Bearer {raw}"}
+
+    return make

@@ -32,8 +32,9 @@ class Village:
 
 
 def calendars(app: Flask, commune: Any = None) -> list[Calendar]:
+    """The shared calendars (of ``commune``), not the members' own."""
     with app.app_context():
-        query = select(Calendar).order_by(Calendar.id)
+        query = select(Calendar).where(Calendar.owner_id.is_(None)).order_by(Calendar.id)
         if commune is not None:
             query = query.where(Calendar.commune_id == commune.id)
         return list(db.scalars(query))
@@ -66,9 +67,10 @@ def audit_actions(app: Flask) -> list[str]:
 
 def event_form(app: Flask, **values: Any) -> dict[str, Any]:
     """The form of a one-hour meeting on Tuesday 20 October 2026 at 18:00, with ``values``
-    changed."""
+    changed (``kind`` names the calendar, unless ``calendar`` gives its id)."""
+    kind = values.pop("kind", "conseil")
     form = {
-        "calendar": str(calendar_id(app, values.pop("kind", "conseil"))),
+        "calendar": values.pop("calendar", None) or str(calendar_id(app, kind)),
         "title": "Réunion publique",
         "start_date": "2026-10-20",
         "start_time": "18:00",

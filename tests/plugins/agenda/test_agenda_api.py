@@ -8,26 +8,11 @@ from typing import Any
 
 import pytest
 
-from core import tokens
 from core.db import db
-from core.models import User
 from tests.plugins.agenda.helpers import calendar_id, count_events, events
 
 API = "/api/v1/c/10145/agenda"
 AGENDA_PAGES = "/c/10145/agenda"
-
-
-@pytest.fixture
-def bearer(app, village):
-    """``bearer(person, *scopes)`` → the Authorization header of a fresh token."""
-
-    def make(person: Any, *scopes: str) -> dict[str, str]:
-        with app.app_context():
-            raw, _token = tokens.create(db.get(User, person.id), "app", scopes, 30)
-            db.commit()
-        return {"Authorization": f"Bearer {raw}"}
-
-    return make
 
 
 def permanence(app) -> dict[str, Any]:
@@ -64,8 +49,14 @@ def test_an_app_creates_a_series_and_reads_its_dates_across_the_clock_change(
     ]
     assert listed.json["occurrences"][2]["date"] == "20261027T180000"
     calendars = client.get(f"{API}/agendas", headers=reader).json
-    assert {c["kind"] for c in calendars["calendars"]} >= {"conseil", "commission"}
-    assert calendars["can_write"] is False
+    # A councillor writes their own calendar only.
+    assert {(c["kind"], c["personal"], c["writable"]) for c in calendars["calendars"]} == {
+        ("conseil", False, False),
+        ("commission", False, False),
+        ("evenements", False, False),
+        ("personnel", True, True),
+    }
+    assert calendars["can_write"] is True
 
 
 def test_one_date_is_changed_then_another_deleted(app, village, client, bearer):

@@ -194,7 +194,9 @@ def test_only_writers_make_feed_addresses(app, village, client):
     commission = calendar_id(app, "commission")
     listing = page(client, f"{AGENDA}/agendas")
     assert says(listing, "Pas encore d'adresse d'abonnement.")
-    assert not says(listing, "Créer l'adresse")
+    assert not says(listing, "Créer l'adresse d'abonnement de « Commissions »")
+    # Their own calendar is theirs to share.
+    assert says(listing, "Créer l'adresse d'abonnement de « Agenda de Nadia Benali »")
     refused = client.submit(f"{AGENDA}/agendas/{commission}/abonnement", page=f"{AGENDA}/agendas")
     assert refused.status_code == 403
     with app.app_context():

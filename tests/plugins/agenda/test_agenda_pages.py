@@ -300,13 +300,21 @@ def test_a_citizen_sees_only_the_public_events(app, village, client):
     assert "Rendez-vous du maire" in page(writer, f"{AGENDA}/?mois=2026-10")
 
 
-def test_writing_needs_agenda_write(app, village, client):
+def test_writing_a_shared_calendar_needs_agenda_write(app, village, client):
+    citizen = app.test_client()
+    citizen.login(village.habitant.email)
+    assert "Nouvel événement" not in page(citizen, f"{AGENDA}/")
+    assert citizen.get(f"{AGENDA}/nouvel-evenement").status_code == 403
+    # A councillor writes their own calendar only: it is all the form offers.
     client.login(village.conseiller.email)
-    assert "Nouvel événement" not in page(client, f"{AGENDA}/")
-    assert client.get(f"{AGENDA}/nouvel-evenement").status_code == 403
+    form = page(client, f"{AGENDA}/nouvel-evenement")
+    choices = re.search(r'<select [^>]*name="calendar"[^>]*>(.*?)</select>', form, re.S)
+    assert choices and re.findall(r">([^<]+)</option>", choices.group(1)) == [
+        "Agenda de Nadia Benali"
+    ]
     refused = client.submit(f"{AGENDA}/nouvel-evenement", event_form(app), page=f"{AGENDA}/")
     assert refused.status_code == 403
-    assert "Accès refusé" in refused.get_data(as_text=True)
+    assert says(refused.get_data(as_text=True), "Vous ne pouvez pas modifier les événements")
     assert count_events(app) == 0
     writer = app.test_client()
     writer.login(village.agent.email)

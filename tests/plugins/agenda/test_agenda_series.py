@@ -276,10 +276,10 @@ def test_what_cannot_be_changed_is_refused(app, village, client, series):
         with pytest.raises(services.EventError) as error:
             services.update_event(commune, maire, db.get(Event, override.id), data)
         assert "modifiez la série" in error.value.message
-    # A citizen may not change a date.
+    # A citizen may not change a date, nor even see this members' series.
     client.post("/deconnexion", data={"csrf_token": client.csrf_token()})
     client.login(village.habitant.email)
     assert (
         client.get(f"{AGENDA}/evenement/{series.id}/modifier?date=20261020T180000").status_code
-        == 403
+        == 404
     )
