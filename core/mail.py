@@ -22,9 +22,17 @@ def uses_dev_mailbox() -> bool:
     return not current_app.config.get("SMTP_HOST")
 
 
-def queue(recipient: str, subject: str, body: str, commune: Commune | None = None) -> EmailMessage:
-    """Queue an e-mail; it is sent once the caller's transaction commits."""
-    message = EmailMessage(recipient=recipient, subject=subject, body=body)
+def queue(
+    recipient: str,
+    subject: str,
+    body: str,
+    commune: Commune | None = None,
+    calendar: str | None = None,
+) -> EmailMessage:
+    """Queue an e-mail; it is sent once the caller's transaction commits. ``calendar`` is
+    an iCalendar invitation (``METHOD:REQUEST``) that mail apps offer to add to the
+    recipient's calendar (iMIP, RFC 6047)."""
+    message = EmailMessage(recipient=recipient, subject=subject, body=body, calendar=calendar)
     db.add(message)
     db.flush()
     outbox.put(OUTBOX_KIND, {"email_id": message.id}, key=f"email:{message.id}", commune=commune)
@@ -44,6 +52,8 @@ def deliver(message: OutboxMessage) -> None:
         mime["Subject"] = email.subject
         mime["Message-ID"] = f"<{message.idempotency_key.replace(':', '.')}@viatic>"
         mime.set_content(email.body)
+        if email.calendar:
+            mime.add_alternative(email.calendar, subtype="calendar", params={"method": "REQUEST"})
         port = int(config.get("SMTP_PORT", 25))
         with smtplib.SMTP(config["SMTP_HOST"], port, timeout=15) as smtp:
             if config.get("SMTP_STARTTLS"):
@@ -54,4 +64,5 @@ def deliver(message: OutboxMessage) -> None:
         # A real mail server has the message now: the body (which may hold a sign-in link)
         # need not stay in our database.
         email.body = ""
+        email.calendar = None
     email.sent_at = utcnow()

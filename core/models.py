@@ -577,6 +577,9 @@ class EmailMessage(Base):
     recipient: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
+    # An invitation a calendar app can add (iMIP, RFC 6047): iCalendar with METHOD:REQUEST,
+    # sent as a text/calendar alternative of the text; dropped once sent, as the body.
+    calendar: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
 

@@ -73,6 +73,37 @@ def test_password_reset_mail_goes_out_by_smtp(database_backend, tmp_path, smtp):
     app.extensions["viatic.db"].engine.dispose()
 
 
+def test_a_calendar_invitation_goes_out_as_a_text_calendar_alternative(
+    database_backend, tmp_path, smtp
+):
+    inbox, port = smtp
+    app = make_app(
+        database_backend.fresh_url(tmp_path), FAKE_PLUGINS, SMTP_HOST="127.0.0.1", SMTP_PORT=port
+    )
+    invitation = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//FR\r\nMETHOD:REQUEST\r\n"
+        "BEGIN:VEVENT\r\nUID:abc@viatic\r\nDTSTAMP:20261020T100000Z\r\n"
+        "DTSTART:20261020T160000Z\r\nSUMMARY:Réunion\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    with app.app_context():
+        from core import mail
+
+        mail.queue(
+            "alice@exemple.org", "Invitation : Réunion", "Vous êtes invitée.", calendar=invitation
+        )
+        db.commit()
+        assert outbox.deliver_due() == 1
+        assert db.scalar(select(EmailMessage.calendar)) is None  # not kept once sent
+    [message] = inbox.messages
+    assert message.get_content_type() == "multipart/alternative"
+    text, calendar = message.iter_parts()
+    assert text.get_content().strip() == "Vous êtes invitée."
+    assert calendar.get_content_type() == "text/calendar"
+    assert calendar.get_param("method") == "REQUEST"
+    assert "SUMMARY:Réunion" in calendar.get_content()
+    app.extensions["viatic.db"].engine.dispose()
+
+
 def test_mail_server_down_keeps_the_message_for_later(database_backend, tmp_path):
     app = make_app(
         database_backend.fresh_url(tmp_path),

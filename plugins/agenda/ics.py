@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 import icalendar
 
 from plugins.agenda import services
-from plugins.agenda.models import PUBLIC, Event
+from plugins.agenda.models import PUBLIC, Event, User
 
 PRODID = "-//Viatic//Agenda//FR"
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -111,6 +111,26 @@ def event_ics(event: Event, url: str | None = None) -> bytes:
     for changed in services.overrides_of(series):
         cal.add_component(vevent(changed, url))
     return cal.to_ical()
+
+
+def invitation_ics(event: Event, organiser: User, guest: str) -> str:
+    """The invitation e-mailed to a guest from outside the commune (iTIP ``REQUEST``, RFC
+    5546): the event with its organiser and the guest as an attendee whose answer is asked,
+    which mail and calendar apps offer to add. No URL: the portal's page is for members."""
+    series = event.parent or event
+    cal = _calendar(method="REQUEST")
+    for component in (series, *services.overrides_of(series)):
+        found = vevent(component)
+        organiser_address = icalendar.vCalAddress(f"mailto:{organiser.email}")
+        organiser_address.params["cn"] = icalendar.vText(organiser.name)
+        found.add("organizer", organiser_address)
+        attendee = icalendar.vCalAddress(f"mailto:{guest}")
+        attendee.params.update(
+            {"role": "REQ-PARTICIPANT", "partstat": "NEEDS-ACTION", "rsvp": "TRUE"}
+        )
+        found.add("attendee", attendee)
+        cal.add_component(found)
+    return cal.to_ical().decode()
 
 
 def feed_ics(name: str, events: Iterable[Event], url_of: Callable[[Event], str]) -> bytes:

@@ -1109,6 +1109,8 @@ def invite(
         url=event_url(event),
         commune=commune,
     )
+    from plugins.agenda import ics  # which builds on this module
+
     told = {g.lower() for g in before[1]}
     for guest in event.guests or ():
         if guest.lower() in told:
@@ -1124,7 +1126,11 @@ def invite(
         if event.description:
             lines += ["", event.description]
         toolkit.send_email(
-            guest, _("Invitation : %(title)s", title=event.title), "\n".join(lines), commune
+            guest,
+            _("Invitation : %(title)s", title=event.title),
+            "\n".join(lines),
+            commune,
+            calendar=ics.invitation_ics(event, author, guest),
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import icalendar
 from sqlalchemy import select
 
 from core.db import db
@@ -57,6 +58,24 @@ def test_members_and_guests_expected_at_a_private_meeting(app, village, client):
         )
     assert "Claire Martin (Faux-Villecerf) vous invite" in body
     assert "le mardi 20 octobre 2026 de 18:00 à 19:00" in body and "Salle des fêtes" in body
+    # Each carries an invitation their calendar app can add (iMIP): organiser, the guest asked.
+    with app.app_context():
+        invitation = db.scalar(
+            select(EmailMessage.calendar).where(
+                EmailMessage.recipient == "comptable@cabinet.example"
+            )
+        )
+        uid = db.scalar(select(Event.uid))
+    cal = icalendar.Calendar.from_ical(invitation)
+    assert str(cal["METHOD"]) == "REQUEST"
+    [vevent] = cal.walk("VEVENT")
+    assert str(vevent["UID"]) == uid and str(vevent["SUMMARY"]) == "Préparation du budget"
+    assert vevent["DTSTART"].dt.isoformat() == "2026-10-20T18:00:00+02:00"
+    assert str(vevent["ORGANIZER"]) == f"mailto:{village.maire.email}"
+    assert vevent["ORGANIZER"].params["CN"] == "Claire Martin"
+    assert str(vevent["ATTENDEE"]) == "mailto:comptable@cabinet.example"
+    assert vevent["ATTENDEE"].params["RSVP"] == "TRUE"
+    assert "URL" not in vevent  # the portal's page is for members
 
     # The maire sees everyone; Nadia sees the private meeting, her name, not the addresses.
     shown = page(client, url)
