@@ -35,6 +35,11 @@ MAX_CONCURRENCY = 16
 TIMEOUT = (5.0, 20.0)
 
 
+def too_old() -> str:
+    """What an ``InvalidAction`` means to a commune admin (translated when it is said)."""
+    return _("Ce Chamilo est trop ancien (version 1.11.20 au moins).")
+
+
 def loginname_of(user_id: int) -> str:
     return f"viatic-{user_id}"
 
@@ -130,6 +135,9 @@ class ChamiloProvider:
             # [false]: already subscribed (a delivery repeated), or no such course any more.
             if target in self.client.user_course_ids(account.chamilo_id):
                 return
+        except chamilo.FeatureMissing:
+            # InvalidAction: retrying cannot help until the Chamilo is upgraded.
+            raise toolkit.EnrolmentRefused(too_old()) from None
         finally:
             self._save_key()
         raise toolkit.EnrolmentRefused(
@@ -185,7 +193,8 @@ class ChamiloProvider:
         self, items: Sequence[tuple[str, toolkit.Learner]]
     ) -> dict[tuple[str, int], float | None]:
         """Each learner's progress in each course; a pair left out could not be read. Raises
-        the connector's error when Chamilo could not be reached at all."""
+        the connector's error when Chamilo could not be reached at all, or is too old to
+        report progress."""
         rows = {
             row.user_id: row
             for row in toolkit.db.scalars(
@@ -242,6 +251,8 @@ class ChamiloProvider:
             except chamilo.InvalidApiKey:
                 fresh = self.client.account(account.username)
                 return self.client.progress(fresh, int(course_id)), fresh.api_key, None
+        except chamilo.FeatureMissing as error:
+            return None, None, error  # too old a Chamilo: the sync fails, and says why
         except chamilo.ChamiloRefused:
             return None, None, None  # the course was removed there: nothing to read
         except ConnectorError as error:
@@ -256,9 +267,7 @@ class ChamiloProvider:
             self.client.api_key = key
             count = len(self.client.courses())
         except chamilo.FeatureMissing:
-            return toolkit.Health(
-                False, _("Ce Chamilo est trop ancien (version 1.11.20 au moins).")
-            )
+            return toolkit.Health(False, too_old())
         except chamilo.ChamiloRefused:
             return toolkit.Health(
                 False,

@@ -3,9 +3,12 @@ progress, the team's view, and what happens when Chamilo is down, slow or answer
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import delete, select
 
+from connectors.http import BREAKERS
 from core.db import db
 from core.models import Membership, Notification, User
 from plugins.chamilo.models import Account, Credential
@@ -85,27 +88,103 @@ def test_a_double_click_makes_one_enrolment_and_one_message(app, client, village
     assert len(on_chamilo.fake.subscriptions) == 1
 
 
+@pytest.mark.parametrize("mode", ["down", "garbage"])
 def test_chamilo_down_delays_the_enrolment_which_is_delivered_once_after(
-    app, client, village, on_chamilo
+    app, client, village, on_chamilo, mode
 ):
     fake = on_chamilo.fake
     client.login(village.adjoint.email)
     budget = course_id(app, "Le budget communal")
-    fake.mode = "down"
+    fake.mode = mode
     enrol(client, budget)
     assert deliver(app) == 0
     html = page(client, f"{FORMATIONS}/formation/{budget}")
     assert "Inscription en cours" in html
     assert "Inscription en cours" in page(client, f"{FORMATIONS}/mes-formations")
     fake.mode = "normal"
-    from connectors.http import BREAKERS
-
     BREAKERS.clear()  # the breaker's cool-down, which the next scheduler run would wait out
     deliver(app)
     deliver(app)  # nothing left for Chamilo: the enrolment is not sent twice
     assert fake.requests["subscribe_user_to_course"] == 1
     assert len(fake.subscriptions) == 1
     assert [e.status for e in enrolments(app)] == ["active"]
+
+
+def test_a_subscription_chamilo_made_after_our_timeout_is_not_made_twice(
+    app, client, village, on_chamilo, monkeypatch
+):
+    fake = on_chamilo.fake
+    client.login(village.adjoint.email)
+    enrol(client, course_id(app, "Le budget communal"))
+    deliver(app)  # the account is made; the next enrolment is one call
+    from plugins.chamilo import provider
+
+    monkeypatch.setattr(provider, "TIMEOUT", (1.0, 0.3))
+    fake.mode, fake.delay = "slow", 1.0
+    urba = course_id(app, "Urbanisme et PLU")
+    enrol(client, urba)
+    deliver(app)
+    assert [e.status for e in enrolments(app)] == ["active", "pending"]  # we gave up waiting
+    assert "Inscription en cours" in page(client, f"{FORMATIONS}/formation/{urba}")
+    account = fake.user(f"viatic-{village.adjoint.id}")
+    deadline = time.monotonic() + 10
+    while (account.id, 2) not in fake.subscriptions and time.monotonic() < deadline:
+        time.sleep(0.1)  # Chamilo finishes the subscription all the same
+    assert (account.id, 2) in fake.subscriptions
+    fake.mode = "normal"
+    BREAKERS.clear()
+    deliver(app)
+    deliver(app)
+    assert fake.subscriptions == {(account.id, 1), (account.id, 2)}
+    assert [e.status for e in enrolments(app)] == ["active", "active"]
+    assert "Continuer" in page(client, f"{FORMATIONS}/formation/{urba}")
+    with app.app_context():
+        titles = list(
+            db.scalars(select(Notification.title).where(Notification.user_id == village.adjoint.id))
+        )
+    assert titles.count("Inscription confirmée : Urbanisme et PLU") == 1
+
+
+def test_an_account_chamilo_already_has_is_found_again_not_made_twice(
+    app, client, village, on_chamilo
+):
+    fake = on_chamilo.fake
+    login = f"viatic-{village.adjoint.id}"
+    # Made by an earlier delivery whose answer never came back, say.
+    fake.add_user(login, "x", firstname="Paul", lastname="Ancien", email="ancien@example.fr")
+    client.login(village.adjoint.email)
+    enrol(client, course_id(app, "Le budget communal"))
+    assert deliver(app) == 1
+    account = fake.user(login)
+    assert fake.requests["save_user"] == 0
+    assert (account.lastname, account.email) == ("Girard", village.adjoint.email)
+    assert fake.subscriptions == {(account.id, 1)}
+
+
+def test_a_chamilo_too_old_for_an_action_says_so_and_is_not_retried(
+    app, client, village, on_chamilo
+):
+    fake = on_chamilo.fake
+    client.login(village.adjoint.email)
+    budget = course_id(app, "Le budget communal")
+    fake.unknown_actions = {"get_user_api_key"}  # older than the enrolments need
+    enrol(client, budget)
+    deliver(app)
+    assert [e.status for e in enrolments(app)] == ["failed"]
+    # A final answer, not an outage: the outbox does not try it again.
+    assert [m.status for m in outbox_messages(app)] == ["delivered"]
+    assert "Inscription impossible" in page(client, f"{FORMATIONS}/mes-formations")
+    with app.app_context():
+        assert enrolments(app)[0].error == "Ce Chamilo est trop ancien (version 1.11.20 au moins)."
+
+    fake.unknown_actions = set()
+    enrol(client, budget)  # asked again once the Chamilo is upgraded
+    deliver(app)
+    fake.unknown_actions = {"course_learnpaths"}
+    run_job(app, "academie.progress")
+    admin = app.test_client()
+    admin.login(village.maire.email)
+    assert "course_learnpaths" in page(admin, "/c/10145/admin/modules")  # the job's error
 
 
 @pytest.mark.parametrize("mode", ["down", "slow", "garbage"])
@@ -268,6 +347,7 @@ def test_the_admin_tests_the_connection_in_words_they_can_act_on(
     enable_module(village.commune, "chamilo")
     client.login(village.maire.email)
     test_page = "/c/10145/chamilo/connexion"
+    assert f'href="{test_page}"' in page(client, "/c/10145/admin/modules")  # its way in
 
     def tested() -> str:
         response = client.submit(test_page, {}, page=test_page)
@@ -283,11 +363,16 @@ def test_the_admin_tests_the_connection_in_words_they_can_act_on(
     html = tested()
     assert "Connexion réussie : 3 formations disponibles." in html
     assert "admin-secret" not in html
+    assert "admin-secret" not in page(client, "/c/10145/admin/modules/chamilo/reglages")
     assert "Fonctionne" in page(client, "/c/10145/admin/modules")  # the health check
     chamilo.fake.mode = "garbage"
     assert says(tested(), "Cette adresse ne répond pas comme un Chamilo")
     modules = page(client, "/c/10145/admin/modules")
     assert says(modules, "En panne : Cette adresse ne répond pas comme un Chamilo")
+    chamilo.fake.mode = "down"
+    assert says(tested(), "Chamilo ne répond pas : service momentanément indisponible.")
+    chamilo.fake.mode = "normal"
+    BREAKERS.clear()  # the breaker the outage opened
     page(app.test_client(), test_page, status=302)  # signed out: to the login page
     other = app.test_client()
     other.login(village.adjoint.email)

@@ -14,7 +14,8 @@ real ``v2.php`` does. It reproduces the contract, not what our client happens to
   learner act on their own ``user_id`` only;
 - ``save_course`` prefixes the code with ``CAMPUS_<id>_``; scalar results are wrapped in lists;
 - ``course_learnpaths`` reports the progress of the calling user (the ``username``);
-- an unknown action answers ``InvalidAction``.
+- an unknown action answers ``InvalidAction``, as do the actions an older ``v2.php`` lacks
+  (``unknown_actions``, set by a test).
 
 Tests drive the rest through :class:`FakeChamilo`'s methods (add a course or a learning path,
 set a learner's progress, rotate a key) and its ``mode``: ``"down"`` (HTTP 503), ``"garbage"``
@@ -81,6 +82,7 @@ class FakeChamilo:
         self.requests: Counter[str] = Counter()
         self.mode = "normal"
         self.delay = 0.0
+        self.unknown_actions: set[str] = set()  # an older Chamilo: actions it does not know
         self._next_lp = 1
         self.add_user(admin, password, status=ADMIN, is_admin=True, firstname="Admin")
         self.app = self._make_app()
@@ -170,7 +172,7 @@ class FakeChamilo:
         course_param = int(self._param("course") or 0)
         if course_param and course_param not in self.courses:
             raise _Refused("NoCourse")
-        handler = getattr(self, f"_do_{action}", None)
+        handler = None if action in self.unknown_actions else getattr(self, f"_do_{action}", None)
         if handler is None:
             raise _Refused("InvalidAction")
         return handler(caller)
