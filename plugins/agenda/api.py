@@ -17,7 +17,7 @@ from flask import Blueprint, request, url_for
 
 from core import toolkit
 from core.toolkit import gettext as _
-from plugins.agenda import appointments, services
+from plugins.agenda import appointments, attachments, services
 from plugins.agenda.models import Appointment, Calendar, Event
 
 bp = Blueprint("agenda_api", __name__)
@@ -74,6 +74,14 @@ class OccurrenceList(toolkit.ApiSchema):
     occurrences: list[OccurrenceOut]
 
 
+class AttachmentOut(toolkit.ApiSchema):
+    id: int
+    name: str
+    media_type: str
+    size: int  # bytes
+    url: str  # the file, with the same token
+
+
 class EventOut(toolkit.ApiSchema):
     id: int
     uid: str
@@ -93,6 +101,7 @@ class EventOut(toolkit.ApiSchema):
     exdates: list[str]
     attendees: list[int]  # the members expected (user ids)
     guests: list[str]  # e-mail addresses from outside; shown to the agenda's writers only
+    attachments: list[AttachmentOut]  # a series' documents, for each of its dates
     url: str
 
 
@@ -183,6 +192,18 @@ def _event(event: Event) -> dict[str, Any]:
         "exdates": list(event.exdates or ()),
         "attendees": [a.user_id for a in event.attendees],
         "guests": list(event.guests or ()) if _writes(event) else [],
+        "attachments": [
+            {
+                "id": a.id,
+                "name": a.stored.original_name,
+                "media_type": a.stored.media_type,
+                "size": a.stored.size,
+                "url": url_for(
+                    ".attachment", event_id=event.id, attachment_id=a.id, _external=True
+                ),
+            }
+            for a in attachments.holder(event).attachments
+        ],
         "url": services.event_url(event, external=True),
     }
 
@@ -252,6 +273,16 @@ def _date_argument(name: str) -> dt.date | None:
 @toolkit.api_operation("Un événement", response=EventOut, tags=["agenda"], scopes=["agenda:read"])
 def get_event(event_id: int) -> Any:
     return _event(services.get_event(toolkit.current_commune(), toolkit.current_user(), event_id))
+
+
+@bp.get("/evenements/<int:event_id>/documents/<int:attachment_id>")
+@toolkit.requires("agenda.view")
+@toolkit.api_operation(
+    "Un document joint à un événement (le fichier)", tags=["agenda"], scopes=["agenda:read"]
+)
+def attachment(event_id: int, attachment_id: int) -> Any:
+    event = services.get_event(toolkit.current_commune(), toolkit.current_user(), event_id)
+    return toolkit.files.response(attachments.get(event, attachment_id).stored)
 
 
 @bp.post("/evenements")

@@ -113,3 +113,29 @@ def test_a_date_changed_apart_shows_its_series_documents(app, village, client):
     )
     assert changed.status_code == 302
     assert "planning.pdf" in document_links(page(client, changed.headers["Location"]))
+
+
+def test_an_app_lists_an_event_s_documents_and_fetches_them_with_its_token(
+    app, village, client, bearer
+):
+    client.login(village.maire.email)
+    event_url = create(client, app, title="Conseil municipal", visibility="members").headers[
+        "Location"
+    ]
+    assert upload(client, event_url, PDF, "ordre-du-jour.pdf").status_code == 302
+    event_id = event_url.rstrip("/").rsplit("/", 1)[1]
+    api = f"/api/v1/c/10145/agenda/evenements/{event_id}"
+    councillor = bearer(village.conseiller, "agenda:read")
+    [document] = client.get(api, headers=councillor).json["attachments"]
+    assert (document["name"], document["media_type"], document["size"]) == (
+        "ordre-du-jour.pdf",
+        "application/pdf",
+        len(PDF),
+    )
+    path = document["url"].split("viatic.test", 1)[1]
+    fetched = client.get(path, headers=councillor)
+    assert fetched.status_code == 200 and fetched.data == PDF
+    # A citizen does not see this members' meeting, nor its documents.
+    citizen = bearer(village.habitant, "agenda:read")
+    assert client.get(path, headers=citizen).status_code == 404
+    assert client.get(f"{path}9", headers=councillor).status_code == 404
