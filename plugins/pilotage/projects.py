@@ -41,6 +41,11 @@ TITLE_MAX = 200
 TEXT_MAX = 10_000
 BUDGET_MAX = Decimal("1000000000000")
 PAGE_SIZE = 25
+# A page further than this reads as this one (empty): its offset must fit the database.
+MAX_PAGE = 10_000
+# The largest id an INTEGER column holds: a larger one names nothing, and is not sent to the
+# database (SQLite cannot bind it, PostgreSQL refuses it).
+MAX_ID = 2**31 - 1
 
 STATUS_LABELS = {
     "idee": _l("Idée"),
@@ -90,7 +95,11 @@ class PilotageError(Exception):
 
 
 def text(value: object) -> str:
-    return str(value).replace("\r\n", "\n").strip() if value is not None else ""
+    """A value typed by someone, as text: trimmed, Windows line ends made plain, and without
+    NUL characters, which PostgreSQL refuses in a string (a 500, not an answer)."""
+    if value is None:
+        return ""
+    return str(value).replace("\x00", "").replace("\r\n", "\n").strip()
 
 
 def parse_date(value: object, field: str, errors: dict[str, object]) -> dt.date | None:
@@ -177,7 +186,7 @@ class Filters:
     @classmethod
     def of(cls, args: Mapping[str, str]) -> Filters:
         try:
-            page = max(int(args.get("page") or 1), 1)
+            page = min(max(int(args.get("page") or 1), 1), MAX_PAGE)
         except ValueError:
             page = 1
         status = args.get("statut", "")

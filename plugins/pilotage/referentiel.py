@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,15 +193,23 @@ def domains() -> list[tuple[Domain, list[Theme]]]:
     return [(domain, themes) for domain, themes in listed if themes]
 
 
+def _is_code(code: str) -> bool:
+    """Whether ``code`` has a code's shape: anything else names nothing, and is not sent to
+    the database (PostgreSQL refuses a NUL character, say)."""
+    return len(code) <= 60 and re.fullmatch(CODE_PATTERN, code) is not None
+
+
 def get_domain(code: str) -> Domain:
-    domain = toolkit.db.scalar(select(Domain).where(Domain.code == code))
+    domain = (
+        toolkit.db.scalar(select(Domain).where(Domain.code == code)) if _is_code(code) else None
+    )
     if domain is None:
         toolkit.refuse(_("Ce domaine n'existe pas dans le référentiel."), 404)
     return domain
 
 
 def get_theme(code: str) -> Theme:
-    theme = toolkit.db.scalar(select(Theme).where(Theme.code == code))
+    theme = toolkit.db.scalar(select(Theme).where(Theme.code == code)) if _is_code(code) else None
     if theme is None:
         toolkit.refuse(_("Ce thème n'existe pas dans le référentiel."), 404)
     return theme
@@ -222,7 +231,7 @@ def edit_theme(
     if not user.is_platform_admin:
         raise Forbidden()
     errors: dict[str, str] = {}
-    title = (title or "").strip()
+    title = _plain(title).strip()
     if not title:
         errors["title"] = _("Donnez un titre au thème.")
     elif len(title) > TITLE_MAX:
@@ -265,8 +274,13 @@ def edit_theme(
     return True
 
 
+def _plain(text: str | None) -> str:
+    """Typed text without NUL characters, which PostgreSQL refuses in a string."""
+    return (text or "").replace("\x00", "")
+
+
 def _lines(text: str | None) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return [line.strip() for line in _plain(text).splitlines() if line.strip()]
 
 
 # --- A commune's themes -----------------------------------------------------------------------
@@ -383,7 +397,7 @@ def set_interests(
     errors: dict[str, str] = {}
     if wanted - adopted:
         errors["themes"] = _("Choisissez parmi les thèmes adoptés par la commune.")
-    skills = (skills or "").strip()
+    skills = _plain(skills).strip()
     if len(skills) > SKILLS_MAX:
         errors["skills"] = _("Décrivez vos compétences en 2 000 caractères au plus.")
     if errors:

@@ -131,7 +131,9 @@ class MyPage:
 
 def my_tasks(user: toolkit.User, page: int = 1) -> MyPage:
     """« Mes tâches »: the open tasks assigned to ``user`` in every commune where the module
-    is on and they may still see the pilotage, the nearest due first, by pages."""
+    is on and they may still see the pilotage, the nearest due first, by pages (a page
+    beyond ``projects.MAX_PAGE`` reads as that one)."""
+    page = min(max(page, 1), projects.MAX_PAGE)
     communes = {
         m.commune_id: m.commune
         for m in toolkit.db.scalars(
@@ -219,8 +221,12 @@ def validate(commune: toolkit.Commune, data: Mapping[str, Any]) -> dict[str, Any
             project_id = int(data["project"])
         except (TypeError, ValueError):
             project_id = -1
-        project = toolkit.db.scalar(
-            select(Project).where(Project.id == project_id, Project.commune_id == commune.id)
+        project = (
+            toolkit.db.scalar(
+                select(Project).where(Project.id == project_id, Project.commune_id == commune.id)
+            )
+            if 0 < project_id <= projects.MAX_ID
+            else None
         )
         if project is None:
             errors["project"] = _("Choisissez un projet de la commune.")
@@ -248,17 +254,15 @@ def _checklist(value: object, errors: dict[str, object]) -> list[dict[str, Any]]
     if value in (None, ""):
         return []
     if isinstance(value, str):
-        return [
-            {"text": line.strip(), "done": False} for line in value.splitlines() if line.strip()
-        ]
+        return [{"text": text(line), "done": False} for line in value.splitlines() if text(line)]
     if isinstance(value, list) and all(
         isinstance(i, dict)
         and isinstance(i.get("text"), str)
-        and i["text"].strip()
+        and text(i["text"])
         and isinstance(i.get("done", False), bool)
         for i in value
     ):
-        return [{"text": i["text"].strip(), "done": i.get("done", False)} for i in value]
+        return [{"text": text(i["text"]), "done": i.get("done", False)} for i in value]
     errors["checklist"] = _("La liste est faite de points, chacun avec un texte.")
     return []
 
