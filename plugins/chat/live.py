@@ -56,6 +56,7 @@ KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 600.0
 PRESENCE_SECONDS = 40
 RETRY_MS = 1500
+CATCH_UP_RETRY_MS = 50  # a stream cut short after a partial backlog: come back at once
 
 
 @dataclass(frozen=True)
@@ -297,10 +298,16 @@ def stream(
     backlog: Iterable[Event],
     render: Callable[[Event], str],
     seen: int,
+    backlog_complete: bool = True,
 ) -> Iterator[str]:
     """The text of one stream: the ``backlog`` of events from the database, then live
     events of the open channel, each as ``render(event)`` makes its Server-Sent Event, and
-    ``unread`` events for the other channels. Ends after ``STREAM_SECONDS``."""
+    ``unread`` events for the other channels. Ends after ``STREAM_SECONDS``.
+
+    A client far behind gets its backlog in parts (``services.REPLAY_LIMIT`` events): when
+    the backlog is not ``backlog_complete``, the stream ends right after it, asking the
+    browser to come back at once; it does so with the last id it got, and the next part
+    follows. Going live after a partial backlog would skip the events in between."""
     current = hub()
     try:
         _presence(current.enter, channel_id, user_id)
@@ -308,6 +315,9 @@ def stream(
         for event in backlog:
             yield render(event)
             seen = max(seen, event.seq)
+        if not backlog_complete:
+            yield f"retry: {CATCH_UP_RETRY_MS}\n\n"
+            return
         deadline = time.monotonic() + STREAM_SECONDS
         while time.monotonic() < deadline:
             event = subscription.get(timeout=KEEPALIVE_SECONDS)

@@ -585,7 +585,8 @@ def history(channel: Channel, before: int | None = None, limit: int = PAGE_SIZE)
 
 def events_since(channel: Channel, seq: int) -> list[tuple[int, str, Message]]:
     """What happened in ``channel`` after event number ``seq``: (seq, kind, message), in
-    order, at most ``REPLAY_LIMIT`` (a client further behind reloads the page)."""
+    order, at most ``REPLAY_LIMIT`` (a client further behind gets the rest when its stream
+    resumes from the last of these, see ``live.stream``)."""
     rows = toolkit.db.execute(
         select(ChannelEvent.seq, ChannelEvent.kind, Message)
         .join(Message, Message.id == ChannelEvent.message_id)

@@ -331,7 +331,15 @@ def stream(channel_id: int) -> Response:
     ]
     user_id = user.id
     toolkit.db.close()  # a stream waits without holding a database connection
-    body = live.stream(subscription, found.id, user_id, backlog, render_event, seen)
+    body = live.stream(
+        subscription,
+        found.id,
+        user_id,
+        backlog,
+        render_event,
+        seen,
+        backlog_complete=len(backlog) < services.REPLAY_LIMIT,
+    )
     response = Response(stream_with_context(body), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once

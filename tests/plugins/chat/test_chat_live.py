@@ -54,6 +54,45 @@ def test_a_message_reaches_an_open_stream_and_a_reconnection_gets_what_it_missed
 
 
 @sqlite_only
+def test_a_client_further_behind_than_one_replay_gets_every_message_it_missed(
+    app, village, live_server
+):
+    from core.db import db
+    from core.models import Commune, User
+    from plugins.chat import services
+    from plugins.chat.models import Channel
+
+    general = general_id(app)
+    missed = services.REPLAY_LIMIT + 3
+    with app.test_request_context():
+        commune = db.get(Commune, village.commune.id)
+        maire = db.get(User, village.maire.id)
+        channel = db.get(Channel, general)
+        for n in range(1, missed + 1):
+            services.post_message(commune, maire, channel, f"Message {n}")
+        services.commit()
+    reader = signed_in(live_server, village.agent.email)
+    writer = signed_in(live_server, village.maire.email)
+    stream = EventStream(reader, stream_url(live_server, general), last_event_id="0")
+    first_part = [stream.next_of("posted") for _ in range(services.REPLAY_LIMIT)]
+    assert [int(e.id) for e in first_part] == list(range(1, services.REPLAY_LIMIT + 1))
+    assert "Message 1<" in first_part[0].data
+    api_post(writer, live_server, general, "Pendant le rattrapage")
+    with pytest.raises(EOFError):  # the stream ends after one replay, for the browser to resume
+        stream.next_of("posted")
+    stream.close()
+
+    resumed = EventStream(reader, stream_url(live_server, general), last_event_id=first_part[-1].id)
+    rest = [resumed.next_of("posted") for _ in range(missed + 1 - services.REPLAY_LIMIT)]
+    assert [int(e.id) for e in rest] == list(range(services.REPLAY_LIMIT + 1, missed + 2))
+    assert f"Message {missed}<" in rest[-2].data and "Pendant le rattrapage" in rest[-1].data
+    api_post(writer, live_server, general, "Et maintenant en direct")
+    live_one = resumed.next_of("posted")
+    assert int(live_one.id) == missed + 2 and "en direct" in live_one.data
+    resumed.close()
+
+
+@sqlite_only
 def test_a_reaction_reaches_the_open_streams_with_who_reacted(app, village, live_server):
     general = general_id(app)
     writer = signed_in(live_server, village.maire.email)
