@@ -28,6 +28,7 @@ class CourseOut(toolkit.ApiSchema):
     level: str
     themes: list[str]
     url: str
+    provider: str  # the name of the tool that serves it; empty once the commune left it
 
 
 class CourseList(toolkit.ApiSchema):
@@ -57,7 +58,15 @@ class TeamOut(toolkit.ApiSchema):
     members: list[MemberOut]
 
 
-def _course(course: Course) -> dict[str, Any]:
+class _Labels(dict[str, str]):
+    """Providers' names, each looked up once a request."""
+
+    def __missing__(self, key: str) -> str:
+        self[key] = services.provider_label(toolkit.current_commune(), key)
+        return self[key]
+
+
+def _course(course: Course, labels: _Labels) -> dict[str, Any]:
     return {
         "id": course.id,
         "title": course.title,
@@ -66,13 +75,14 @@ def _course(course: Course) -> dict[str, Any]:
         "level": course.level,
         "themes": list(course.themes),
         "url": url_for("academie.course", course_id=course.id, _external=True),
+        "provider": labels[course.provider],
     }
 
 
-def _enrolment(enrolment: Enrolment) -> dict[str, Any]:
+def _enrolment(enrolment: Enrolment, labels: _Labels) -> dict[str, Any]:
     return {
         "id": enrolment.id,
-        "course": _course(enrolment.course),
+        "course": _course(enrolment.course, labels),
         "status": enrolment.status,
         "status_label": enrolment.status_label,
         "progress": enrolment.progress,
@@ -102,7 +112,8 @@ def list_courses() -> Any:
         level if level in LEVELS else "",
     )
     toolkit.db.commit()
-    return {"courses": [_course(c) for c in found.courses]}
+    labels = _Labels()
+    return {"courses": [_course(c, labels) for c in found.courses]}
 
 
 @bp.get("/mes-formations")
@@ -117,7 +128,8 @@ def my_enrolments() -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     services.require_reader(commune, user)
     enrolments = services.my_enrolments(commune, user)
-    return {"enrolments": [_enrolment(e) for e in enrolments]}
+    labels = _Labels()
+    return {"enrolments": [_enrolment(e, labels) for e in enrolments]}
 
 
 @bp.post("/formations/<int:course_id>/inscription")
@@ -138,7 +150,7 @@ def enrol(course_id: int) -> Any:
         toolkit.db.rollback()
         return toolkit.problem(409, _("Inscription impossible"), error.message)
     toolkit.db.commit()
-    return _enrolment(enrolment), 201
+    return _enrolment(enrolment, _Labels()), 201
 
 
 @bp.get("/equipe")
@@ -148,12 +160,13 @@ def enrol(course_id: int) -> Any:
 )
 def team() -> Any:
     members = services.team(toolkit.current_commune(), toolkit.current_user())
+    labels = _Labels()
     return {
         "members": [
             {
                 "name": m.user.name,
                 "role": m.role,
-                "enrolments": [_enrolment(e) for e in m.enrolments],
+                "enrolments": [_enrolment(e, labels) for e in m.enrolments],
             }
             for m in members
         ]

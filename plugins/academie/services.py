@@ -104,6 +104,7 @@ class Catalogue:
     courses: list[Course]
     themes: list[str]
     available: bool  # False: the commune has no provider, or its provider failed just now
+    provider_label: str = ""  # the name of the tool that serves these courses
 
 
 def catalogue(
@@ -130,7 +131,7 @@ def catalogue(
         and (not level or c.level == level)
         and all(w in f"{c.title} {c.description} {' '.join(c.themes)}".casefold() for w in words)
     ]
-    return Catalogue(found, themes, available)
+    return Catalogue(found, themes, available, str(lms.label))
 
 
 def get_course(commune: toolkit.Commune, course_id: int) -> Course:
@@ -144,6 +145,15 @@ def get_course(commune: toolkit.Commune, course_id: int) -> Course:
 def current_provider_key(commune: toolkit.Commune) -> str | None:
     lms = provider(commune)
     return lms.key if lms is not None else None
+
+
+def provider_label(commune: toolkit.Commune, key: str) -> str:
+    """The name of the tool that serves (or served) a course, as its pages show it; empty
+    once that provider is no longer enabled for the commune."""
+    try:
+        return str(toolkit.capability(commune, "lms", provider=key).label)
+    except toolkit.CapabilityUnavailable:
+        return ""
 
 
 # --- enrolments -----------------------------------------------------------------------------

@@ -66,6 +66,7 @@ def course(course_id: int) -> str:
         course=found,
         enrolment=enrolment,
         current=found.provider == services.current_provider_key(commune),
+        provider_label=services.provider_label(commune, found.provider),
         can_enrol=toolkit.has_permission(user, commune, "academie.enrol"),
         form=ActionForm(),
     )

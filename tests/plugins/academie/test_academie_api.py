@@ -24,6 +24,7 @@ def test_an_app_reads_the_catalogue_enrols_and_follows_progress(app, client, vil
     assert listed.status_code == 200
     [course] = listed.json["courses"]
     assert course["title"] == "Le budget communal" and course["themes"] == ["Finances"]
+    assert course["provider"] == "Chamilo"
     enrolled = client.post(f"{API}/formations/{course['id']}/inscription", headers=headers)
     assert enrolled.status_code == 201
     assert enrolled.json["status"] == "pending"

@@ -33,6 +33,7 @@ def test_the_catalogue_is_chamilos_copied_by_the_scheduled_job(app, client, vill
         assert title in html
     assert "Du DOB au compte administratif." in html  # Chamilo's HTML description, as text
     assert "&lt;p&gt;" not in html  # its tags dropped, not shown
+    assert "Plateforme : Chamilo" in html  # the tool that serves it, by its name
     assert "Le budget communal" not in page(client, f"{FORMATIONS}/?theme=Urbanisme")
     found = page(client, f"{FORMATIONS}/?q=cantine")
     assert "La cantine scolaire" in found and "Urbanisme et PLU" not in found

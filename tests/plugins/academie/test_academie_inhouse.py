@@ -117,6 +117,7 @@ def test_an_official_follows_lessons_and_passes_the_quiz(
     catalogue = page(learner, f"{FORMATIONS}/")
     assert "Les cimetières" in catalogue and "Brouillon" not in catalogue
     assert "1 h 15" in catalogue and "Découverte" in catalogue
+    assert "Plateforme : Viatic" in catalogue
     course = course_id(app, "Les cimetières")
     enrol(learner, course)
     assert [e.status for e in enrolments(app)] == ["active"]  # no outbox: a local provider
@@ -167,6 +168,7 @@ def test_switching_from_chamilo_keeps_the_pages_and_the_progress_earned(
     assert "Le budget communal" in mine and "40 % effectués" in mine
     old = page(learner, f"{FORMATIONS}/formation/{budget}")
     assert says(old, "un outil que la commune n'utilise plus") and "Continuer" not in old
+    assert "<dd>Chamilo</dd>" in old  # where it was followed
     run_job(app, "academie.progress")  # Chamilo is no longer asked
     assert "40 % effectués" in page(learner, f"{FORMATIONS}/mes-formations")
     with app.app_context():
