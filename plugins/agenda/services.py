@@ -234,9 +234,8 @@ def calendars(commune: toolkit.Commune) -> list[Calendar]:
 def personal_calendar(commune: toolkit.Commune, user: toolkit.User | None) -> Calendar | None:
     """``user``'s own calendar in ``commune``, made the first time it is asked for (the
     caller commits), or None if they may not keep one."""
-    if not has_personal(commune, user):
+    if user is None or not has_personal(commune, user):
         return None
-    assert user is not None
     query = select(Calendar).where(Calendar.commune_id == commune.id, Calendar.owner_id == user.id)
     found = toolkit.db.scalar(query)
     if found is not None:
@@ -261,11 +260,6 @@ def shown_calendars(commune: toolkit.Commune, user: toolkit.User | None) -> list
     """The calendars a person's pages offer: the commune's, then their own."""
     own = personal_calendar(commune, user)
     return calendars(commune) + ([own] if own is not None else [])
-
-
-def writable_calendars(commune: toolkit.Commune, user: toolkit.User | None) -> list[Calendar]:
-    """The calendars ``user`` may add events to."""
-    return [c for c in shown_calendars(commune, user) if writes(commune, user, c)]
 
 
 def get_calendar(commune: toolkit.Commune, user: toolkit.User | None, calendar_id: int) -> Calendar:
@@ -359,7 +353,7 @@ def removable(calendar: Calendar) -> bool:
     """Whether a calendar may be removed: a commission's holding no event nor appointment
     (the council's, the mairie's and the members' own stay; nothing is ever deleted with a
     calendar)."""
-    if calendar.kind != COMMISSION or calendar.owner_id is not None:
+    if calendar.kind != COMMISSION:
         return False
     held = (
         select(Event.id).where(Event.calendar_id == calendar.id),

@@ -247,10 +247,9 @@ def _calendar_choices(
 ) -> list[Calendar]:
     """The form's lists: the calendars one writes (returned; none is a 403), the members
     one may expect."""
-    own = services.writable_calendars(commune, user)
+    own = [c for c in _offered_calendars(commune, user) if services.writes(commune, user, c)]
     if not own:
         toolkit.refuse(_("Vous ne pouvez ajouter d'événement à aucun agenda de la commune."), 403)
-    toolkit.db.commit()  # one's own calendar, made on the first visit
     form.calendar.choices = [SelectChoice(str(c.id), c.name) for c in own]
     form.attendees.choices = [SelectChoice(str(p.id), p.name) for p in services.may_attend(commune)]
     return own
