@@ -46,7 +46,7 @@ def connect(
     """Link ``channel`` to a room (``!id:server`` or ``#alias:server``): the bridge joins
     it; an encrypted room, a room that does not exist or a bot the homeserver refuses are
     refused with a sentence saying so."""
-    toolkit.check("chat.moderate", commune=commune, user=moderator)
+    services.check_moderator(commune, moderator)
     name = str(room or "").strip()
     if not ROOM.match(name) or len(name) > 255:
         raise services.ChatError(

@@ -14,6 +14,10 @@ Who sees a channel:
 - nobody sees a channel they were removed from, and nobody outside the commune sees any.
 
 A channel that a person may not see answers 404, the same as one that does not exist.
+
+Who moderates (hides a message, sees the reports, removes a member, closes a channel, links
+a channel to a Matrix room): the commune's admins, and the roles granted ``chat.moderate``
+(the maire by default; a commune admin may grant it to others).
 """
 
 from __future__ import annotations
@@ -87,7 +91,35 @@ def is_team(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
 
 
 def can_moderate(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
-    return toolkit.has_permission(user, commune, "chat.moderate")
+    """The commune's admins moderate its chat, and so do the roles granted ``chat.moderate``
+    (the maire, by default)."""
+    return toolkit.has_permission(user, commune, "chat.moderate") or (
+        toolkit.has_permission(user, commune, "chat.view")
+        and toolkit.is_commune_admin(user, commune)
+    )
+
+
+def check_moderator(commune: toolkit.Commune, user: toolkit.User | None) -> None:
+    """403 unless ``user`` moderates the commune's chat."""
+    if not can_moderate(commune, user):
+        toolkit.refuse(_("Seuls les modérateurs de la messagerie peuvent faire cela."), 403)
+
+
+def moderators(commune: toolkit.Commune) -> list[toolkit.User]:
+    """Who moderates the commune's chat (to tell them of a report): its admins and the
+    members whose role has ``chat.moderate``, by name."""
+    admins = toolkit.db.scalars(
+        select(toolkit.User)
+        .join(toolkit.Membership, toolkit.Membership.user_id == toolkit.User.id)
+        .where(
+            toolkit.Membership.commune_id == commune.id,
+            toolkit.Membership.is_commune_admin.is_(True),
+            toolkit.User.is_active.is_(True),
+        )
+    )
+    found = {u.id: u for u in toolkit.members_with_permission(commune, "chat.moderate")}
+    found.update({u.id: u for u in admins if can_moderate(commune, u)})
+    return sorted(found.values(), key=lambda u: u.name)
 
 
 def can_create(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
@@ -708,7 +740,7 @@ def moderated_message(
 ) -> Message:
     """Any message of the commune, for its moderators (a reported message may be in a
     conversation they are not part of)."""
-    toolkit.check("chat.moderate", commune=commune, user=moderator)
+    check_moderator(commune, moderator)
     message = toolkit.db.scalar(
         select(Message).where(Message.id == message_id, Message.commune_id == commune.id)
     )
@@ -722,7 +754,7 @@ def hide_message(
 ) -> None:
     """A moderator hides a message: its text is no longer shown (the audit log keeps it);
     the reports about it are closed."""
-    toolkit.check("chat.moderate", commune=commune, user=moderator)
+    check_moderator(commune, moderator)
     if message.commune_id != commune.id:
         toolkit.refuse(_("Ce message n'existe pas, ou il ne vous est pas visible."), 404)
     if message.hidden_at is not None:
@@ -778,11 +810,8 @@ def report_message(
         details={"reason": text},
         actor=user,
     )
-    moderators = [
-        m for m in toolkit.members_with_permission(commune, "chat.moderate") if m.id != user.id
-    ]
     toolkit.notify(
-        moderators,
+        [m for m in moderators(commune) if m.id != user.id],
         "chat.report",
         _("Message signalé dans « %(channel)s »", channel=message.channel.name),
         markup.excerpt(text),
@@ -793,7 +822,7 @@ def report_message(
 
 
 def open_reports(commune: toolkit.Commune, moderator: toolkit.User) -> list[Report]:
-    toolkit.check("chat.moderate", commune=commune, user=moderator)
+    check_moderator(commune, moderator)
     return list(
         toolkit.db.scalars(
             select(Report)
@@ -804,7 +833,7 @@ def open_reports(commune: toolkit.Commune, moderator: toolkit.User) -> list[Repo
 
 
 def dismiss_report(commune: toolkit.Commune, moderator: toolkit.User, report_id: int) -> None:
-    toolkit.check("chat.moderate", commune=commune, user=moderator)
+    check_moderator(commune, moderator)
     report = toolkit.db.scalar(
         select(Report).where(Report.id == report_id, Report.commune_id == commune.id)
     )
@@ -825,7 +854,7 @@ def remove_member(
     commune: toolkit.Commune, moderator: toolkit.User, channel: Channel, person_id: object
 ) -> toolkit.User:
     """A moderator removes a person from a channel: they no longer see it."""
-    toolkit.check("chat.moderate", commune=commune, user=moderator)
+    check_moderator(commune, moderator)
     try:
         [person] = _people(commune, [person_id])
     except (ChatError, ValueError):
@@ -848,7 +877,7 @@ def remove_member(
 
 def close_channel(commune: toolkit.Commune, moderator: toolkit.User, channel: Channel) -> None:
     """A moderator closes a channel: it stays readable, nobody may write in it any more."""
-    toolkit.check("chat.moderate", commune=commune, user=moderator)
+    check_moderator(commune, moderator)
     if channel.kind == GENERAL:
         raise ChatError({"channel": _("Le canal de l'équipe municipale ne se ferme pas.")})
     if channel.closed_at is not None:

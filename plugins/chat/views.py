@@ -423,9 +423,10 @@ def members(channel_id: int) -> Any:
 
 
 @bp.post("/salon/<int:channel_id>/pont")
-@toolkit.requires("chat.moderate")
+@toolkit.requires("chat.view")
 def connect_bridge(channel_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.check_moderator(commune, user)
     found = services.get_channel(commune, user, channel_id)
     form = BridgeForm()
     if form.validate():
@@ -442,9 +443,10 @@ def connect_bridge(channel_id: int) -> Any:
 
 
 @bp.post("/salon/<int:channel_id>/membres/<int:person_id>/retirer")
-@toolkit.requires("chat.moderate")
+@toolkit.requires("chat.view")
 def remove_member(channel_id: int, person_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.check_moderator(commune, user)
     found = services.get_channel(commune, user, channel_id)
     person = _carry_out(lambda: services.remove_member(commune, user, found, person_id))
     flash(_("%(name)s a été retiré du canal.", name=person.name), "success")
@@ -452,9 +454,10 @@ def remove_member(channel_id: int, person_id: int) -> Any:
 
 
 @bp.post("/salon/<int:channel_id>/fermer")
-@toolkit.requires("chat.moderate")
+@toolkit.requires("chat.view")
 def close(channel_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.check_moderator(commune, user)
     found = services.get_channel(commune, user, channel_id)
     _carry_out(lambda: services.close_channel(commune, user, found))
     flash(_("Le canal est fermé : il reste lisible, plus personne n'y écrit."), "success")
@@ -551,9 +554,10 @@ def report(message_id: int) -> Any:
 
 
 @bp.post("/message/<int:message_id>/masquer")
-@toolkit.requires("chat.moderate")
+@toolkit.requires("chat.view")
 def hide(message_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.check_moderator(commune, user)
     found = services.moderated_message(commune, user, message_id)
     form = HideForm()
     services.hide_message(commune, user, found, form.reason.data)
@@ -566,9 +570,10 @@ def hide(message_id: int) -> Any:
 
 
 @bp.get("/signalements")
-@toolkit.requires("chat.moderate")
+@toolkit.requires("chat.view")
 def reports() -> str:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.check_moderator(commune, user)
     return toolkit.render(
         "chat/reports.html",
         reports=services.open_reports(commune, user),
@@ -577,9 +582,10 @@ def reports() -> str:
 
 
 @bp.post("/signalements/<int:report_id>/classer")
-@toolkit.requires("chat.moderate")
+@toolkit.requires("chat.view")
 def dismiss(report_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    services.check_moderator(commune, user)
     services.dismiss_report(commune, user, report_id)
     services.commit()
     flash(_("Signalement classé sans suite."), "success")

@@ -121,6 +121,51 @@ def test_a_moderator_removes_a_member_and_closes_a_channel(app, village, client)
     )
 
 
+def test_a_commune_admin_who_is_not_the_maire_moderates_too(app, village, client, make_member):
+    dgs = make_member(village.commune, "agent", admin=True, name="Sophie Durand")
+    general = general_id(app)
+    writer = app.test_client()
+    writer.login(village.conseiller.email)
+    post(writer, general, "Un propos déplacé")
+    [message] = messages(app)
+    reporter = app.test_client()
+    reporter.login(village.adjoint.email)
+    form = f"{CHAT}/message/{message.id}"
+    assert reporter.submit(f"{form}/signaler", {"reason": "Blessant"}, page=form).status_code == 302
+    # Every moderator is told: the maire by role, the commune's admin by their flag.
+    for moderator in (village.maire, dgs):
+        assert notifications(app, moderator) == [
+            ("chat.report", "Message signalé dans « Équipe municipale »")
+        ]
+    client.login(dgs.email)
+    assert "Blessant" in page(client, f"{CHAT}/signalements")
+    assert client.submit(f"{form}/masquer", page=f"{CHAT}/signalements").status_code == 302
+    assert "Message masqué par la modération." in page(reporter, f"{CHAT}/salon/{general}")
+    created = client.submit(
+        f"{CHAT}/nouveau-canal",
+        {"name": "Projet école", "kind": "commission", "members": [str(village.agent.id)]},
+    )
+    assert created.status_code == 302
+    projet = next(c for c in channels(app) if c.name == "Projet école")
+    members_page = f"{CHAT}/salon/{projet.id}/membres"
+    assert "Retirer" in page(client, members_page)
+    removed = client.submit(f"{members_page}/{village.agent.id}/retirer", page=members_page)
+    assert removed.status_code == 302
+    assert client.submit(f"{CHAT}/salon/{projet.id}/fermer", page=members_page).status_code == 302
+    assert [a for a, _ in audit(app)][-4:] == [
+        "chat.message_hidden",
+        "chat.channel_created",
+        "chat.member_removed",
+        "chat.channel_closed",
+    ]
+    # An agent without the admin flag does not moderate.
+    agent = app.test_client()
+    agent.login(village.agent.email)
+    refused = agent.get(f"{CHAT}/signalements")
+    assert refused.status_code == 403
+    assert "Seuls les modérateurs" in refused.get_data(as_text=True)
+
+
 def test_the_portals_search_finds_messages_the_person_may_read(app, village, client):
     general = general_id(app)
     client.login(village.maire.email)
