@@ -1,5 +1,7 @@
 """Every page and endpoint of the module, walked from the URL map: a member of another
-commune gets nothing (403) and changes nothing; a citizen reads only what is published."""
+commune gets nothing (403) and changes nothing, nor does she naming our projects, tasks,
+milestones and documents from her own commune (404); a citizen reads only what is
+published."""
 
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ def village(app, client, team):
     }
 
 
-def urls(app, values, methods):
+def urls(app, values, methods, insee="10145"):
     found = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith(("pilotage.", "pilotage_api.")):
@@ -76,7 +78,7 @@ def urls(app, values, methods):
             with app.test_request_context():
                 from flask import url_for
 
-                found.append((rule.endpoint, method, url_for(rule.endpoint, insee="10145", **args)))
+                found.append((rule.endpoint, method, url_for(rule.endpoint, insee=insee, **args)))
     return sorted(found)
 
 
@@ -103,6 +105,39 @@ def test_a_member_of_another_commune_gets_403_everywhere_and_changes_nothing(
             headers={"X-CSRFToken": token},
         )
         assert response.status_code == 403, (endpoint, method, url, response.status_code)
+    assert counts(app) == before
+
+
+# What the URLs of a commune name that belongs to it: the référentiel's codes and the
+# stylesheet's file are the same for every commune.
+OWNED = {"project_id", "task_id", "milestone_id", "document_id"}
+
+
+def test_another_communes_maire_naming_our_objects_from_her_commune_gets_404_and_changes_nothing(
+    app, village, other_commune, make_member, enable_module
+):
+    enable_module(other_commune, "pilotage")
+    outsider = app.test_client()
+    outsider.login(make_member(other_commune, "maire").email)
+    token = outsider.csrf_token("/c/10124/pilotage/projets")
+    before = counts(app)
+    walked = [
+        (endpoint, method, url)
+        for endpoint, method, url in urls(app, village, {"GET", "POST", "PATCH"}, insee="10124")
+        if OWNED & next(app.url_map.iter_rules(endpoint)).arguments
+    ]
+    assert len(walked) >= 19
+    for endpoint, method, url in walked:
+        response = outsider.open(
+            url,
+            method=method,
+            data={"csrf_token": token, "title": "Intrus", "status": "fait", "body": "Intrus"}
+            if method == "POST"
+            else None,
+            json={"title": "Intrus"} if method == "PATCH" else None,
+            headers={"X-CSRFToken": token},
+        )
+        assert response.status_code == 404, (endpoint, method, url, response.status_code)
     assert counts(app) == before
 
 
