@@ -16,7 +16,7 @@ from flask import Blueprint
 from core import toolkit
 from core.toolkit import lazy_gettext as _l
 from plugins.chamilo import views
-from plugins.chamilo.provider import DEFAULT_CONCURRENCY, ChamiloProvider
+from plugins.chamilo.provider import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, ChamiloProvider
 
 __version__ = "0.1.0"
 HERE = Path(__file__).parent
@@ -73,9 +73,10 @@ def viatic_settings_schema() -> list[toolkit.Setting]:
         toolkit.Setting(
             "concurrency",
             _l("Appels simultanés au plus"),
-            "integer",
+            "choice",  # a list, so that a value out of bounds cannot be typed
             help=_l("Pour relever la progression sans surcharger un petit serveur (1 à 16)."),
-            default=DEFAULT_CONCURRENCY,
+            default=str(DEFAULT_CONCURRENCY),
+            choices=tuple((str(n), str(n)) for n in range(1, MAX_CONCURRENCY + 1)),
         ),
     ]
 

@@ -360,6 +360,10 @@ def test_the_admin_tests_the_connection_in_words_they_can_act_on(
     assert says(tested(), "Chamilo refuse ces identifiants")
     configure_chamilo(app, village, chamilo, url=f"{chamilo.url}/pas-chamilo")
     assert says(tested(), "Cette adresse ne répond pas comme un Chamilo")
+    for wrong in ("0", "100", "beaucoup"):  # the bound of concurrent calls: 1 to 16
+        refused = configure_chamilo(app, village, chamilo, concurrency=wrong)
+        assert refused.status_code == 400, wrong
+    assert says(refused.get_data(as_text=True), "N'est pas un choix valide.")
     configure_chamilo(app, village, chamilo)
     html = tested()
     assert "Connexion réussie : 3 formations disponibles." in html
@@ -405,6 +409,23 @@ def test_the_key_chamilo_rotated_is_renewed_once(app, client, village, on_chamil
     assert fake.requests["authenticate"] == 1
     run_job(app, "academie.catalogue")
     assert fake.requests["authenticate"] == 1  # the new key was kept
+
+
+def test_a_learner_key_chamilo_rotated_is_fetched_again_and_kept(app, client, village, on_chamilo):
+    fake = on_chamilo.fake
+    client.login(village.adjoint.email)
+    enrol(client, course_id(app, "Le budget communal"))
+    deliver(app)
+    login = f"viatic-{village.adjoint.id}"
+    fake.rotate_key(login)  # regenerated on Chamilo's side
+    fake.set_progress(login, 1, 100)
+    fake.requests.clear()
+    run_job(app, "academie.progress")
+    assert "50 % effectués" in page(client, f"{FORMATIONS}/mes-formations")
+    assert fake.requests["get_user_api_key"] == 1
+    fake.requests.clear()
+    run_job(app, "academie.progress")
+    assert fake.requests == {"course_learnpaths": 1}  # the new key was kept
 
 
 def test_the_portals_search_finds_courses_for_officials_only(app, client, village, on_chamilo):

@@ -118,6 +118,9 @@ def test_an_official_follows_lessons_and_passes_the_quiz(
     assert "Les cimetières" in catalogue and "Brouillon" not in catalogue
     assert "1 h 15" in catalogue and "Découverte" in catalogue
     assert "Plateforme : Viatic" in catalogue
+    assert "Les cimetières" not in page(learner, f"{FORMATIONS}/?niveau=intermediaire")
+    assert "Les cimetières" in page(learner, f"{FORMATIONS}/?niveau=decouverte&q=concessions")
+    assert "Les cimetières" in page(learner, f"{FORMATIONS}/?niveau=inconnu")  # no such filter
     course = course_id(app, "Les cimetières")
     enrol(learner, course)
     assert [e.status for e in enrolments(app)] == ["active"]  # no outbox: a local provider
