@@ -82,29 +82,47 @@ def urls(app, values, methods, insee="10145"):
     return sorted(found)
 
 
-def test_a_member_of_another_commune_gets_403_everywhere_and_changes_nothing(
-    app, village, other_commune, make_member, enable_module
-):
+@pytest.fixture
+def outsider(app, other_commune, make_member, enable_module):
+    """Dierrey-Saint-Julien's maire, the module on in her commune, and her CSRF token."""
     enable_module(other_commune, "pilotage")
-    outsider = app.test_client()
-    outsider.login(make_member(other_commune, "maire").email)
-    token = outsider.csrf_token("/c/10124/pilotage/projets")
+    client = app.test_client()
+    client.login(make_member(other_commune, "maire").email)
+    return client, client.csrf_token("/c/10124/pilotage/projets")
+
+
+def send(outsider, method, url):
+    """What a form or a client would send to ``url``: a title, a status, a comment, a file."""
+    client, token = outsider
+    api = url.startswith("/api/")
+    return client.open(
+        url,
+        method=method,
+        data={
+            "csrf_token": token,
+            "title": "Intrus",
+            "status": "fait",
+            "body": "Intrus",
+            "file": (io.BytesIO(b"x"), "x.txt"),
+        }
+        if method == "POST" and not api
+        else None,
+        json={"title": "Intrus"} if api and method != "GET" else None,
+        headers={"X-CSRFToken": token},
+    )
+
+
+def test_a_member_of_another_commune_gets_403_everywhere_and_changes_nothing(
+    app, village, outsider
+):
     before = counts(app)
     walked = urls(app, village, {"GET", "POST", "PATCH"})
     assert len(walked) >= 40
     for endpoint, method, url in walked:
         if endpoint == "pilotage.static":
             continue
-        response = outsider.open(
-            url,
-            method=method,
-            data={"csrf_token": token, "title": "Intrus", "file": (io.BytesIO(b"x"), "x.txt")}
-            if method == "POST" and not url.startswith("/api/")
-            else None,
-            json={"title": "Intrus"} if url.startswith("/api/") and method != "GET" else None,
-            headers={"X-CSRFToken": token},
-        )
-        assert response.status_code == 403, (endpoint, method, url, response.status_code)
+        status = send(outsider, method, url).status_code
+        assert status == 403, (endpoint, method, url, status)
     assert counts(app) == before
 
 
@@ -114,12 +132,8 @@ OWNED = {"project_id", "task_id", "milestone_id", "document_id"}
 
 
 def test_another_communes_maire_naming_our_objects_from_her_commune_gets_404_and_changes_nothing(
-    app, village, other_commune, make_member, enable_module
+    app, village, outsider
 ):
-    enable_module(other_commune, "pilotage")
-    outsider = app.test_client()
-    outsider.login(make_member(other_commune, "maire").email)
-    token = outsider.csrf_token("/c/10124/pilotage/projets")
     before = counts(app)
     walked = [
         (endpoint, method, url)
@@ -128,16 +142,8 @@ def test_another_communes_maire_naming_our_objects_from_her_commune_gets_404_and
     ]
     assert len(walked) >= 19
     for endpoint, method, url in walked:
-        response = outsider.open(
-            url,
-            method=method,
-            data={"csrf_token": token, "title": "Intrus", "status": "fait", "body": "Intrus"}
-            if method == "POST"
-            else None,
-            json={"title": "Intrus"} if method == "PATCH" else None,
-            headers={"X-CSRFToken": token},
-        )
-        assert response.status_code == 404, (endpoint, method, url, response.status_code)
+        status = send(outsider, method, url).status_code
+        assert status == 404, (endpoint, method, url, status)
     assert counts(app) == before
 
 
