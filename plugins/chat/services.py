@@ -686,6 +686,16 @@ def mark_read(channel: Channel, user: toolkit.User, seq: object = None) -> int:
     return marker
 
 
+def read_to_end(channel: Channel, user: toolkit.User) -> int:
+    """Record that ``user`` read ``channel`` to its end (its page was opened); returns where
+    their marker was, to show them where they had stopped."""
+    row = _marker(channel, user)
+    stopped_at = row.last_read_seq or 0
+    row.last_read_seq = max(stopped_at, channel.last_seq)
+    toolkit.db.flush()
+    return stopped_at
+
+
 def last_read(channel: Channel, user: toolkit.User) -> int:
     return (
         toolkit.db.scalar(

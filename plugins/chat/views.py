@@ -202,8 +202,19 @@ def _channel_page(channel: Channel, form: MessageForm, status: int = 200) -> tup
     reply_to = None
     if form.reply_to.data:
         reply_to = next((m for m in messages if str(m.id) == str(form.reply_to.data)), None)
+    # Where the person stopped reading, shown once above the first message they have not
+    # read, before the page moves their marker to the end.
+    first_unread = None
     if before is None:
-        services.mark_read(channel, user)
+        stopped_at = services.read_to_end(channel, user)
+        first_unread = next(
+            (
+                index
+                for index, m in enumerate(messages)
+                if m.seq > stopped_at and m.author_id != user.id and not m.gone
+            ),
+            None,
+        )
         services.commit()
     return (
         toolkit.render(
@@ -212,6 +223,7 @@ def _channel_page(channel: Channel, form: MessageForm, status: int = 200) -> tup
             messages=messages_html([services.message_view(m) for m in messages], user.id),
             older=messages[0].id if len(messages) == services.PAGE_SIZE else None,
             paged=before is not None,
+            first_unread=first_unread,
             channels=channels,
             counts=services.unread_counts(commune, user, channels),
             form=form,

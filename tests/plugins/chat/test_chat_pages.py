@@ -201,6 +201,25 @@ def test_unread_counts_follow_the_read_marker(app, village, client):
     assert '<span class="chat-unread-count">0</span>' in page(client, f"{CHAT}/")
 
 
+def test_the_page_marks_where_the_person_stopped_reading(app, village, client):
+    general = general_id(app)
+    client.login(village.maire.email)
+    post(client, general, "Premier point")
+    reader = app.test_client()
+    reader.login(village.agent.email)
+    mark = 'id="chat-nouveaux"'
+    first_visit = page(reader, f"{CHAT}/salon/{general}")
+    assert first_visit.index(mark) < first_visit.index("Premier point")
+    post(client, general, "Deuxième point")
+    post(client, general, "Troisième point")
+    html = page(reader, f"{CHAT}/salon/{general}")
+    assert html.index("Premier point") < html.index(mark) < html.index("Deuxième point")
+    assert "Nouveaux messages depuis votre dernière lecture" in html
+    # Read now: no mark on the next visit, nor ever above one's own messages.
+    assert mark not in page(reader, f"{CHAT}/salon/{general}")
+    assert mark not in page(client, f"{CHAT}/salon/{general}")
+
+
 def test_history_comes_in_pages_of_fifty(app, village, client):
     general = general_id(app)
     client.login(village.maire.email)
