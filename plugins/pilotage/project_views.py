@@ -275,13 +275,15 @@ def _project_page(
     status: int = 200,
 ) -> tuple[str, int]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
+    activity = projects.activity(commune, project)
     return (
         toolkit.render(
             "pilotage/project.html",
             project=project,
             tasks=tasks.project_tasks(project),
             comments=projects.comments_of(project),
-            activity=projects.activity(commune, project),
+            activity=activity,
+            actors=projects.actor_names(activity),
             can_edit=projects.can_edit(commune, user, project),
             can_add_task=tasks.can_write(commune, user)
             and projects.can_edit(commune, user, project),

@@ -72,6 +72,7 @@ ACTION_LABELS = {
     "pilotage.task_created": _l("a créé une tâche"),
     "pilotage.task_updated": _l("a modifié une tâche"),
     "pilotage.task_moved": _l("a changé le statut d'une tâche"),
+    "pilotage.task_commented": _l("a commenté une tâche"),
     "pilotage.document_added": _l("a ajouté un document"),
     "pilotage.document_removed": _l("a retiré un document"),
 }
@@ -250,6 +251,19 @@ def comments_of(project: Project) -> list[Comment]:
 def activity(commune: toolkit.Commune, project: Project) -> list[Any]:
     """The project's activity feed: its audit events, newest first."""
     return toolkit.audit_history(commune, PLUGIN, "project", project.id)
+
+
+def actor_names(events: list[Any]) -> dict[int, str]:
+    """The names of the people who did ``events`` (the audit log keeps their e-mail, which
+    the feed does not show), in one query; someone whose account is gone is left out."""
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    if not ids:
+        return {}
+    return dict(
+        toolkit.db.execute(
+            select(toolkit.User.id, toolkit.User.name).where(toolkit.User.id.in_(ids))
+        ).all()
+    )
 
 
 # --- Writing ----------------------------------------------------------------------------------

@@ -379,6 +379,7 @@ def add_comment(commune: toolkit.Commune, user: toolkit.User, task: Task, body: 
         raise PilotageError({"body": _("Ce texte ne doit pas dépasser 10 000 caractères.")})
     comment = Comment(commune_id=commune.id, task_id=task.id, author_id=user.id, body=content)
     toolkit.db.add(comment)
+    _trace(commune, user, task, "task_commented")
     return comment
 
 

@@ -1,5 +1,6 @@
 """Tasks: in a project or standalone, assigned to members only, moved on the kanban by a
-plain form, « Mes tâches » across communes, overdue, and the reminder before the due date."""
+plain form, commented, « Mes tâches » across communes, overdue, and the reminder before the
+due date."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from core.db import db
 from core.models import Notification
 from plugins.pilotage import tasks
-from plugins.pilotage.models import Project, Task
+from plugins.pilotage.models import Comment, Project, Task
 from tests.plugins.pilotage.helpers import (
     OTHER,
     PILOTAGE,
@@ -73,9 +74,23 @@ def test_a_task_in_a_project_is_assigned_moved_on_the_kanban_and_traced(app, cli
     assert "Demander trois devis" in in_progress
     agent.submit(f"{PILOTAGE}/taches/{task.id}/liste/1", page=f"{PILOTAGE}/taches/{task.id}")
     assert rows(app, Task)[0].checklist[1]["done"] is True
+    # Any member of the team comments on it; an empty comment is refused, nothing written.
+    url = f"{PILOTAGE}/taches/{task.id}"
+    nadia = app.test_client()
+    nadia.login(team.conseiller.email)
+    empty = nadia.submit(f"{url}/commentaires", {"body": " "}, page=url)
+    assert empty.status_code == 400 and "Écrivez votre commentaire." in empty.get_data(True)
+    assert (
+        nadia.submit(f"{url}/commentaires", {"body": "Le devis B arrive lundi."}).status_code == 302
+    )
+    shown = page(agent, url)
+    assert "Le devis B arrive lundi." in shown and "Nadia Benali" in shown
+    assert len(rows(app, Comment, Comment.task_id == task.id)) == 1
     feed = page(client, f"{PILOTAGE}/projets/{project.id}")
     assert "a créé une tâche « Demander trois devis »" in feed
     assert says(feed, "a changé le statut d'une tâche")
+    assert "Nadia Benali a commenté une tâche « Demander trois devis »" in feed
+    assert team.conseiller.email not in feed  # names, not the audit log's e-mails
 
 
 def test_a_task_for_a_non_member_or_with_bad_input_is_refused_and_nothing_written(
