@@ -105,6 +105,7 @@ class Catalogue:
     themes: list[str]
     available: bool  # False: the commune has no provider, or its provider failed just now
     provider_label: str = ""  # the name of the tool that serves these courses
+    copied: bool = False  # a remote provider's courses, as the last refresh copied them
 
 
 def catalogue(
@@ -131,7 +132,7 @@ def catalogue(
         and (not level or c.level == level)
         and all(w in f"{c.title} {c.description} {' '.join(c.themes)}".casefold() for w in words)
     ]
-    return Catalogue(found, themes, available, str(lms.label))
+    return Catalogue(found, themes, available, str(lms.label), bool(lms.remote))
 
 
 def get_course(commune: toolkit.Commune, course_id: int) -> Course:
@@ -306,6 +307,16 @@ def sync_if_local(commune: toolkit.Commune, user: toolkit.User) -> None:
     lms = provider(commune)
     if lms is not None and not lms.remote:
         sync_progress(commune, user)
+
+
+def refresh_catalogue_now(commune: toolkit.Commune, user: toolkit.User | None) -> int:
+    """A commune admin's « Actualiser le catalogue »: the copy made now rather than at the
+    job's next run (say, right after the provider's settings were entered)."""
+    if not toolkit.is_commune_admin(user, commune):
+        abort(403)
+    count = refresh_catalogue(commune)
+    toolkit.audit("academie.catalogue.refreshed", commune=commune, details={"courses": count})
+    return count
 
 
 def catalogue_job(commune: toolkit.Commune) -> None:

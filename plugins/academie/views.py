@@ -13,9 +13,11 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
 
 from core import toolkit
 from core.toolkit import gettext as _
+from core.toolkit import ngettext
 from plugins.academie import services
 from plugins.academie.models import LEVELS
 
@@ -46,8 +48,42 @@ def index() -> str:
         level=level,
         levels=LEVELS,
         can_see_team=services.can_see_team(commune, user),
+        can_refresh=found.copied and toolkit.is_commune_admin(user, commune),
+        form=ActionForm(),
         unavailable=toolkit.unavailable(),
     )
+
+
+@bp.post("/catalogue/actualiser")
+@toolkit.requires("academie.view")
+def refresh_catalogue() -> Any:
+    """The catalogue copied from the provider now (commune admins), not at the next run of
+    the hourly job."""
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    if not ActionForm().validate_on_submit():
+        toolkit.refuse(_("Le formulaire a expiré : rechargez la page."))
+    try:
+        count = services.refresh_catalogue_now(commune, user)
+    except HTTPException:
+        raise  # not a commune admin
+    except Exception:  # any provider failure: the page keeps the copy it has
+        toolkit.db.rollback()
+        services.log.warning("Catalogue refresh failed for %s", commune.insee, exc_info=True)
+        flash(
+            _("Service momentanément indisponible : le catalogue affiché est la dernière copie."),
+            "error",
+        )
+    else:
+        toolkit.db.commit()
+        flash(
+            ngettext(
+                "Catalogue mis à jour : %(num)d formation.",
+                "Catalogue mis à jour : %(num)d formations.",
+                count,
+            ),
+            "success",
+        )
+    return redirect(url_for(".index")), 303
 
 
 @bp.get("/formation/<int:course_id>")

@@ -44,6 +44,34 @@ def test_the_catalogue_is_chamilos_copied_by_the_scheduled_job(app, client, vill
     assert sum(on_chamilo.fake.requests.values()) == 0
 
 
+def test_a_commune_admin_copies_the_catalogue_without_waiting_for_the_job(
+    app, client, village, chamilo, enable_module
+):
+    enable_module(village.commune, "chamilo")
+    configure_chamilo(app, village, chamilo)  # the hourly job has not run yet
+    catalogue, refresh = f"{FORMATIONS}/", f"{FORMATIONS}/catalogue/actualiser"
+    official = app.test_client()
+    official.login(village.adjoint.email)
+    html = page(official, catalogue)
+    assert "0 formation" in html and "Actualiser le catalogue" not in html
+    assert official.submit(refresh, {}, page=catalogue).status_code == 403
+    client.login(village.maire.email)
+    assert "Actualiser le catalogue" in page(client, catalogue)
+    chamilo.fake.mode = "down"
+    down = client.submit(refresh, {}, page=catalogue, follow_redirects=True)
+    assert down.status_code == 200
+    assert says(
+        down.get_data(as_text=True),
+        "Service momentanément indisponible : le catalogue affiché est la dernière copie.",
+    )
+    chamilo.fake.mode = "normal"
+    BREAKERS.clear()
+    done = client.submit(refresh, {}, page=catalogue, follow_redirects=True)
+    html = done.get_data(as_text=True)
+    assert "Catalogue mis à jour : 3 formations." in html and "Le budget communal" in html
+    assert "Le budget communal" in page(official, catalogue)
+
+
 def test_an_enrolment_waits_in_the_outbox_then_chamilo_gets_the_account_once(
     app, client, village, on_chamilo
 ):
