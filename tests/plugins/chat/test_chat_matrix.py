@@ -11,12 +11,13 @@ SQLite only: the bridge is about the homeserver, the database layer is covered e
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from connectors.http import BREAKERS, ConnectorError
 from core.db import db, utcnow
@@ -118,30 +119,34 @@ class Person:
         return answer.content
 
 
-@pytest.fixture
-def matrix(app, village, client, synapse):
-    """The matrix module set up for Faux-Villecerf with a bot account, and a person of the
-    homeserver who owns a room the bot is invited to."""
+MODULES = "/c/10145/admin/modules"
+
+
+def set_up_bridge(client, village, synapse, sign_in_by: str) -> tuple[Account, Person, str]:
+    """The matrix module enabled for Faux-Villecerf with a new bot account, which signs in
+    by its ``password`` or its ``access_token``; and a person of the homeserver who owns a
+    room the bot is invited to."""
     from uuid import uuid4
 
     suffix = uuid4().hex[:8]
     bot = synapse.register(f"robot-{suffix}")
     alice = Person(synapse, synapse.register(f"alice-{suffix}"))
     client.login(village.maire.email)
-    modules = "/c/10145/admin/modules"
-    assert client.submit(f"{modules}/matrix/activer", page=modules).status_code == 302
+    assert client.submit(f"{MODULES}/matrix/activer", page=MODULES).status_code == 302
+    secrets = {"password": "", "access_token": ""}
+    secrets[sign_in_by] = getattr(bot, sign_in_by)
     saved = client.submit(
-        f"{modules}/matrix/reglages",
-        {
-            "homeserver": synapse.url,
-            "user": bot.user_id,
-            "password": bot.password,
-            "access_token": "",
-        },
+        f"{MODULES}/matrix/reglages", {"homeserver": synapse.url, "user": bot.user_id, **secrets}
     )
     assert saved.status_code == 302, saved.get_data(as_text=True)[-2000:]
     room = alice.create_room(invite=bot.user_id)
     return bot, alice, room
+
+
+@pytest.fixture
+def matrix(app, village, client, synapse):
+    """The bridge set up with a bot that signs in by its password."""
+    return set_up_bridge(client, village, synapse, "password")
 
 
 def connect(client, channel_id: int, room: str):
@@ -271,9 +276,8 @@ def test_encrypted_missing_rooms_and_wrong_credentials_are_refused(
         as_text=True
     ) or "n'existe pas" in missing.get_data(as_text=True)
     assert connect(client, general, "pas un salon").status_code == 400
-    modules = "/c/10145/admin/modules"
     client.submit(
-        f"{modules}/matrix/reglages",
+        f"{MODULES}/matrix/reglages",
         {"homeserver": synapse.url, "user": bot.user_id, "password": "mauvais", "access_token": ""},
     )
     wrong = connect(client, general, _room)
@@ -281,3 +285,29 @@ def test_encrypted_missing_rooms_and_wrong_credentials_are_refused(
     assert "refuse le compte du robot" in wrong.get_data(as_text=True)
     with app.app_context():
         assert list(db.scalars(select(BridgeLink))) == []
+
+
+def test_a_bot_signed_in_with_its_access_token_whose_secrets_stay_encrypted(
+    app, village, client, synapse
+):
+    bot, alice, room = set_up_bridge(client, village, synapse, "access_token")
+    with app.app_context():
+        raw = db.execute(
+            text("SELECT settings FROM commune_module WHERE plugin = 'matrix'")
+        ).scalar_one()
+    stored = raw if isinstance(raw, str) else json.dumps(raw)
+    assert bot.access_token not in stored and "enc:" in stored
+    assert bot.access_token not in page(client, f"{MODULES}/matrix/reglages")
+    matrix_card = page(client, MODULES).split('data-module="matrix"')[1].split("</li>")[0]
+    assert "Fonctionne" in matrix_card and "En panne" not in matrix_card  # its health check
+
+    general = general_id(app)
+    assert connect(client, general, room).status_code == 302
+    post(client, general, "Envoyé avec le jeton du robot")
+    assert deliver(app) == 1
+    assert [e["content"]["body"] for e in alice.timeline(room, bot.user_id)] == [
+        "Claire Martin : Envoyé avec le jeton du robot"
+    ]
+    alice.say(room, {"msgtype": "m.text", "body": "Bien reçu par le salon"})
+    assert sync(app) == 1
+    assert messages(app, general)[-1].body == "Bien reçu par le salon"

@@ -43,6 +43,27 @@ def test_a_direct_conversation_is_reopened_not_duplicated_and_notifies_the_absen
     assert client.submit(f"{CHAT}/nouvelle-conversation", {"members": []}).status_code == 400
 
 
+def test_a_direct_conversation_may_hold_more_than_two_people(app, village, client):
+    client.login(village.maire.email)
+    three = [str(village.agent.id), str(village.conseiller.id)]
+    first = client.submit(f"{CHAT}/nouvelle-conversation", {"members": three})
+    assert first.status_code == 302
+    again = client.submit(f"{CHAT}/nouvelle-conversation", {"members": list(reversed(three))})
+    assert again.headers["Location"] == first.headers["Location"]
+    two = client.submit(f"{CHAT}/nouvelle-conversation", {"members": [str(village.agent.id)]})
+    assert two.headers["Location"] != first.headers["Location"]
+    direct = next(c for c in channels(app) if c.name == "Claire Martin, Julie Morel, Nadia Benali")
+    post(client, direct.id, "Point rapide à trois demain ?")
+    for person in (village.agent, village.conseiller):
+        assert notifications(app, person) == [("chat.direct", "Nouveau message de Claire Martin")]
+        reader = app.test_client()
+        reader.login(person.email)
+        assert "Point rapide à trois" in page(reader, f"{CHAT}/salon/{direct.id}")
+    outsider = app.test_client()
+    outsider.login(village.adjoint.email)
+    assert outsider.get(f"{CHAT}/salon/{direct.id}").status_code == 404
+
+
 def test_a_mention_notifies_the_person_named(app, village, client):
     general = general_id(app)
     client.login(village.maire.email)
