@@ -1899,12 +1899,23 @@ def _demo_events(now: dt.datetime) -> list[DemoEvent]:
             midnight(saturday + dt.timedelta(days=1)),
             all_day=True,
         ),
+        DemoEvent(
+            "notaire",
+            PERSONAL,
+            "Rendez-vous chez le notaire (succession Lambert)",
+            "Étude de maître Garnier, Estissac",
+            "Signature de l'acte pour le legs du terrain à la commune.",
+            "reunion",
+            PRIVATE,
+            works + dt.timedelta(days=1, hours=-8),
+            works + dt.timedelta(days=1, hours=-7),
+        ),
     ]
 
 
 def add_demo_content(commune: toolkit.Commune) -> int:
     """Add the demo events that ``commune`` does not have yet (recognised by their UID);
-    returns how many were added."""
+    returns how many were added. The maire's own calendar gets a private one."""
     ensure_calendars(commune)
     by_kind = {c.kind: c for c in calendars(commune)}
     existing = set(toolkit.db.scalars(select(Event.uid).where(Event.commune_id == commune.id)))
@@ -1914,10 +1925,13 @@ def add_demo_content(commune: toolkit.Commune) -> int:
         .where(toolkit.Membership.commune_id == commune.id, toolkit.Membership.role == "maire")
         .order_by(toolkit.User.id)
     )
+    own = personal_calendar(commune, author)
+    if own is not None:
+        by_kind[PERSONAL] = own
     added = 0
     for demo in _demo_events(now_local()):
         uid = f"demo-{demo.key}@{commune.insee}.agenda.viatic"
-        if uid in existing:
+        if uid in existing or demo.calendar not in by_kind:
             continue
         event = Event(
             commune_id=commune.id,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from core.db import db
 from core.models import AuditEvent
 from plugins.agenda import services
+from plugins.agenda.models import Calendar
 from tests.plugins.agenda.helpers import (
     AGENDA,
     audit_actions,
@@ -548,6 +549,11 @@ def test_demo_content_is_idempotent(app, commune, make_member, enable_module):
         db.commit()
         again = services.add_demo_content(here)
         db.commit()
-    assert (first, again) == (4, 0)
+    assert (first, again) == (5, 0)
     titles = {e.title for e in events(app)}
     assert {"Conseil municipal", "Brocante du village"} <= titles
+    private = next(e for e in events(app) if e.visibility == "private")
+    assert private.title.startswith("Rendez-vous chez le notaire")
+    with app.app_context():
+        own = db.get(Calendar, private.calendar_id)
+        assert own.kind == "personnel" and own.owner_id == private.author_id
