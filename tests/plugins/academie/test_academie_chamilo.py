@@ -3,14 +3,17 @@ progress, the team's view, and what happens when Chamilo is down, slow or answer
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
 
 from connectors.http import BREAKERS
 from core.db import db
 from core.models import Membership, Notification, User
+from plugins.academie.models import Enrolment
 from plugins.chamilo.models import Account, Credential
 from tests.plugins.academie.helpers import (
     FORMATIONS,
@@ -115,6 +118,40 @@ def test_a_double_click_makes_one_enrolment_and_one_message(app, client, village
     assert len(outbox_messages(app)) == 1
     deliver(app)
     assert len(on_chamilo.fake.subscriptions) == 1
+
+
+def test_two_clicks_at_the_same_instant_make_one_enrolment(app, village, on_chamilo):
+    """Both requests pass the « already enrolled? » check before either writes: the unique
+    constraint decides, and the second shows the first one's enrolment."""
+    budget = course_id(app, "Le budget communal")
+    barrier = threading.Barrier(2, timeout=10)
+
+    def both_past_the_check(session, _context, _instances) -> None:
+        if any(isinstance(row, Enrolment) for row in session.new):
+            barrier.wait()
+
+    clients = []
+    for _ in range(2):
+        clicker = app.test_client()
+        clicker.login(village.adjoint.email)
+        clients.append(clicker)
+    statuses: list[int] = []
+    event.listen(Session, "before_flush", both_past_the_check)
+    try:
+        threads = [
+            threading.Thread(target=lambda c=c: statuses.append(enrol(c, budget).status_code))
+            for c in clients
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        event.remove(Session, "before_flush", both_past_the_check)
+    assert statuses == [303, 303]
+    assert len(enrolments(app)) == 1
+    assert len(outbox_messages(app)) == 1
+    assert "Inscription en cours" in page(clients[1], f"{FORMATIONS}/formation/{budget}")
 
 
 @pytest.mark.parametrize("mode", ["down", "garbage"])
