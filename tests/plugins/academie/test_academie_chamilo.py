@@ -343,6 +343,9 @@ def test_the_team_view_is_for_the_maire_and_commune_admins_and_drops_former_memb
     assert "Nadia Benali" not in page(client, f"{FORMATIONS}/equipe")
     # Their enrolments stay readable to them.
     assert "Urbanisme et PLU" in page(learner, f"{FORMATIONS}/mes-formations")
+    urba = page(learner, f"{FORMATIONS}/formation/{course_id(app, 'Urbanisme et PLU')}")
+    assert "40 % effectués" in urba
+    page(learner, f"{FORMATIONS}/formation/{course_id(app, 'Le budget communal')}", status=403)
     page(learner, f"{FORMATIONS}/", status=403)
 
 
