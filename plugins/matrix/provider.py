@@ -3,9 +3,13 @@
 Built per commune from the module's settings (homeserver, bot account, its password or
 access token). With a password, the bot signs in once per process on its own device and
 keeps the token (Tchap asks bots not to sign in for each call, and transaction ids are
-idempotent per device). Refusals the person can act on (a room that does not exist, an
-encrypted room, wrong credentials) raise ``ValueError`` with a sentence for them; a
-homeserver that does not answer raises the connector's ``ConnectorUnavailable``.
+idempotent per device); a kept token that the homeserver no longer knows (the bot's
+sessions were closed, its password changed and back) is dropped and the bot signs in again,
+once, so that a long-running process does not fail until it restarts.
+
+Refusals the person can act on (a room that does not exist, an encrypted room, wrong
+credentials) raise ``ValueError`` with a sentence for them; a homeserver that does not
+answer raises the connector's ``ConnectorUnavailable``.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.http import CallRecord
 from connectors.matrix import MatrixClient, MatrixRejected, RoomMessage
 from core import toolkit
 from core.capabilities import BridgedMessage
 from core.toolkit import gettext as _
+
+T = TypeVar("T")
 
 # Tokens got by signing in, per (homeserver, user, password digest), for this process.
 _tokens: dict[tuple[str, str, str], str] = {}
@@ -55,7 +61,7 @@ class MatrixBridge:
         if self.token:
             self._client = MatrixClient(self.homeserver, self.token, on_call=self.on_call)
             return self._client
-        key = (self.homeserver, self.user, toolkit.credential_digest(self.password))
+        key = self._key()
         with _tokens_lock:
             token = _tokens.get(key)
         if token is None:
@@ -76,10 +82,28 @@ class MatrixBridge:
         self._client = MatrixClient(self.homeserver, token, on_call=self.on_call)
         return self._client
 
+    def _key(self) -> tuple[str, str, str]:
+        return (self.homeserver, self.user, toolkit.credential_digest(self.password))
+
+    def _call(self, action: Callable[[MatrixClient], T]) -> T:
+        """``action`` with the signed-in client; with a token this process signed in for
+        and the homeserver no longer knows, once more after signing in again."""
+        try:
+            return action(self.client())
+        except MatrixRejected as refused:
+            if refused.errcode != "M_UNKNOWN_TOKEN" or self.token:
+                raise
+        with _tokens_lock:
+            _tokens.pop(self._key(), None)
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+        return action(self.client())
+
     def own_id(self) -> str:
         if self._user_id is None:
             try:
-                self._user_id = self.client().whoami()
+                self._user_id = self._call(lambda client: client.whoami())
             except MatrixRejected as refused:
                 raise ValueError(
                     _(
@@ -94,7 +118,7 @@ class MatrixBridge:
     def connect_room(self, room: str) -> str:
         self.own_id()
         try:
-            room_id = self.client().join(room)
+            room_id = self._call(lambda client: client.join(room))
         except MatrixRejected as refused:
             raise ValueError(
                 _(
@@ -103,7 +127,7 @@ class MatrixBridge:
                     room=room,
                 )
             ) from refused
-        if self.client().is_encrypted(room_id):
+        if self._call(lambda client: client.is_encrypted(room_id)):
             raise ValueError(
                 _(
                     "Le salon « %(room)s » est chiffré de bout en bout : le pont ne peut ni y "
@@ -114,9 +138,8 @@ class MatrixBridge:
         return room_id
 
     def send_message(self, room_id: str, sender: str, text: str, txn_id: str) -> str:
-        return self.client().send(
-            room_id, txn_id, {"msgtype": "m.text", "body": f"{sender} : {text}"}
-        )
+        content = {"msgtype": "m.text", "body": f"{sender} : {text}"}
+        return self._call(lambda client: client.send(room_id, txn_id, content))
 
     def send_image(
         self,
@@ -128,22 +151,22 @@ class MatrixBridge:
         size: tuple[int | None, int | None],
         txn_id: str,
     ) -> str:
-        client = self.client()
-        mxc = client.upload(data, media_type, name)
         info: dict[str, Any] = {"mimetype": media_type, "size": len(data)}
         if size[0] and size[1]:
             info.update(w=size[0], h=size[1])
-        return client.send(
-            room_id,
-            txn_id,
-            {"msgtype": "m.image", "body": f"{sender} : {name}", "url": mxc, "info": info},
-        )
+
+        def upload_and_send(client: MatrixClient) -> str:
+            mxc = client.upload(data, media_type, name)
+            content = {"msgtype": "m.image", "body": f"{sender} : {name}", "url": mxc, "info": info}
+            return client.send(room_id, txn_id, content)
+
+        return self._call(upload_and_send)
 
     def receive(
         self, since: str | None, wait_seconds: float = 0
     ) -> tuple[list[BridgedMessage], str]:
         me = self.own_id()
-        batch = self.client().sync(since, timeout_ms=int(wait_seconds * 1000))
+        batch = self._call(lambda client: client.sync(since, timeout_ms=int(wait_seconds * 1000)))
         found = []
         for event in batch.messages:
             if event.sender == me or event.room_id in batch.encrypted_rooms:
@@ -154,7 +177,8 @@ class MatrixBridge:
     def _bridged(self, event: RoomMessage) -> BridgedMessage:
         sent = dt.datetime.fromtimestamp(event.timestamp_ms / 1000, dt.UTC)
         if event.msgtype == "m.image" and event.url:
-            data, media_type = self.client().download(event.url)
+            url = event.url
+            data, media_type = self._call(lambda client: client.download(url))
             return BridgedMessage(
                 event.room_id,
                 event.event_id,

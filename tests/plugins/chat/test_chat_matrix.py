@@ -261,6 +261,31 @@ def test_a_homeserver_stopped_and_restarted_loses_and_doubles_nothing(
     ]
 
 
+def test_a_bot_whose_sessions_were_closed_signs_in_again_with_its_password(
+    app, village, client, matrix, synapse
+):
+    bot, alice, room = matrix
+    general = general_id(app)
+    assert connect(client, general, room).status_code == 302  # the bot signs in: token kept
+    post(client, general, "Avant la déconnexion du robot")
+    assert deliver(app) == 1
+    # Its owner closes every session of the bot (the kept token among them).
+    requests.post(
+        f"{synapse.url}/_matrix/client/v3/logout/all",
+        headers={"Authorization": f"Bearer {bot.access_token}"},
+        json={},
+        timeout=20,
+    ).raise_for_status()
+    post(client, general, "Après la déconnexion du robot")
+    assert deliver(app) == 1
+    alice.say(room, {"msgtype": "m.text", "body": "Toujours là ?"})
+    assert sync(app) == 1
+    assert [e["content"]["body"] for e in alice.timeline(room, bot.user_id)] == [
+        "Claire Martin : Avant la déconnexion du robot",
+        "Claire Martin : Après la déconnexion du robot",
+    ]
+
+
 def test_encrypted_missing_rooms_and_wrong_credentials_are_refused(
     app, village, client, matrix, synapse
 ):
