@@ -116,12 +116,21 @@ class VimeoProvider:
     def start_upload(self, size: int, title: str, description: str) -> VideoUpload:
         try:
             upload = self.vimeo.create_upload(size, title, description)
+        except ConnectorError as exc:
+            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        try:
             self.vimeo.restrict_embed(upload.video_id, portal_domain())
             if self.settings.get("folder_id"):
                 self.vimeo.add_to_folder(self.settings["folder_id"], upload.video_id)
             if self.settings.get("showcase_id"):
                 self.vimeo.add_to_showcase(self.settings["showcase_id"], upload.video_id)
         except ConnectorError as exc:
+            # The library keeps nothing of a contribution that could not start: neither does
+            # Vimeo keep a video half set up (embeddable anywhere, outside its folder).
+            try:
+                self.vimeo.delete(upload.video_id)
+            except ConnectorError:
+                current_app.logger.warning("vimeo: video %s left unfinished", upload.video_id)
             raise toolkit.CapabilityUnavailable(str(exc)) from exc
         return VideoUpload(upload.video_id, upload.upload_link)
 

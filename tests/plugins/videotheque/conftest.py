@@ -1,5 +1,6 @@
 """Fixtures of the Vidéothèque's tests: the fake Vimeo served on 127.0.0.1, whose every JSON
-answer is validated against Vimeo's OpenAPI document when the test ends."""
+answer is validated against Vimeo's OpenAPI document when the test ends, and every call to
+whose API must have asked for version 3.4."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from core.cli import main
 from tests.plugins.videotheque import contract
-from tests.plugins.videotheque.fake_vimeo import FakeVimeo, contract_path
+from tests.plugins.videotheque.fake_vimeo import ACCEPT, FakeVimeo, contract_path
 from tests.plugins.videotheque.helpers import Village
 
 
@@ -23,6 +24,9 @@ def fake_vimeo() -> Iterator[FakeVimeo]:
     with fake.serve():
         yield fake
     contract.validate_all(fake.exchanges)
+    # Without the version, Vimeo answers with its newest API, not the contract's 3.4.
+    unversioned = [f"{m} {p}: {a!r}" for m, p, a in fake.accepts if a != ACCEPT]
+    assert not unversioned, "API calls without the 3.4 Accept header: " + "; ".join(unversioned)
 
 
 @pytest.fixture
@@ -56,7 +60,7 @@ def vimeo_village(app, village, fake_vimeo, enable_module, client) -> Village:
     client.login(village.maire.email)
     saved = client.submit(
         "/c/10145/admin/modules/vimeo/reglages",
-        {"access_token": fake_vimeo.token, "folder_id": "", "showcase_id": "4242"},
+        {"access_token": fake_vimeo.token, "folder_id": "77", "showcase_id": "4242"},
     )
     assert saved.status_code == 302, saved.get_data(as_text=True)
     chosen = client.submit(

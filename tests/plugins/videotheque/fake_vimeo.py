@@ -13,7 +13,8 @@ The test drives what Vimeo would do on its own: :meth:`FakeVimeo.advance` moves 
 transcoding on, :meth:`FakeVimeo.remove` deletes it on Vimeo's side, :meth:`rate_limit`
 makes the next calls answer 429 (with the reset as an ISO date or a Unix timestamp),
 ``down`` makes every call answer 503, ``delay`` makes every call slow, :meth:`refuse_next`
-sends a chosen error; ``account_name`` and ``scopes`` are what ``GET /me`` and
+sends a chosen error (to the next call or a later one); ``accepts`` keeps the ``Accept``
+header of every API call; ``account_name`` and ``scopes`` are what ``GET /me`` and
 ``GET /oauth/verify`` tell of the token.
 
 Video objects are built from the OpenAPI schema itself (every required field, with a value of
@@ -43,6 +44,8 @@ from werkzeug.wrappers import Request, Response
 CONTRACT = Path(__file__).resolve().parents[3].parent / "shared/contracts/vimeo-openapi-3.4.json"
 VIDEO = "application/vnd.vimeo.video+json"
 TEXTTRACK = "application/vnd.vimeo.video.texttrack+json"
+# What every API call must ask for (the contract's common conventions).
+ACCEPT = "application/vnd.vimeo.*+json;version=3.4"
 TUS_VERSION = "1.0.0"
 # Transcoding as Vimeo reports it, one step per call to advance().
 STEPS = ("uploading", "transcode_starting", "transcoding", "available")
@@ -142,7 +145,10 @@ class FakeVimeo:
         self._ids = itertools.count(900001)
         self._tracks = itertools.count(1)
         self._limited: list[str] = []
-        self._refusals: list[tuple[int, str]] = []
+        self._refusals: list[list[Any]] = []
+        # (method, path, Accept) of every call to the API (not the upload or file hosts):
+        # the tests check each asked for version 3.4, as the contract says to.
+        self.accepts: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
         spec = load_contract()
         self._schemas = spec["components"]["schemas"]
@@ -165,9 +171,10 @@ class FakeVimeo:
         "unix"), two seconds ahead."""
         self._limited.extend([reset] * times)
 
-    def refuse_next(self, status: int, shape: str = "error") -> None:
-        """The next API call answers ``status`` with that error shape ("error"/"legacy")."""
-        self._refusals.append((status, shape))
+    def refuse_next(self, status: int, shape: str = "error", after: int = 0) -> None:
+        """The API call after the next ``after`` ones answers ``status`` with that error shape
+        ("error"/"legacy")."""
+        self._refusals.append([after, status, shape])
 
     def add_video(self, name: str, status: str = "available", data: bytes = b"") -> str:
         """A video already on the account (uploaded before the portal existed)."""
@@ -288,6 +295,8 @@ class FakeVimeo:
             return self._file(request, parts[1])
         if parts[:1] == ["texttrack-files"] and len(parts) == 3:
             return self._texttrack_file(request, parts[1], parts[2])
+        with self._lock:
+            self.accepts.append((request.method, request.path, request.headers.get("Accept", "")))
         time.sleep(self.delay)
         if self.down:
             return self._error(request, 503, "Vimeo is down", 9000, "error", "application/json")
@@ -306,8 +315,10 @@ class FakeVimeo:
                 request, 401, "You must provide a valid authenticated access token.", 8000,
                 "error", VIDEO,
             )  # fmt: skip
-        if self._refusals:
-            status, shape = self._refusals.pop(0)
+        if self._refusals and self._refusals[0][0] > 0:
+            self._refusals[0][0] -= 1
+        elif self._refusals:
+            _after, status, shape = self._refusals.pop(0)
             return self._error(request, status, "The request was refused.", 2204, shape, VIDEO)
         return self._api(request, parts)
 

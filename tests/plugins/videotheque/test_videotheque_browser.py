@@ -65,8 +65,25 @@ def test_upload_approve_watch_and_rate_with_either_provider(
     page.get_by_label("Fichier vidéo").set_input_files(str(film))
     page.get_by_label("Sous-titres (WebVTT)").set_input_files(str(captions))
     page.get_by_label("Les personnes filmées ont donné leur accord").check()
+    # What the progress bar shows, chunk after chunk, until the page moves to the video.
+    shown: list[int] = []
+    page.on(
+        "console",
+        lambda message: (
+            shown.append(int(message.text.split()[1]))
+            if message.text.startswith("progression ")
+            else None
+        ),
+    )
+    page.evaluate(
+        """() => { const bar = document.querySelector("progress");
+        new MutationObserver(() => console.log("progression " + bar.value))
+          .observe(bar, {attributes: true, attributeFilter: ["value"]}); }"""
+    )
     page.get_by_role("button", name="Envoyer le témoignage").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("La maison de santé en trois ans")
+    assert shown == sorted(shown) and shown[-1] == 100, shown
+    assert len([n for n in shown if 0 < n < 100]) >= 2, shown  # several chunks, seen moving
     expect(page.get_by_text("Elle attend la validation d'un modérateur.")).to_be_visible()
     [video] = videos(app)
     assert (

@@ -228,6 +228,57 @@ def test_the_catalogue_filters_by_theme_commune_size_and_date(app, client, villa
     assert says(found, "L'épicerie du bourg")
 
 
+def test_a_video_page_shows_its_description_and_testimonies_on_the_same_themes(
+    app, client, village
+):
+    client.login(village.maire.email)
+    school = upload(client, title="L'école rénovée", themes=["ecole"])
+    canteen = upload(client, title="La cantine bio", themes=["ecole", "sante"])
+    shop = upload(client, title="L'épicerie du bourg", themes=["commerce"])
+    client.login(village.moderator.email)
+    for video_id in (school, canteen, shop):
+        approve(client, video_id)
+    client.login(village.agent.email)
+    shown = page(client, f"{LIBRARY}/video/{school}")
+    assert says(shown, "Comment nous avons phasé les travaux.")
+    related = shown.split('id="similaires"', 1)[1]
+    assert says(related, "La cantine bio") and not says(related, "L'épicerie du bourg")
+    assert f"{LIBRARY}/video/{canteen}" in related
+
+
+def test_a_chunk_past_the_announced_size_is_refused_and_nothing_is_written(app, client, village):
+    client.login(village.maire.email)
+    url = start(client).json["upload_url"]
+    longer = VIDEO + bytes(1000)
+    refused = send(client, url, longer, 0, chunk=len(longer))
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert "dépasse la taille annoncée" in refused.json["detail"]
+    assert client.head(url).headers["Upload-Offset"] == "0"
+    assert send(client, url, VIDEO, 0).status_code == 204
+
+
+def test_captions_that_are_not_webvtt_are_refused_on_the_video_page(app, client, village):
+    client.login(village.maire.email)
+    started = start(client, captions=None)
+    assert send(client, started.json["upload_url"], VIDEO, 0).status_code == 204
+    video_id = int(started.json["video_url"].rsplit("/", 1)[1])
+    client.login(village.moderator.email)
+    approve(client, video_id)
+    client.login(village.maire.email)
+    shown = f"{LIBRARY}/video/{video_id}"
+    srt = b"1\n00:00:01,000 --> 00:00:02,000\nSRT, pas WebVTT\n"
+    refused = client.submit(
+        f"{shown}/sous-titres",
+        {"captions": (io.BytesIO(srt), "fr.srt")},
+        page=shown,
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert says(refused.get_data(as_text=True), "n'est pas au format WebVTT")
+    row = video(app, video_id)
+    assert row.captions_vtt is None and row.published_at is None
+
+
 def test_another_commune_never_sees_unpublished_videos(
     app, client, village, other_commune, make_member, enable_module
 ):

@@ -1,7 +1,8 @@
 """The Vidéothèque on Vimeo (the fake, over loopback): the file streams through the portal
 to Vimeo's tus endpoint, the scheduled job follows the transcoding, captions become a text
-track; Vimeo down during an upload, a video deleted on Vimeo, and the switch to the
-platform's own storage, after which the older Vimeo videos still play."""
+track; a 429 waited out, Vimeo down during an upload, a refused file or a refused start
+that leave nothing at Vimeo, a video deleted on Vimeo, and the switch to the platform's own
+storage, after which the older Vimeo videos still play."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.plugins.videotheque.helpers import (
     LIBRARY,
     VIDEO,
     approve,
+    contribution,
     page,
     run_job,
     says,
@@ -18,6 +20,7 @@ from tests.plugins.videotheque.helpers import (
     start,
     upload,
     video,
+    videos,
 )
 
 
@@ -31,7 +34,8 @@ def test_a_testimony_streams_to_vimeo_and_is_published_once_transcoded(
     held = fake_vimeo.videos[row.provider_ref]
     assert bytes(held.data) == VIDEO
     portal = (app.config.get("SERVER_NAME") or "localhost").split(":")[0]
-    assert held.domains == [portal] and held.showcases == ["4242"]
+    assert held.embed == "private" and held.domains == [portal]  # a whitelist of one domain
+    assert held.folders == ["77"] and held.showcases == ["4242"]
     [track] = held.texttracks
     assert track["content"] == CAPTIONS and track["language"] == "fr"
 
@@ -66,6 +70,42 @@ def test_vimeo_down_during_an_upload_then_the_upload_resumes(
     assert send(client, url, VIDEO, offset).status_code == 204
     [held] = fake_vimeo.videos.values()
     assert bytes(held.data) == VIDEO
+
+
+def test_a_rate_limited_vimeo_is_waited_for_then_the_upload_goes_through(
+    app, client, vimeo_village, fake_vimeo
+):
+    client.login(vimeo_village.maire.email)
+    fake_vimeo.rate_limit(1, reset="iso")  # the creation of the video answers 429 first
+    video_id = upload(client)
+    assert [exchange.status for exchange in fake_vimeo.exchanges].count(429) == 1
+    assert bytes(fake_vimeo.videos[video(app, video_id).provider_ref].data) == VIDEO
+
+
+def test_a_file_that_is_not_a_video_leaves_nothing_at_vimeo(app, client, vimeo_village, fake_vimeo):
+    client.login(vimeo_village.maire.email)
+    text = b"%PDF-1.7 pas une video" + bytes(5000)
+    started = start(client, contribution(size=str(len(text))))
+    assert started.status_code == 201 and len(fake_vimeo.videos) == 1
+    refused = send(client, started.json["upload_url"], text, 0)
+    assert refused.status_code == 422 and "n'est pas une vidéo" in refused.json["detail"]
+    assert videos(app) == [] and fake_vimeo.videos == {}
+
+
+def test_an_upload_vimeo_cannot_start_is_kept_neither_here_nor_there(
+    app, client, vimeo_village, fake_vimeo
+):
+    client.login(vimeo_village.maire.email)
+    fake_vimeo.refuse_next(403, "legacy", after=1)  # the video is created, its embed refused
+    refused = start(client)
+    assert refused.status_code == 400
+    assert "momentanément indisponible" in refused.json["errors"]["file"]
+    assert videos(app) == [] and fake_vimeo.videos == {}
+    fake_vimeo.down = True
+    down = start(client)
+    assert down.status_code == 400
+    assert "momentanément indisponible" in down.json["errors"]["file"]
+    assert videos(app) == [] and fake_vimeo.videos == {}
 
 
 def test_a_video_deleted_on_vimeo_shows_as_unavailable(app, client, vimeo_village, fake_vimeo):
