@@ -5,6 +5,7 @@ captions, paging, the rate limit with both reset formats, both error shapes, Vim
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 
@@ -65,6 +66,12 @@ def test_an_interrupted_upload_resumes_from_the_offset_vimeo_kept(fake_vimeo):
 
     with pytest.raises(ConnectorUnavailable):
         vimeo.upload_chunk(upload.upload_link, 0, Dropping(VIDEO), len(VIDEO))
+    # The client gives up before the server has read what reached it; a resume comes later
+    # than that. Once the fake holds a first byte, its PATCH holds the upload's lock, which
+    # HEAD waits for.
+    deadline = time.monotonic() + 5
+    while not fake_vimeo.videos[upload.video_id].received and time.monotonic() < deadline:
+        time.sleep(0.01)
     offset, total = vimeo.upload_offset(upload.upload_link)
     assert 0 < offset <= 400_000 and total == len(VIDEO)
     # A chunk sent at the wrong offset is refused (409), nothing is appended.
