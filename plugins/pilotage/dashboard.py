@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from core import toolkit
 from plugins.pilotage import diagnostic, referentiel, tasks
-from plugins.pilotage.models import Diagnostic, Domain, Milestone, Project, Task, Theme
+from plugins.pilotage.models import Domain, Milestone, Project, Task, Theme
 
 LIMIT = 5
 
@@ -124,18 +124,14 @@ class DomainTrend:
 
 
 def scores(commune: toolkit.Commune) -> list[DomainTrend]:
-    """Each domain's score in the latest round, beside the round before (the trend)."""
-    rounds = toolkit.db.scalars(
-        select(Diagnostic.id)
-        .where(Diagnostic.commune_id == commune.id)
-        .order_by(Diagnostic.id.desc())
-        .limit(2)
-    ).all()
+    """Each domain's score in the latest round that has any, beside the round before (the
+    trend). A round just begun, with no answer yet, does not hide the last results."""
+    by_round = diagnostic.scores_by_round(commune)
+    rounds = sorted(by_round, reverse=True)[:2]  # ids grow with time
     if not rounds:
         return []
-    by_round = diagnostic.scores_by_round(commune)
-    latest = by_round.get(rounds[0], {})
-    before = by_round.get(rounds[1], {}) if len(rounds) > 1 else {}
+    latest = by_round[rounds[0]]
+    before = by_round[rounds[1]] if len(rounds) > 1 else {}
     domains = {d.id: d for d in toolkit.db.scalars(select(Domain).where(Domain.id.in_(latest)))}
     trends = [
         DomainTrend(domains[domain_id], score, before.get(domain_id))

@@ -172,3 +172,45 @@ def test_search_finds_projects_and_tasks_for_the_team(app, client, team):
     [project], [task] = rows(app, Project), rows(app, Task)
     assert f'href="{PILOTAGE}/projets/{project.id}"' in found
     assert f'href="{PILOTAGE}/taches/{task.id}"' in found
+
+
+def test_the_dashboard_shows_each_domains_score_with_its_trend_over_the_rounds(app, client, team):
+    client.login(team.maire.email)
+    adopt(client, "finances", "budget-vote")
+    diagnostic = f"{PILOTAGE}/diagnostic"
+    client.submit(f"{diagnostic}/theme/budget-vote", {"must-0": "non"})
+    scores = page(client, "/c/10145/").split("Scores du diagnostic", 1)[1]
+    assert '<th scope="row">Finances et budget</th><td>0</td>' in scores.replace("\n", "")
+    assert "<td>—</td>" in scores  # no round before: no trend
+    # A new round, not answered yet: the card still shows the last results.
+    client.submit(f"{diagnostic}/recommencer", page=diagnostic)
+    scores = page(client, "/c/10145/").split("Scores du diagnostic", 1)[1]
+    assert "Aucun diagnostic" not in scores and "Finances et budget" in scores
+    client.submit(f"{diagnostic}/theme/budget-vote", {"must-0": "oui", "must-1": "partiel"})
+    scores = page(client, "/c/10145/").split("Scores du diagnostic", 1)[1]
+    assert "<td>75</td>" in scores and "en hausse de 75" in scores
+
+
+def test_the_api_reads_the_diagnostics_scores_by_domain_and_theme(app, client, team):
+    api = app.test_client()
+    reader = token(app, team.adjoint, "pilotage:read")
+    assert api.get(f"{API}/diagnostic", headers=reader).get_json() == {
+        "started_at": None,
+        "domains": [],
+    }
+    client.login(team.maire.email)
+    adopt(client, "finances", "budget-vote", "fiscalite")
+    client.submit(
+        f"{PILOTAGE}/diagnostic/theme/budget-vote", {"must-0": "oui", "must-1": "partiel"}
+    )
+    read = api.get(f"{API}/diagnostic", headers=reader)
+    assert read.status_code == 200
+    [finances] = read.get_json()["domains"]
+    assert (finances["code"], finances["score"]) == ("finances", 75.0)
+    themes = {t["code"]: t for t in finances["themes"]}
+    assert (themes["budget-vote"]["score"], themes["budget-vote"]["answered"]) == (75.0, 2)
+    assert themes["budget-vote"]["asked"] > 2  # one per obligation, then two more
+    assert (themes["fiscalite"]["score"], themes["fiscalite"]["answered"]) == (None, 0)
+    assert read.get_json()["started_at"]
+    writer_only = token(app, team.adjoint, "pilotage:write")
+    assert api.get(f"{API}/diagnostic", headers=writer_only).status_code == 403

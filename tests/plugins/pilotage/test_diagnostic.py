@@ -1,6 +1,6 @@
 """The self-diagnostic: answering a theme, scores per theme and domain, strengths and
-weaknesses, the radar and its table, rounds and their history, the comparison that never
-shows a group of fewer than five communes."""
+weaknesses, the radar and its table, rounds and their history, the comparison (per
+population stratum and per EPCI) that never shows a group of fewer than five communes."""
 
 from __future__ import annotations
 
@@ -185,3 +185,46 @@ def test_the_comparison_never_shows_a_group_of_fewer_than_five_communes(app, ado
     client.submit(f"{DIAG}/partage", {"opted_in": "0"}, page=DIAG)
     assert "<td>40 / 100</td>" not in page(client, DIAG)
     assert "Partagez les scores de la commune" in page(client, DIAG)
+
+
+def join_epci(app, communes, population):
+    """Put ``communes`` in the CC de l'Orvin et de l'Ardusson, with ``population``."""
+    from core.models import Commune, Epci
+
+    with app.app_context():
+        if db.get(Epci, "200069052") is None:
+            db.add(Epci(siren="200069052", name="CC de l'Orvin et de l'Ardusson", kind="CC"))
+        for commune in communes:
+            found = db.get(Commune, commune.id)
+            found.epci_siren = "200069052"
+            if population is not None:
+                found.population = population
+        db.commit()
+
+
+def finances_row(html):
+    return html.split('href="#domaine-finances">Finances et budget</a></th>')[1].split("</tr>")[0]
+
+
+def test_the_epci_median_counts_its_opted_in_communes_and_only_from_five(app, adopted, team):
+    client = adopted
+    answer(client, "budget-vote", **{"must-0": "oui"})
+    client.submit(f"{DIAG}/partage", {"opted_in": "1"}, page=DIAG)
+    join_epci(app, [team.commune], None)
+    # Four neighbours of the EPCI, bigger than Faux-Villecerf: not of its stratum.
+    neighbours = [add_commune(app, f"9910{n}", f"Voisine {n}") for n in range(4)]
+    join_epci(app, neighbours, 3000)
+    give_scores(app, neighbours[:3], 40.0)
+    give_scores(app, neighbours[3:], 60.0, share=False)
+    run_benchmarks(app)
+    shown = page(client, DIAG)
+    assert "Pas encore assez de communes comparables" in shown  # the EPCI counts 4
+    with app.app_context():  # the fourth opts in: 5 communes
+        db.get(Sharing, neighbours[3].id).opted_in = True
+        db.commit()
+    assert run_benchmarks(app) == 1  # the EPCI's Finances; the strata stay under 5
+    shown = page(client, DIAG)
+    assert says(shown, "Votre intercommunalité : CC de l'Orvin et de l'Ardusson.")
+    # Faux-Villecerf 100, three at 40, one at 60: 40; its stratum's median is not shown.
+    cells = [cell.split("</td>")[0] for cell in finances_row(shown).split("<td>")[1:]]
+    assert cells == ["100 / 100", "—", "40 / 100"]
