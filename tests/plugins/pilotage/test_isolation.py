@@ -147,6 +147,41 @@ def test_another_communes_maire_naming_our_objects_from_her_commune_gets_404_and
     assert counts(app) == before
 
 
+def test_each_role_gets_403_on_every_page_and_endpoint_whose_permission_it_lacks(
+    app, village, team
+):
+    from core.models import Commune, User
+    from core.rights import access_of, has_permission
+
+    before = counts(app)
+    refused = {}
+    for role in ("adjoint", "conseiller", "agent"):
+        member = getattr(team, role)
+        client = app.test_client()
+        client.login(member.email)
+        token = client.csrf_token(f"{PILOTAGE}/projets")
+        refused[role] = []
+        for endpoint, method, url in urls(app, village, {"GET", "POST", "PATCH"}):
+            if endpoint == "pilotage.static":
+                continue
+            needed = access_of(app.view_functions[endpoint]).permission
+            with app.app_context():
+                user, commune = db.get(User, member.id), db.get(Commune, team.commune.id)
+                if has_permission(user, commune, needed):
+                    continue
+            status = send((client, token), method, url).status_code
+            assert status == 403, (role, endpoint, method, url, status)
+            refused[role].append(endpoint)
+    # Adjoints have every permission of the module but « modifier tous les projets », which
+    # no page requires alone; councillors may not adopt themes nor share the scores; agents,
+    # moreover, neither create projects nor answer the diagnostic.
+    assert refused["adjoint"] == []
+    assert set(refused["conseiller"]) == {"pilotage.adopt", "pilotage.diagnostic_sharing"}
+    assert {"pilotage.project_create", "pilotage_api.create_project"} < set(refused["agent"])
+    assert "pilotage.diagnostic_restart" in refused["agent"]
+    assert counts(app) == before
+
+
 def test_a_citizen_opens_only_the_published_projects(app, village, team):
     citizen = app.test_client()
     citizen.login(team.habitant.email)
