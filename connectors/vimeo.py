@@ -5,7 +5,9 @@ Built on :class:`connectors.http.HttpClient` (timeouts, breaker, call log). What
 own is here: the versioned ``Accept`` header, the bearer token, the two error shapes
 (``{error, developer_message, error_code}`` and the legacy ``{error}``), the paging envelope,
 and the rate limit: a 429 is retried once the window resets (``X-RateLimit-Reset``, an ISO
-date or a Unix timestamp), whatever the method, since the server did nothing with the call.
+date or a Unix timestamp), whatever the method, since the server did nothing with the call;
+and once an answer says the window is used up (``X-RateLimit-Remaining: 0``), the account's
+next calls wait for the reset instead of earning a 429 (:data:`RATE_WINDOWS`).
 
 Framework-free: nothing from Flask or ``core`` is imported here. The contract is in the
 shared contracts folder (vimeo.md and Vimeo's OpenAPI document).
@@ -13,6 +15,8 @@ shared contracts folder (vimeo.md and Vimeo's OpenAPI document).
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ from connectors.http import (
     ConnectorRejected,
     HttpClient,
     RateLimited,
+    parse_rate_limit_reset,
 )
 
 API_URL = "https://api.vimeo.com"
@@ -40,6 +45,42 @@ READY = frozenset({"available"})
 FAILED = frozenset(
     {"quota_exceeded", "total_cap_exceeded", "transcoding_error", "unavailable", "uploading_error"}
 )
+
+
+class RateWindows:
+    """When each account's rate-limit window reopens, once Vimeo said it was used up. Kept
+    for the process rather than a client, as :data:`connectors.http.BREAKERS` is: the portal
+    makes a client per request, and the window is the account's."""
+
+    def __init__(self) -> None:
+        self._reopens: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def close(self, key: str, seconds: float) -> None:
+        with self._lock:
+            self._reopens[key] = max(self._reopens.get(key, 0.0), time.time() + seconds)
+
+    def wait(self, key: str) -> float:
+        """Seconds until the window of ``key`` reopens (0 when it is open)."""
+        with self._lock:
+            reopens = self._reopens.get(key)
+            if reopens is None:
+                return 0.0
+            left = reopens - time.time()
+            if left <= 0:
+                del self._reopens[key]
+            return max(left, 0.0)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._reopens.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._reopens.clear()
+
+
+RATE_WINDOWS = RateWindows()
 
 
 class VimeoRejected(ConnectorRejected):
@@ -166,6 +207,9 @@ class VimeoClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.sleep = sleep
+        self.max_wait = max_wait
+        # The account's key among the rate windows: not the token itself.
+        self._account = hashlib.sha256(f"{base_url}\n{token}".encode()).hexdigest()
         self.http = HttpClient(
             base_url,
             name="vimeo",
@@ -186,28 +230,71 @@ class VimeoClient:
         and tried again (the HTTP base does it for idempotent calls; here for all, since the
         server did not act on a rate-limited call), unless the body cannot be sent twice."""
         for attempt in range(RATE_LIMIT_RETRIES + 1):
+            self._wait_for_window()
             try:
-                return self.http.request(method, path, **kwargs)
+                response = self.http.request(method, path, **kwargs)
             except RateLimited as exc:
+                if exc.status == 429:
+                    self._close_window(exc.retry_after if exc.retry_after is not None else 1.0)
                 replayable = not isinstance(kwargs.get("data"), _Body)
                 if attempt == RATE_LIMIT_RETRIES or not replayable or exc.status != 429:
                     raise
-                self.sleep(exc.retry_after if exc.retry_after is not None else 1.0)
+                continue  # after the reset, which the next turn waits for
             except VimeoRejected:
                 raise
             except ConnectorRejected as exc:
+                self._note_window(exc.response)
                 error, code = error_of(exc.response)
                 raise VimeoRejected(exc, error, code) from None
+            self._note_window(response)
+            return response
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    # -- the rate limit's window
+
+    def _wait_for_window(self) -> None:
+        """Before a call: when the account's window is used up, wait until it reopens, or
+        raise :class:`RateLimited` without calling if that is further than ``max_wait``."""
+        wait = RATE_WINDOWS.wait(self._account)
+        if not wait:
+            return
+        if wait > self.max_wait:
+            raise RateLimited(
+                self.http.name,
+                f"the account's rate limit is used up for {wait:.0f} s more",
+                status=429,
+                retry_after=wait,
+            )
+        self.sleep(wait)
+        RATE_WINDOWS.forget(self._account)
+
+    def _close_window(self, seconds: float) -> None:
+        RATE_WINDOWS.close(self._account, seconds)
+
+    def _note_window(self, response: requests.Response | None) -> None:
+        """Remember a window that an answer says is used up (``X-RateLimit-Remaining: 0``)."""
+        if response is None or response.headers.get("X-RateLimit-Remaining", "").strip() != "0":
+            return
+        wait = parse_rate_limit_reset(response.headers.get("X-RateLimit-Reset"))
+        if wait:
+            self._close_window(wait)
 
     def account(self, *, timeout: tuple[float, float]) -> Account:
         """The token's account (``GET /me``) and scopes (``GET /oauth/verify``), for a person
         who is waiting: one try each with a short timeout, no waiting out a rate limit.
         Raises the HTTP base's errors (a 401 is :class:`ConnectorRejected`)."""
-        answers = [
-            self.http.get(path, params={"fields": fields}, retries=0, timeout=timeout)
-            for path, fields in (("/me", "name"), ("/oauth/verify", "scope"))
-        ]
+        # Called even when the window is known to be used up: the person asked for a test.
+        try:
+            answers = [
+                self.http.get(path, params={"fields": fields}, retries=0, timeout=timeout)
+                for path, fields in (("/me", "name"), ("/oauth/verify", "scope"))
+            ]
+        except RateLimited as exc:
+            if exc.status == 429:
+                self._close_window(exc.retry_after if exc.retry_after is not None else 1.0)
+            raise
+        for answer in answers:
+            self._note_window(answer)
         try:
             me, verified = (answer.json() for answer in answers)
             return Account(str(me.get("name") or ""), frozenset(str(verified["scope"]).split()))

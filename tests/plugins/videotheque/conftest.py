@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from click.testing import CliRunner, Result
 
+from connectors.vimeo import RATE_WINDOWS
 from core.cli import main
 from tests.plugins.videotheque import contract
 from tests.plugins.videotheque.fake_vimeo import ACCEPT, FakeVimeo, contract_path
@@ -20,6 +21,7 @@ def fake_vimeo() -> Iterator[FakeVimeo]:
     if not contract_path().is_file():
         # Like the Etalab files: shared data beside the repository, not a server to start.
         pytest.skip(f"Vimeo's OpenAPI document is not at {contract_path()} (VIATIC_CONTRACTS)")
+    RATE_WINDOWS.clear()  # a window another test used up, on a port used again
     fake = FakeVimeo()
     with fake.serve():
         yield fake

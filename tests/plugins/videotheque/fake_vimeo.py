@@ -12,6 +12,7 @@ domain list). Every response carries the ``X-RateLimit-*`` headers.
 The test drives what Vimeo would do on its own: :meth:`FakeVimeo.advance` moves a video's
 transcoding on, :meth:`FakeVimeo.remove` deletes it on Vimeo's side, :meth:`rate_limit`
 makes the next calls answer 429 (with the reset as an ISO date or a Unix timestamp),
+:meth:`exhaust` makes the next answer the last of the window, whose reset it announces,
 ``down`` makes every call answer 503, ``delay`` makes every call slow, :meth:`refuse_next`
 sends a chosen error (to the next call or a later one); ``accepts`` keeps the ``Accept``
 header of every API call; ``account_name`` and ``scopes`` are what ``GET /me`` and
@@ -89,6 +90,13 @@ def minimal(schema: dict[str, Any], schemas: dict[str, Any]) -> Any:
     return {"array": [], "string": "", "number": 0, "integer": 0, "boolean": False}.get(kind)
 
 
+def _reset_value(at: float, reset: str) -> str:
+    """``X-RateLimit-Reset`` for the time ``at``: an ISO date or a Unix timestamp."""
+    if reset == "iso":
+        return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="seconds")
+    return str(int(at))
+
+
 @dataclass
 class FakeVideo:
     id: str
@@ -145,6 +153,9 @@ class FakeVimeo:
         self._ids = itertools.count(900001)
         self._tracks = itertools.count(1)
         self._limited: list[str] = []
+        # exhaust(): the next answer ends the window, which stays closed until this time.
+        self._exhaust_next: tuple[int, str] | None = None
+        self._closed_until = 0.0
         self._refusals: list[list[Any]] = []
         # (method, path, Accept) of every call to the API (not the upload or file hosts):
         # the tests check each asked for version 3.4, as the contract says to.
@@ -170,6 +181,11 @@ class FakeVimeo:
         """The next ``times`` calls answer 429, announcing the reset as ``reset`` ("iso" or
         "unix"), two seconds ahead."""
         self._limited.extend([reset] * times)
+
+    def exhaust(self, seconds: int = 1, reset: str = "unix") -> None:
+        """The next API answer is the window's last (``X-RateLimit-Remaining: 0``, the reset
+        at least ``seconds`` ahead, "iso" or "unix"); calls before the reset answer 429."""
+        self._exhaust_next = (seconds, reset)
 
     def refuse_next(self, status: int, shape: str = "error", after: int = 0) -> None:
         """The API call after the next ``after`` ones answers ``status`` with that error shape
@@ -208,12 +224,28 @@ class FakeVimeo:
     # -- answers
 
     def _headers(self) -> dict[str, str]:
-        reset = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+        if self._exhaust_next is not None:
+            (seconds, reset), self._exhaust_next = self._exhaust_next, None
+            self._closed_until = float(int(time.time()) + seconds + 1)  # whole seconds
+            return {
+                "X-RateLimit-Limit": str(RATE_LIMIT),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": _reset_value(self._closed_until, reset),
+            }
+        reset_at = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
         return {
             "X-RateLimit-Limit": str(RATE_LIMIT),
             "X-RateLimit-Remaining": str(RATE_LIMIT - 1),
-            "X-RateLimit-Reset": reset.isoformat(timespec="seconds"),
+            "X-RateLimit-Reset": reset_at.isoformat(timespec="seconds"),
         }
+
+    def _too_many(self, request: Request, reset: str) -> Response:
+        response = self._error(
+            request, 429, "Too many API requests", 9000, "error", "application/json"
+        )
+        response.headers["X-RateLimit-Remaining"] = "0"
+        response.headers["X-RateLimit-Reset"] = reset
+        return response
 
     def _json(
         self, request: Request, status: int, body: Any, media: str = VIDEO, **headers: str
@@ -300,16 +332,11 @@ class FakeVimeo:
         time.sleep(self.delay)
         if self.down:
             return self._error(request, 503, "Vimeo is down", 9000, "error", "application/json")
+        if time.time() < self._closed_until:
+            return self._too_many(request, _reset_value(self._closed_until, "unix"))
         if self._limited:
             reset = self._limited.pop(0)
-            at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
-            value = at.isoformat(timespec="seconds") if reset == "iso" else str(int(at.timestamp()))
-            response = self._error(
-                request, 429, "Too many API requests", 9000, "error", "application/json"
-            )
-            response.headers["X-RateLimit-Remaining"] = "0"
-            response.headers["X-RateLimit-Reset"] = value
-            return response
+            return self._too_many(request, _reset_value(time.time() + 2, reset))
         if request.headers.get("Authorization", "").lower() != f"bearer {self.token}":
             return self._error(
                 request, 401, "You must provide a valid authenticated access token.", 8000,

@@ -1,6 +1,7 @@
 """The Vimeo connector against the fake Vimeo over loopback: tus upload (interrupted and
 resumed from the offset), transcoding followed to the end, embed restricted to a domain,
-captions, paging, the rate limit with both reset formats, both error shapes, Vimeo down."""
+captions, paging, the rate limit with both reset formats (a 429 retried, a window used up
+waited for before calling), both error shapes, Vimeo down."""
 
 from __future__ import annotations
 
@@ -102,6 +103,38 @@ def test_a_429_is_retried_after_the_reset_whatever_its_format(fake_vimeo, reset)
     fake_vimeo.rate_limit(1, reset=reset)
     assert vimeo.state(upload.video_id).status == "uploading"
     assert len(waits) == 2 and 0 < waits[1] <= 3
+
+
+@pytest.mark.parametrize("reset", ["iso", "unix"])
+def test_a_window_used_up_is_waited_out_before_the_next_call(fake_vimeo, reset):
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    video_id = fake_vimeo.add_video("La dernière de la fenêtre")
+    fake_vimeo.exhaust(1, reset=reset)
+    assert VimeoClient(fake_vimeo.token, base_url=fake_vimeo.base_url, sleep=sleep).state(video_id)
+    assert waits == []
+    # The next client of the account (the next page, say) waits for the reset announced,
+    # rather than earning a 429.
+    again = VimeoClient(fake_vimeo.token, base_url=fake_vimeo.base_url, sleep=sleep)
+    assert again.state(video_id).ready
+    assert len(waits) == 1 and 0 < waits[0] <= 3
+    assert 429 not in [exchange.status for exchange in fake_vimeo.exchanges]
+
+
+def test_a_window_used_up_for_longer_than_allowed_fails_without_calling(fake_vimeo):
+    video_id = fake_vimeo.add_video("Trop tard")
+    fake_vimeo.exhaust(30)
+    vimeo = client_of(fake_vimeo, max_wait=5.0)
+    vimeo.state(video_id)
+    calls = len(fake_vimeo.accepts)
+    with pytest.raises(RateLimited) as limited:
+        vimeo.create_upload(10, "Pas maintenant")
+    assert limited.value.retry_after > 5.0
+    assert len(fake_vimeo.accepts) == calls and len(fake_vimeo.videos) == 1
 
 
 def test_a_reset_further_than_allowed_is_not_waited_for(fake_vimeo):
