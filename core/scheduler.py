@@ -134,7 +134,10 @@ def _run_per_commune(scheduled: ScheduledJob) -> None:
         except Exception as exc:
             db.rollback()
             log.exception("Job %s failed for commune %s", scheduled.name, commune.insee)
-            modules.record_error(commune.id, scheduled.plugin, f"{scheduled.name}: {exc!r}")
+            # What the commune admin reads on the modules page: the error's own words (a
+            # plugin's exception says what went wrong), its type only when it has none.
+            said = str(exc) or type(exc).__name__
+            modules.record_error(commune.id, scheduled.plugin, f"{scheduled.name} : {said}")
 
 
 def _prune_runs(name: str) -> None:

@@ -83,7 +83,7 @@ def test_per_commune_job_runs_where_enabled_and_records_failures(
         }
     assert ticker.SEEN == ["10145"]
     assert errors["10145"] is None
-    assert "le service de Dierrey ne répond pas" in errors["10124"]
+    assert errors["10124"] == "ticker.per_commune : le service de Dierrey ne répond pas"
 
 
 def test_a_failing_job_is_recorded_and_shown_to_the_platform_admin(
