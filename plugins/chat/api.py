@@ -147,14 +147,15 @@ def history(channel_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     channel = services.get_channel(commune, user, channel_id)
     raw = request.args.get("before", "")
-    if raw and not (raw.isdigit() and 0 < int(raw) < 2**31):
+    before = services.parse_id(raw)
+    if raw and before is None:
         return toolkit.problem(
             400,
             _("Demande incorrecte"),
             _("« before » doit être un numéro de message."),
             field="before",
         )
-    messages = services.history(channel, before=int(raw) if raw else None)
+    messages = services.history(channel, before=before)
     return [_out(m) for m in messages]
 
 

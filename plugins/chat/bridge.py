@@ -166,7 +166,7 @@ def sync(commune: toolkit.Commune, wait_seconds: float = 0) -> int:
         if item.timestamp is not None and item.timestamp < link.connected_at:
             continue  # the room's history before the link stays there
         channel = toolkit.db.get(Channel, link.channel_id)
-        text, photo = item.text.strip()[: services.BODY_MAX], None
+        text, photo = services.typed(item.text).strip()[: services.BODY_MAX], None
         if item.image is not None:
             upload = FileStorage(io.BytesIO(item.image), filename=item.image_name or "image")
             try:
@@ -186,7 +186,7 @@ def sync(commune: toolkit.Commune, wait_seconds: float = 0) -> int:
             channel_id=channel.id,
             seq=0,
             author_id=None,
-            author_name=item.sender[:200],
+            author_name=services.typed(item.sender)[:200],
             body=text,
             html=markup.render(text) if text else "",
             photo=photo,

@@ -62,6 +62,7 @@ REASON_MAX = 500
 PHOTO_MAX_BYTES = 10 * 2**20
 PAGE_SIZE = 50
 REPLAY_LIMIT = 500
+ID_LIMIT = 2**31  # ids and event numbers are INTEGER columns
 DIRECT_MAX_PEOPLE = 12
 PENDING = "chat.pending"
 
@@ -81,6 +82,27 @@ class ChatError(Exception):
 
 def _not_found() -> Any:
     toolkit.refuse(_("Ce canal n'existe pas, ou il ne vous est pas ouvert."), 404)
+
+
+def typed(value: object) -> str:
+    """What a person typed, as text: NUL characters, which no one means and PostgreSQL
+    refuses in a string, are left out."""
+    return str(value or "").replace("\x00", "")
+
+
+def parse_id(value: object) -> int | None:
+    """A message number from a form or a document, or None when it cannot be one (not a
+    whole number, or beyond what the database holds)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value or "").strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > 10:
+            return None
+        number = int(text)
+    return number if 0 < number < ID_LIMIT else None
 
 
 # --- Who may do what --------------------------------------------------------------------------
@@ -252,8 +274,8 @@ def validate_channel(commune: toolkit.Commune, raw: dict[str, Any]) -> ChannelIn
     """Check a new channel's fields; raises ``ChatError`` naming each field at fault."""
     errors: dict[str, object] = {}
     kind = str(raw.get("kind") or "")
-    name = " ".join(str(raw.get("name") or "").split())
-    topic = " ".join(str(raw.get("topic") or "").split())
+    name = " ".join(typed(raw.get("name")).split())
+    topic = " ".join(typed(raw.get("topic")).split())
     if kind not in (COMMISSION, GROUP):
         errors["kind"] = _("Choisissez le type de canal dans la liste.")
     if not name:
@@ -420,7 +442,7 @@ def _record(channel: Channel, message: Message, kind: str) -> int:
 
 
 def _clean_body(body: object, optional: bool = False) -> str:
-    text = str(body or "").replace("\r\n", "\n").strip()
+    text = typed(body).replace("\r\n", "\n").strip()
     if not text and not optional:
         raise ChatError({"body": _("Écrivez un message.")})
     if len(text) > BODY_MAX:
@@ -452,10 +474,8 @@ def post_message(
     text = _clean_body(body, optional=photo is not None)
     parent = None
     if reply_to not in (None, ""):
-        try:
-            parent = toolkit.db.get(Message, int(str(reply_to)))
-        except ValueError:
-            parent = None
+        parent_id = parse_id(reply_to)
+        parent = toolkit.db.get(Message, parent_id) if parent_id is not None else None
         if parent is None or parent.channel_id != channel.id:
             raise ChatError({"reply_to": _("Le message auquel vous répondez n'est pas ici.")})
     stored = None
@@ -633,7 +653,7 @@ def search(
     commune: toolkit.Commune, user: toolkit.User | None, query: str, limit: int
 ) -> list[Message]:
     """Messages of the channels ``user`` may read whose text holds ``query``, latest first."""
-    words = query.strip()
+    words = typed(query).strip()
     if not words:
         return []
     readable = readable_channels(commune, user).with_only_columns(Channel.id)
@@ -781,7 +801,7 @@ def hide_message(
             "channel": channel.id,
             "author": message.author_name,
             "body": message.body,
-            "reason": str(reason or "")[:REASON_MAX],
+            "reason": typed(reason)[:REASON_MAX],
         },
         actor=moderator,
     )
@@ -799,7 +819,7 @@ def report_message(
 ) -> Report:
     """A reader reports a message to the moderators, who are notified."""
     toolkit.check("chat.view", commune=commune, user=user)
-    text = " ".join(str(reason or "").split())
+    text = " ".join(typed(reason).split())
     if not text:
         raise ChatError({"reason": _("Dites en quelques mots ce qui ne va pas.")})
     if len(text) > REASON_MAX:

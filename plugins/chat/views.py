@@ -196,7 +196,7 @@ def index() -> str:
 
 def _channel_page(channel: Channel, form: MessageForm, status: int = 200) -> tuple[str, int]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    before = request.args.get("avant", type=int)
+    before = services.parse_id(request.args.get("avant"))
     messages = services.history(channel, before=before)
     channels = services.list_channels(commune, user)
     reply_to = None
@@ -332,7 +332,8 @@ def stream(channel_id: int) -> Response:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     found = services.get_channel(commune, user, channel_id)
     raw = request.headers.get("Last-Event-ID") or request.args.get("depuis") or ""
-    seen = int(raw) if raw.isdigit() and len(raw) < 12 else found.last_seq
+    # An id beyond the channel's last event (none such was ever sent) counts as its last.
+    seen = min(int(raw), found.last_seq) if raw.isascii() and raw.isdigit() else found.last_seq
     readable = [c.id for c in services.list_channels(commune, user)]
     # Subscribe before reading the backlog: an event committed in between comes twice at
     # most (and the stream drops the second by its number), never zero times.

@@ -86,6 +86,35 @@ def test_an_empty_or_overlong_message_is_refused_and_nothing_is_stored(app, vill
         assert db.get(Channel, general).last_seq == 0
 
 
+def test_numbers_beyond_the_database_and_nul_characters_are_never_a_500(app, village, client):
+    from tests.plugins.chat.helpers import API, api_post
+
+    general = general_id(app)
+    client.login(village.maire.email)
+    huge = "99999999999999999999"
+    refused = post(client, general, "Réponse", reply_to=huge)
+    assert refused.status_code == 400
+    assert escape("Le message auquel vous répondez n'est pas ici.") in refused.get_data(
+        as_text=True
+    )
+    answer = api_post(client, general, {"body": "Réponse", "reply_to": 10**20})
+    assert answer.status_code == 400 and answer.get_json()["field"] == "reply_to"
+    assert messages(app) == []
+    # NUL characters (PostgreSQL refuses them in a string) are left out of what is kept.
+    assert post(client, general, "Bonjour\x00 à tous").status_code == 302
+    assert [m.body for m in messages(app)] == ["Bonjour à tous"]
+    assert new_channel(client, name="Projet\x00 école", topic="\x00").status_code == 302
+    assert "Projet école" in [c.name for c in channels(app)]
+    assert "Aucun message trouvé" in page(client, f"{CHAT}/recherche?q=%00zzz")
+    # Pages and streams asked for numbers that cannot be: the latest page, 400 for the API.
+    assert "Bonjour à tous" in page(client, f"{CHAT}/salon/{general}?avant={huge}")
+    assert client.get(f"{API}/channels/{general}/messages?before=%C2%B2").status_code == 400
+    for header in ("99999999999", "²"):
+        stream = client.get(f"{CHAT}/salon/{general}/flux", headers={"Last-Event-ID": header})
+        assert stream.status_code == 200 and stream.mimetype == "text/event-stream"
+        stream.close()
+
+
 def test_a_citizen_never_sees_a_channel_that_is_not_open_to_citizens(app, village, client):
     general = general_id(app)
     client.login(village.habitant.email)
