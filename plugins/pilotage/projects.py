@@ -564,10 +564,24 @@ class Timeline:
     last: dt.date
     bars: list[Bar]
     today: float
+    mandate: tuple[int, int]
+
+
+# Municipal councils are all elected for six years, in March (Code électoral, art. L227):
+# 2020, 2026, 2032...
+ELECTION_YEAR, TERM_YEARS = 2020, 6
+
+
+def mandate(day: dt.date) -> tuple[int, int]:
+    """The years of the March elections that open and close the term ``day`` falls in."""
+    start = ELECTION_YEAR + TERM_YEARS * ((day.year - ELECTION_YEAR) // TERM_YEARS)
+    if day < dt.date(start, 3, 1):
+        start -= TERM_YEARS
+    return start, start + TERM_YEARS
 
 
 def timeline(commune: toolkit.Commune) -> Timeline:
-    """The dated projects of the commune over a span that holds them all and today."""
+    """The dated projects of the commune over the current term, widened to hold them all."""
     found = toolkit.db.scalars(
         select(Project)
         .where(
@@ -580,7 +594,9 @@ def timeline(commune: toolkit.Commune) -> Timeline:
         .limit(TIMELINE_LIMIT)
     ).all()
     now = toolkit.utcnow().date()
-    dates = [now] + [p.start_date for p in found] + [p.end_date for p in found if p.end_date]
+    term = mandate(now)
+    dates = [dt.date(term[0], 1, 1), dt.date(term[1], 12, 31)]
+    dates += [p.start_date for p in found] + [p.end_date for p in found if p.end_date]
     dates += [m.due_date for p in found for m in p.milestones]
     first = dt.date(min(dates).year, 1, 1)
     last = dt.date(max(dates).year, 12, 31)
@@ -601,7 +617,7 @@ def timeline(commune: toolkit.Commune) -> Timeline:
                 milestones=[(m, at(m.due_date)) for m in project.milestones],
             )
         )
-    return Timeline(first, last, bars, at(now))
+    return Timeline(first, last, bars, at(now), term)
 
 
 def search(commune: toolkit.Commune, query: str, limit: int) -> list[Project]:

@@ -3,10 +3,12 @@ milestones, comments, who may edit, bad input, other communes, what citizens rea
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
+from plugins.pilotage import projects
 from plugins.pilotage.models import Milestone, Project
 from tests.plugins.pilotage.helpers import (
     OTHER,
@@ -246,3 +248,13 @@ def test_the_timeline_shows_dated_projects_and_their_milestones(app, client, tea
     shown = page(client, f"{PILOTAGE}/calendrier")
     assert says(shown, "Rénovation de l'école") and "Chantier — 1 juillet 2027" in shown
     assert '<svg class="pilotage-bar"' in shown and 'aria-hidden="true"' in shown
+    # The span is the current term (a project of 2026-2027 does not shrink it).
+    start, end = projects.mandate(dt.date.today())
+    assert f"Le mandat en cours va de mars {start} à mars {end}." in shown
+    assert f"de 1 janvier {start} à 31 décembre {end}." in shown
+
+
+def test_the_term_is_six_years_from_a_march_election():
+    assert projects.mandate(dt.date(2026, 11, 23)) == (2026, 2032)
+    assert projects.mandate(dt.date(2026, 2, 28)) == (2020, 2026)
+    assert projects.mandate(dt.date(2032, 3, 1)) == (2032, 2038)
