@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         NotificationType,
         Permission,
         PluginInfo,
+        ReferentielTheme,
         SearchResult,
         Setting,
         Widget,
@@ -183,6 +184,20 @@ def viatic_health_check(commune: Commune, settings: dict[str, Any]) -> Health:
 
     Called on one enabled plugin when a commune admin opens the modules page, with the
     plugin's decrypted settings for that commune. Should answer within a few seconds.
+    """
+
+
+# --- Global hooks called when needed: their answer may change while the portal runs --------
+
+
+@hookspec
+def viatic_referentiel_themes() -> list[ReferentielTheme]:
+    """Return the themes of the référentiel of the élu's trade that the plugin keeps, in
+    their order, for the other modules to tag what they hold (courses, videos) with them.
+
+    Global, called each time a page needs them (``toolkit.referentiel_themes()``): the
+    référentiel is edited while the portal runs. A failing implementation is logged and
+    left out.
     """
 
 

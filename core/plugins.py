@@ -310,12 +310,24 @@ class PluginRegistry:
         a ``HookFailure`` instead, after the error is logged with its name.
         """
         kwargs["commune"] = commune
+        return self._guarded(
+            hook, self.enabled_for(commune), kwargs, f" for commune {commune.insee}"
+        )
+
+    def call_global(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a global hook on every installed plugin, each in a guard, as
+        ``call_for_commune`` does (for a hook whose answer may change while the portal runs)."""
+        return self._guarded(hook, frozenset(self.plugins), kwargs, "")
+
+    def _guarded(
+        self, hook: str, names: frozenset[str], kwargs: dict[str, Any], where: str
+    ) -> list[tuple[str, Any]]:
         results = []
-        for name, call in self._impls(hook, self.enabled_for(commune)):
+        for name, call in self._impls(hook, names):
             try:
                 results.append((name, call(kwargs)))
             except Exception as exc:
-                log.exception("Plugin '%s' failed in %s for commune %s", name, hook, commune.insee)
+                log.exception("Plugin '%s' failed in %s%s", name, hook, where)
                 results.append((name, HookFailure(name, repr(exc))))
         return results
 

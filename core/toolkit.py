@@ -55,6 +55,7 @@ from core.types import (
     NotificationType,
     Permission,
     PluginInfo,
+    ReferentielTheme,
     SearchResult,
     Setting,
     Widget,
@@ -96,6 +97,22 @@ def module_settings(commune: Commune, plugin: str) -> dict[str, Any]:
     return current_values(schema, module_row(commune, plugin))
 
 
+def referentiel_themes() -> list[ReferentielTheme]:
+    """The themes of the référentiel of the élu's trade, from the plugins that keep one (hook
+    ``viatic_referentiel_themes``): none when no such plugin is installed."""
+    from flask import current_app
+
+    from core.plugins import HookFailure
+
+    found: list[ReferentielTheme] = []
+    for _plugin, result in current_app.extensions["viatic.plugins"].call_global(
+        "viatic_referentiel_themes"
+    ):
+        if not isinstance(result, HookFailure):
+            found.extend(result or ())
+    return found
+
+
 __all__ = [
     "ROLES",
     "ApiSchema",
@@ -114,6 +131,7 @@ __all__ = [
     "OutboxMessage",
     "Permission",
     "PluginInfo",
+    "ReferentielTheme",
     "SearchResult",
     "Setting",
     "User",
@@ -146,6 +164,7 @@ __all__ = [
     "outbox_put",
     "problem",
     "public",
+    "referentiel_themes",
     "refuse",
     "render",
     "requires",

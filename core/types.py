@@ -143,6 +143,17 @@ class NotificationType:
 
 
 @dataclass(frozen=True)
+class ReferentielTheme:
+    """A theme of the référentiel of the élu's trade (``budget-vote``, « Préparation et vote
+    du budget », in the domain « Finances et budget »), as a plugin that keeps the
+    référentiel offers it to the others to tag what they hold (courses, videos)."""
+
+    code: str
+    title: str
+    domain: str
+
+
+@dataclass(frozen=True)
 class Health:
     """The answer of a plugin's health check for one commune."""
 

@@ -102,6 +102,14 @@ def test_hook_viatic_demo_content(app, monkeypatch):
     assert ("meteo", "viatic_demo_content") in called
 
 
+def test_hook_viatic_referentiel_themes(app):
+    from core import toolkit
+
+    with app.app_context():
+        themes = toolkit.referentiel_themes()  # the fragile plugin's failure is left out
+    assert toolkit.ReferentielTheme("alertes-meteo", "Alertes météo", "Sécurité") in themes
+
+
 def test_hook_viatic_nav_items(app, commune, enable_module):
     enable_module(commune, "meteo")
     with app.app_context():

@@ -27,3 +27,8 @@ def viatic_dashboard_widgets(commune, user):
 @toolkit.hookimpl
 def viatic_search(commune, user, query, limit):
     raise ConnectionError("search backend down")
+
+
+@toolkit.hookimpl
+def viatic_referentiel_themes():
+    raise ConnectionError("référentiel unreadable")

@@ -148,3 +148,8 @@ def viatic_module_disabled(commune) -> None:
 @toolkit.hookimpl
 def viatic_notification_types() -> list[toolkit.NotificationType]:
     return [toolkit.NotificationType("meteo.alerte", "Alertes météo", email=True)]
+
+
+@toolkit.hookimpl
+def viatic_referentiel_themes() -> list[toolkit.ReferentielTheme]:
+    return [toolkit.ReferentielTheme("alertes-meteo", "Alertes météo", "Sécurité")]
