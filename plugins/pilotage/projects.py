@@ -103,6 +103,16 @@ def text(value: object) -> str:
     return str(value).replace("\x00", "").replace("\r\n", "\n").strip()
 
 
+def written(data: Mapping[str, Any], field: str, errors: dict[str, object]) -> str:
+    """The text of ``field``; a list, an object or true/false (which only a JSON client can
+    send) is refused rather than saved as its Python spelling."""
+    value = data.get(field)
+    if isinstance(value, list | dict | bool):
+        errors[field] = _("Ce champ attend du texte.")
+        return ""
+    return text(value)
+
+
 def parse_date(value: object, field: str, errors: dict[str, object]) -> dt.date | None:
     """A date from ``aaaa-mm-jj`` (the date fields) or None when empty."""
     if isinstance(value, dt.date):
@@ -309,14 +319,14 @@ def validate(
 ) -> dict[str, Any]:
     """Check every field of a project; returns the clean values or raises PilotageError."""
     errors: dict[str, object] = {}
-    title = text(data.get("title"))
-    if not title:
+    title = written(data, "title", errors)
+    if not title and "title" not in errors:
         errors["title"] = _("Donnez un titre au projet.")
     elif len(title) > TITLE_MAX:
         errors["title"] = _("Le titre ne doit pas dépasser 200 caractères.")
     clean: dict[str, Any] = {"title": title}
     for name in ("description", "citizen_summary", "health_reason"):
-        clean[name] = text(data.get(name))
+        clean[name] = written(data, name, errors)
         if len(clean[name]) > TEXT_MAX:
             errors[name] = _("Ce texte ne doit pas dépasser 10 000 caractères.")
     for name, allowed, default, message in (

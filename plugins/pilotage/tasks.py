@@ -199,12 +199,12 @@ def comments_of(task: Task) -> list[Comment]:
 
 def validate(commune: toolkit.Commune, data: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, object] = {}
-    title = text(data.get("title"))
-    if not title:
+    title = projects.written(data, "title", errors)
+    if not title and "title" not in errors:
         errors["title"] = _("Donnez un titre à la tâche.")
     elif len(title) > projects.TITLE_MAX:
         errors["title"] = _("Le titre ne doit pas dépasser 200 caractères.")
-    description = text(data.get("description"))
+    description = projects.written(data, "description", errors)
     if len(description) > projects.TEXT_MAX:
         errors["description"] = _("Ce texte ne doit pas dépasser 10 000 caractères.")
     status = projects.choice(data.get("status"), TASK_STATUSES, "a_faire")

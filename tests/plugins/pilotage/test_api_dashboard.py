@@ -81,6 +81,9 @@ def test_bad_api_input_is_a_problem_naming_the_field_and_nothing_is_written(app,
         ({"title": "X", "progress": 101}, "progress"),
         ({"title": "X", "lead": team.habitant.id}, "lead"),
         ({"title": ""}, "title"),
+        ({"title": ["Piste"]}, "title"),
+        ({"title": "X", "description": {"texte": "Y"}}, "description"),
+        ({"title": "X", "citizen_summary": True}, "citizen_summary"),
     ]:
         refused = api.post(f"{API}/projets", json=payload, headers=writer)
         assert refused.status_code == 400, payload
@@ -92,6 +95,10 @@ def test_bad_api_input_is_a_problem_naming_the_field_and_nothing_is_written(app,
     assert outsider.status_code == 400 and outsider.get_json()["field"] == "assignee"
     bad_list = api.post(f"{API}/taches", json={"title": "T", "checklist": [1, 2]}, headers=writer)
     assert bad_list.status_code == 400 and bad_list.get_json()["field"] == "checklist"
+    not_text = api.post(f"{API}/taches", json={"title": ["T"]}, headers=writer)
+    assert not_text.status_code == 400 and not_text.get_json()["detail"] == (
+        "Ce champ attend du texte."
+    )
     assert rows(app, Project) == [] and rows(app, Task) == []
 
 
