@@ -229,24 +229,34 @@ class VimeoClient:
         """One call; Vimeo's error shapes become :class:`VimeoRejected`. A 429 is waited out
         and tried again (the HTTP base does it for idempotent calls; here for all, since the
         server did not act on a rate-limited call), unless the body cannot be sent twice."""
+        # The account's window is the API's: an upload link, a captions file or a download is
+        # an address on another host (given as a whole URL), outside it.
+        api = "://" not in path
         for attempt in range(RATE_LIMIT_RETRIES + 1):
-            self._wait_for_window()
+            if api:
+                self._wait_for_window()
             try:
                 response = self.http.request(method, path, **kwargs)
             except RateLimited as exc:
-                if exc.status == 429:
-                    self._close_window(exc.retry_after if exc.retry_after is not None else 1.0)
+                wait = exc.retry_after if exc.retry_after is not None else 1.0
+                if exc.status == 429 and api:
+                    # The next turn waits for the reset, and so do the account's next calls.
+                    self._close_window(wait)
                 replayable = not isinstance(kwargs.get("data"), _Body)
                 if attempt == RATE_LIMIT_RETRIES or not replayable or exc.status != 429:
                     raise
-                continue  # after the reset, which the next turn waits for
+                if not api:
+                    self.sleep(wait)
+                continue
             except VimeoRejected:
                 raise
             except ConnectorRejected as exc:
-                self._note_window(exc.response)
+                if api:
+                    self._note_window(exc.response)
                 error, code = error_of(exc.response)
                 raise VimeoRejected(exc, error, code) from None
-            self._note_window(response)
+            if api:
+                self._note_window(response)
             return response
         raise AssertionError("unreachable: the last attempt returns or raises")
 

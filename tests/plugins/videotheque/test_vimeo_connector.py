@@ -137,6 +137,16 @@ def test_a_window_used_up_for_longer_than_allowed_fails_without_calling(fake_vim
     assert len(fake_vimeo.accepts) == calls and len(fake_vimeo.videos) == 1
 
 
+def test_the_upload_host_is_outside_the_api_window(fake_vimeo):
+    waits: list[float] = []
+    vimeo = client_of(fake_vimeo, waits)
+    fake_vimeo.exhaust(30)
+    upload = vimeo.create_upload(len(VIDEO), "Envoyée quand même")  # the window's last call
+    assert vimeo.upload_chunk(upload.upload_link, 0, io.BytesIO(VIDEO), len(VIDEO)) == len(VIDEO)
+    assert vimeo.upload_offset(upload.upload_link) == (len(VIDEO), len(VIDEO))
+    assert waits == []
+
+
 def test_a_reset_further_than_allowed_is_not_waited_for(fake_vimeo):
     vimeo = client_of(fake_vimeo, max_wait=1.0)
     fake_vimeo.rate_limit(5)
