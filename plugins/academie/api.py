@@ -8,6 +8,7 @@ problems (RFC 9457).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, request, url_for
@@ -26,7 +27,8 @@ class CourseOut(toolkit.ApiSchema):
     description: str
     duration_minutes: int | None
     level: str
-    themes: list[str]
+    themes: list[str]  # référentiel codes, or free words (a Chamilo category)
+    theme_names: list[str]  # the same as people read them
     url: str
     provider: str  # the name of the tool that serves it; empty once the commune left it
 
@@ -59,7 +61,11 @@ class TeamOut(toolkit.ApiSchema):
 
 
 class _Labels(dict[str, str]):
-    """Providers' names, each looked up once a request."""
+    """Providers' names, each looked up once a request; the référentiel's theme titles, once."""
+
+    @functools.cached_property
+    def titles(self) -> dict[str, str]:
+        return services.theme_titles()
 
     def __missing__(self, key: str) -> str:
         self[key] = services.provider_label(toolkit.current_commune(), key)
@@ -74,6 +80,7 @@ def _course(course: Course, labels: _Labels) -> dict[str, Any]:
         "duration_minutes": course.duration_minutes,
         "level": course.level,
         "themes": list(course.themes),
+        "theme_names": services.named_themes(course, labels.titles),
         "url": url_for("academie.course", course_id=course.id, _external=True),
         "provider": labels[course.provider],
     }

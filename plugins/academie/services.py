@@ -10,7 +10,7 @@ and reaches a remote provider through the outbox, so that a provider that is dow
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort
@@ -102,10 +102,25 @@ def refresh_catalogue(commune: toolkit.Commune, lms: Any | None = None) -> int:
 @dataclass(frozen=True)
 class Catalogue:
     courses: list[Course]
-    themes: list[str]
+    themes: list[tuple[str, str]]  # (value, what to show): the filter's choices
     available: bool  # False: the commune has no provider, or its provider failed just now
     provider_label: str = ""  # the name of the tool that serves these courses
     copied: bool = False  # a remote provider's courses, as the last refresh copied them
+    titles: dict[str, str] = field(default_factory=dict)  # référentiel titles by code
+
+    def theme_names(self, course: Course) -> list[str]:
+        return named_themes(course, self.titles)
+
+
+def theme_titles() -> dict[str, str]:
+    """The référentiel's theme titles by code (courses are tagged with its codes, or with
+    free words: a Chamilo category, an author's own)."""
+    return {t.code: t.title for t in toolkit.referentiel_themes()}
+
+
+def named_themes(course: Course, titles: dict[str, str]) -> list[str]:
+    """A course's themes as people read them: a référentiel code by its title."""
+    return [titles.get(t, t) for t in course.themes]
 
 
 def catalogue(
@@ -123,16 +138,24 @@ def catalogue(
         Course.commune_id == commune.id, Course.provider == lms.key, Course.removed_at.is_(None)
     )
     every = list(toolkit.db.scalars(statement.order_by(Course.title)))
-    themes = sorted({t for c in every for t in c.themes}, key=str.casefold)
+    titles = theme_titles()
+    themes = sorted(
+        {(t, titles.get(t, t)) for c in every for t in c.themes}, key=lambda p: p[1].casefold()
+    )
     words = query.strip().casefold().split()[:10]
+
+    def text(c: Course) -> str:
+        names = " ".join(titles.get(t, t) for t in c.themes)
+        return f"{c.title} {c.description} {names}".casefold()
+
     found = [
         c
         for c in every
         if (not theme or theme in c.themes)
         and (not level or c.level == level)
-        and all(w in f"{c.title} {c.description} {' '.join(c.themes)}".casefold() for w in words)
+        and all(w in text(c) for w in words)
     ]
-    return Catalogue(found, themes, available, str(lms.label), bool(lms.remote))
+    return Catalogue(found, themes, available, str(lms.label), bool(lms.remote), titles)
 
 
 def get_course(commune: toolkit.Commune, course_id: int) -> Course:

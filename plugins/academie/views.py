@@ -100,6 +100,7 @@ def course(course_id: int) -> str:
     return toolkit.render(
         "academie/course.html",
         course=found,
+        theme_names=services.named_themes(found, services.theme_titles()),
         enrolment=enrolment,
         current=found.provider == services.current_provider_key(commune),
         provider_label=services.provider_label(commune, found.provider),

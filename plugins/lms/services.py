@@ -25,6 +25,7 @@ from plugins.lms.models import LmsCompletion, LmsCourse, LmsLesson
 from plugins.videotheque import services as videotheque
 
 TITLE_MAX = 300
+THEMES_MAX = 10  # of the référentiel and others together
 LEVELS = ("", "decouverte", "intermediaire", "approfondissement")
 # The tags a lesson's text may keep; anything else (scripts, styles, frames) is dropped.
 BODY_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "h2", "h3", "a", "blockquote"}
@@ -222,7 +223,14 @@ def check_course(data: dict[str, Any]) -> CourseInput:
     level = data.get("level") or ""
     if level not in LEVELS:
         raise LmsError("level", _("Choisissez un niveau de la liste."))
-    themes = [t.strip()[:60] for t in (data.get("themes") or "").split(",") if t.strip()][:10]
+    codes = {t.code for t in toolkit.referentiel_themes()}
+    chosen = [str(t) for t in data.get("referentiel") or ()]
+    if any(code not in codes for code in chosen):
+        raise LmsError("referentiel", _("Choisissez les thèmes dans la liste du référentiel."))
+    others = [t.strip()[:60] for t in (data.get("themes") or "").split(",") if t.strip()]
+    themes = list(dict.fromkeys(chosen + others))
+    if len(themes) > THEMES_MAX:
+        raise LmsError("themes", _("Une formation porte %(max)d thèmes au plus.", max=THEMES_MAX))
     return CourseInput(
         title=title,
         description=(data.get("description") or "").strip(),
@@ -359,7 +367,7 @@ DEMO_COURSES = [
         "description": "Du débat d'orientation budgétaire au compte administratif.",
         "duration_minutes": 90,
         "level": "decouverte",
-        "themes": ["Finances"],
+        "themes": ["budget-vote"],  # the référentiel's codes, shown by their titles
         "lessons": [
             ("Les grands principes", "<p>Annualité, unité, universalité, spécialité.</p>", ""),
             (
@@ -374,7 +382,7 @@ DEMO_COURSES = [
         "description": "Obligatoire dans les communes de 1 000 habitants et plus.",
         "duration_minutes": 45,
         "level": "intermediaire",
-        "themes": ["Institutions"],
+        "themes": ["conseil-municipal"],
         "lessons": [
             ("Ce qu'il contient", "<p>Les règles de fonctionnement du conseil.</p>", ""),
         ],

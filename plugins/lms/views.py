@@ -8,7 +8,14 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired
 
 from core import toolkit
@@ -48,8 +55,14 @@ class CourseForm(FlaskForm):
         _l("Durée en minutes"), render_kw={"inputmode": "numeric", "type": "number", "min": 1}
     )
     level = SelectField(_l("Niveau"), choices=LEVEL_CHOICES, validate_choice=False)
+    referentiel = SelectMultipleField(
+        _l("Thèmes du référentiel"),
+        description=_l("Plusieurs choix possibles (touche Ctrl ou Cmd)."),
+        validate_choice=False,  # services.check_course names a theme that is not one
+        render_kw={"size": 10},
+    )
     themes = StringField(
-        _l("Thèmes"),
+        _l("Autres thèmes"),
         description=_l("Séparés par des virgules, par exemple « Finances, Urbanisme »."),
     )
     published = BooleanField(_l("Publiée (visible dans les catalogues)"))
@@ -171,14 +184,21 @@ def edit_course(course_id: int | None = None) -> Any:
     services.require_author(toolkit.current_user())
     found = services.course_or_404(course_id, drafts=True) if course_id else None
     form = CourseForm()
+    themes = toolkit.referentiel_themes()
+    domains: dict[str, list[tuple[str, str]]] = {}
+    for theme in themes:
+        domains.setdefault(theme.domain, []).append((theme.code, theme.title))
+    form.referentiel.choices = domains
     if request.method == "GET" and found is not None:
+        codes = {t.code for t in themes}
         form.process(
             data={
                 "title": found.title,
                 "description": found.description,
                 "duration_minutes": str(found.duration_minutes or ""),
                 "level": found.level,
-                "themes": ", ".join(found.themes),
+                "referentiel": [t for t in found.themes if t in codes],
+                "themes": ", ".join(t for t in found.themes if t not in codes),
                 "published": found.published,
             }
         )

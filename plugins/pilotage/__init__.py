@@ -229,6 +229,11 @@ def viatic_dashboard_widgets(
 
 
 @toolkit.hookimpl
+def viatic_referentiel_themes() -> list[toolkit.ReferentielTheme]:
+    return referentiel.theme_list()
+
+
+@toolkit.hookimpl
 def viatic_search(
     commune: toolkit.Commune, user: toolkit.User | None, query: str, limit: int
 ) -> list[toolkit.SearchResult]:

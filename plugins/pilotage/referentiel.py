@@ -193,6 +193,18 @@ def domains() -> list[tuple[Domain, list[Theme]]]:
     return [(domain, themes) for domain, themes in listed if themes]
 
 
+def theme_list() -> list[toolkit.ReferentielTheme]:
+    """The themes in use, in order, as the other modules read them (their code, title and
+    domain only: what tagging a course needs)."""
+    rows = toolkit.db.execute(
+        select(Theme.code, Theme.title, Domain.title)
+        .join(Domain, Domain.id == Theme.domain_id)
+        .where(Theme.retired_at.is_(None))
+        .order_by(Domain.position, Theme.position)
+    )
+    return [toolkit.ReferentielTheme(code, title, domain) for code, title, domain in rows]
+
+
 def _is_code(code: str) -> bool:
     """Whether ``code`` has a code's shape: anything else names nothing, and is not sent to
     the database (PostgreSQL refuses a NUL character, say)."""

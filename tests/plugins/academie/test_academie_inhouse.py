@@ -3,6 +3,8 @@ quizzes, local progress, and the swap from Chamilo that keeps the pages and the 
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from core.db import db
@@ -179,3 +181,52 @@ def test_switching_from_chamilo_keeps_the_pages_and_the_progress_earned(
 
         providers = set(db.scalars(select(Course.provider)))
     assert providers == {"chamilo", "lms"}
+
+
+def test_a_course_tagged_with_the_referentiel_s_themes_is_found_by_them(
+    app, client, village, make_member, enable_module
+):
+    from plugins.pilotage import referentiel
+
+    with app.app_context():
+        referentiel.load(referentiel.read_folder())
+        db.commit()
+    course = in_house(app, village, make_member, enable_module, client)
+    form_url = f"{AUTHOR}/{course}"
+    form = page(client, form_url)
+    assert '<optgroup label="Finances et budget">' in form
+    assert says(form, "Préparation et vote du budget")
+    fields = {
+        "title": "Les cimetières",
+        "level": "decouverte",
+        "referentiel": ["concessions", "police-funerailles"],
+        "themes": "Reprise des tombes",
+        "published": "y",
+    }
+    refused = client.submit(form_url, {**fields, "referentiel": ["pas-un-theme"]}, page=form_url)
+    assert refused.status_code == 400
+    assert says(
+        refused.get_data(as_text=True), "Choisissez les thèmes dans la liste du référentiel."
+    )
+    assert client.submit(form_url, fields, page=form_url).status_code == 303
+    with app.app_context():
+        saved = db.get(LmsCourse, course).themes
+    assert saved == ["concessions", "police-funerailles", "Reprise des tombes"]
+    again = page(client, form_url)  # shown back where each was chosen
+    assert re.search(r'<option (?=[^>]*selected)(?=[^>]*value="concessions")', again)
+    assert 'value="Reprise des tombes"' in again
+
+    learner = app.test_client()
+    learner.login(village.adjoint.email)
+    catalogue = page(learner, f"{FORMATIONS}/")
+    assert re.search(r'<option value="concessions"\s*>Concessions funéraires</option>', catalogue)
+    names = "Concessions funéraires, Police des funérailles, Reprise des tombes"
+    assert says(catalogue, f"Thèmes : {names}")
+    assert "Les cimetières" in page(learner, f"{FORMATIONS}/?theme=concessions")
+    assert "Les cimetières" not in page(learner, f"{FORMATIONS}/?theme=budget-vote")
+    assert "Les cimetières" in page(learner, f"{FORMATIONS}/?q=funéraires")
+    assert says(page(learner, f"{FORMATIONS}/formation/{course_id(app, 'Les cimetières')}"), names)
+    listed = learner.get("/api/v1/c/10145/academie/formations").json["courses"]
+    [ours] = [c for c in listed if c["title"] == "Les cimetières"]
+    assert ours["themes"][:2] == ["concessions", "police-funerailles"]
+    assert ", ".join(ours["theme_names"]) == names
