@@ -25,6 +25,7 @@ import filetype
 import webvtt
 from flask import current_app, url_for
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 from werkzeug.exceptions import HTTPException
@@ -681,11 +682,8 @@ def rate(video: Video, user: toolkit.User, stars: Any, review: str) -> Rating:
         errors["review"] = _("L'avis doit être du texte simple, sans balises HTML.")
     if errors:
         raise VideoError(errors)
-    rating = my_rating(video, user)
-    if rating is None:
-        rating = Rating(video_id=video.id, user_id=user.id, stars=value, review=review)
-        toolkit.db.add(rating)
-    else:
+    rating = my_rating(video, user) or _first_rating(video, user, value, review)
+    if rating.stars != value or rating.review != review:
         if rating.review != review:
             rating.reported_at = None  # a new text deserves a new look
             rating.hidden_at = None
@@ -693,6 +691,20 @@ def rate(video: Video, user: toolkit.User, stars: Any, review: str) -> Rating:
     toolkit.db.flush()
     _audit("rating.saved", video, {"stars": value})
     return rating
+
+
+def _first_rating(video: Video, user: toolkit.User, stars: int, review: str) -> Rating:
+    """A person's first rating of ``video``; or, when their other click at the same instant
+    made it first (the one-per-person constraint), that one, which this click then changes."""
+    try:
+        with toolkit.db.begin_nested():
+            rating = Rating(video_id=video.id, user_id=user.id, stars=stars, review=review)
+            toolkit.db.add(rating)
+        return rating
+    except IntegrityError:
+        return toolkit.db.scalars(
+            select(Rating).where(Rating.video_id == video.id, Rating.user_id == user.id)
+        ).one()
 
 
 def get_rating(video: Video, rating_id: int) -> Rating:

@@ -306,3 +306,24 @@ def test_a_citizen_cannot_contribute_and_the_uploader_alone_sends_the_file(app, 
     started = start(client)
     client.login(village.agent.email)
     assert send(client, started.json["upload_url"], VIDEO, 0).status_code == 404
+
+
+def test_two_ratings_sent_at_the_same_instant_make_one(app, client, village, monkeypatch):
+    """The second click of a double click reads no rating yet (the first is not committed):
+    its insert meets the one-per-person constraint and changes the first instead of a 500."""
+    from plugins.videotheque import services
+
+    client.login(village.maire.email)
+    video_id = upload(client)
+    client.login(village.moderator.email)
+    approve(client, video_id)
+    rate_url = f"{LIBRARY}/video/{video_id}/note"
+    show_url = f"{LIBRARY}/video/{video_id}"
+    client.login(village.agent.email)
+    client.submit(rate_url, {"stars": "4", "review": ""}, page=show_url)
+    monkeypatch.setattr(services, "my_rating", lambda video, user: None)  # as the late click
+    second = client.submit(rate_url, {"stars": "5", "review": "Très utile."}, page=show_url)
+    assert second.status_code == 302
+    monkeypatch.undo()
+    assert count_ratings(app) == 1
+    assert "5.0 sur 5 (1 note)" in page(client, show_url)
