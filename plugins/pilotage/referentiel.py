@@ -376,6 +376,15 @@ def mark_seen(commune: toolkit.Commune, user: toolkit.User, theme: Theme) -> Non
     toolkit.check("pilotage.view", commune=commune, user=user)
     adoption = adoptions(commune).get(theme.id)
     if adoption is not None and adoption.seen_version != theme.version:
+        toolkit.audit(
+            "pilotage.theme_seen",
+            commune=commune,
+            module=PLUGIN,
+            object_type="theme",
+            object_id=theme.code,
+            details={"before": adoption.seen_version, "after": theme.version},
+            actor=user,
+        )
         adoption.seen_version = theme.version
 
 

@@ -248,6 +248,10 @@ def test_a_platform_admins_edit_gives_the_theme_a_version_the_commune_sees(
     assert "version 1, maintenant 2" not in page(
         client, f"{PILOTAGE}/referentiel/theme/dette-tresorerie"
     )
+    # Both the edit and the commune's reading of it are in the audit log; reading it again
+    # changes nothing and records nothing.
+    client.submit(f"{PILOTAGE}/referentiel/theme/dette-tresorerie/lu", page=url.rsplit("/", 1)[0])
+    assert audit_actions(app)[-2:] == ["pilotage.theme_edited", "pilotage.theme_seen"]
 
 
 def test_citizens_and_other_communes_see_nothing_of_the_pilotage(
