@@ -75,6 +75,8 @@ class Video(toolkit.Base):
     captions_language: Mapped[str] = mapped_column(String(8), default="fr")
     created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
     published_at: Mapped[dt.datetime | None]
+    # When the provider was last asked about a playable video (it may have been deleted there).
+    checked_at: Mapped[dt.datetime | None]
     # A copy to another provider under way (``videotheque deplacer``): where, its name
     # there and what it needs to resume. The video switches over once the copy is whole.
     move_provider: Mapped[str | None] = mapped_column(String(41))

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import filetype
 import webvtt
 from flask import current_app, url_for
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from webvtt.errors import MalformedCaptionError, MalformedFileError
@@ -56,6 +56,7 @@ from plugins.videotheque.models import (
 
 DEFAULT_MAX_BYTES = 2 * 1024**3  # 2 Gio, VIATIC_VIDEOTHEQUE_MAX_BYTES to change it
 CHUNK_BYTES = 8 * 1024 * 1024  # what the page's script sends per request
+READY_CHECK_EVERY = dt.timedelta(hours=1)  # a playable video, asked about again
 CAPTIONS_MAX_BYTES = 512 * 1024
 TITLE_MAX = 150
 SPEAKER_MAX = 150
@@ -592,16 +593,25 @@ def moderation_queue() -> list[Video]:
 
 
 def refresh_commune(commune: toolkit.Commune) -> int:
-    """Scheduled job: ask the providers about the commune's videos still being prepared (and
-    the published ones, so that a video deleted at the provider shows as unavailable)."""
+    """Scheduled job: ask the providers about the commune's videos still being prepared, at
+    each run, and about the playable ones once every ``READY_CHECK_EVERY`` (so that a video
+    deleted at the provider shows as unavailable, without spending the provider's quota of
+    calls on videos that do not change)."""
+    now = toolkit.utcnow()
+    due = or_(Video.checked_at.is_(None), Video.checked_at < now - READY_CHECK_EVERY)
     videos = toolkit.db.scalars(
-        select(Video).where(Video.commune_id == commune.id, Video.status.in_((PROCESSING, READY)))
+        select(Video).where(
+            Video.commune_id == commune.id,
+            or_(Video.status == PROCESSING, and_(Video.status == READY, due)),
+        )
     )
     changed = 0
     for video in videos:
         before = video.status
         if refresh(video) != before:
             changed += 1
+        if video.status == READY:
+            video.checked_at = now
     toolkit.db.commit()
     return changed
 
