@@ -24,15 +24,13 @@ from pydantic.json_schema import models_json_schema
 from sqlalchemy import Select, func, select
 
 from core import __version__
-from core.db import db
+from core.db import MAX_ID, MAX_PAGE, db
 from core.rights import access_of
 
 PROBLEM_TYPE = "application/problem+json"
 API_PREFIX = "/api/v1"
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
-MAX_PAGE = 10**6
-MAX_ID = 2**31 - 1  # the largest identifier of an INTEGER column (PostgreSQL)
 
 View = TypeVar("View", bound=Callable[..., Any])
 

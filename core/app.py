@@ -30,8 +30,7 @@ from werkzeug.routing import IntegerConverter
 
 from core import api, auth, federation, oauth2, rights, throttle, tokens
 from core import db as database
-from core.api import MAX_ID
-from core.db import db
+from core.db import MAX_ID, db
 from core.models import Commune
 from core.plugins import CORE, PluginError, PluginRegistry
 from core.views import refuse, wants_json

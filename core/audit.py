@@ -14,7 +14,7 @@ from typing import Any
 from flask import g, has_request_context, request
 from sqlalchemy import select
 
-from core.db import db
+from core.db import MAX_PAGE, db
 from core.models import AuditEvent, Commune, User
 
 SECRET_MASK = "••••••"
@@ -95,7 +95,9 @@ def search(commune_id: int | None, args: Mapping[str, str]) -> AuditPage:
     (dates, inclusive) as they come from the page's query string; unreadable dates are
     ignored."""
     filters = {
-        key: (args.get(key) or "").strip()[:100] for key in ("personne", "module", "du", "au")
+        # No NUL: PostgreSQL refuses it in a string, and nobody types one.
+        key: (args.get(key) or "").replace("\x00", "").strip()[:100]
+        for key in ("personne", "module", "du", "au")
     }
     query = select(AuditEvent).where(
         AuditEvent.commune_id == commune_id
@@ -111,7 +113,7 @@ def search(commune_id: int | None, args: Mapping[str, str]) -> AuditPage:
     if end := _date(filters["au"]):
         query = query.where(AuditEvent.at < end + dt.timedelta(days=1))
     try:
-        page = max(int(args.get("page") or 1), 1)
+        page = min(max(int(args.get("page") or 1), 1), MAX_PAGE)
     except ValueError:
         page = 1
     events = list(

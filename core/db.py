@@ -58,6 +58,8 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+MAX_ID = 2**31 - 1  # the largest identifier of an INTEGER column (PostgreSQL)
+MAX_PAGE = 10**6  # a listing's deepest page: a further one reads as this one (empty)
 IDLE_BEFORE_PING = 10  # seconds
 _LOCKING_READ = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b", re.I)
 

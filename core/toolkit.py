@@ -29,7 +29,7 @@ from core.capabilities import (
     capability,
 )
 from core.connector_log import connector_logger
-from core.db import Base, db, utcnow
+from core.db import MAX_ID, Base, db, utcnow
 from core.hookspecs import hookimpl
 from core.mail import queue as send_email
 from core.models import ROLES, Commune, Membership, OutboxMessage, User
@@ -114,6 +114,7 @@ def referentiel_themes() -> list[ReferentielTheme]:
 
 
 __all__ = [
+    "MAX_ID",
     "ROLES",
     "ApiSchema",
     "ApiScope",

@@ -107,3 +107,10 @@ def test_the_log_pages_by_fifty(app, client, commune, make_member):
     second = client.get("/c/10145/admin/journal?page=2").get_data(as_text=True)
     assert "essai.9<" in second and "essai.59" not in second
     assert client.get("/c/10145/admin/journal?page=abc").status_code == 200
+    # A page past the end, however far, is an empty page; a NUL in a filter is dropped.
+    for query in ("page=99999999999999999999", "page=2000000"):
+        answer = client.get(f"/c/10145/admin/journal?{query}")
+        assert answer.status_code == 200 and "essai.59" not in answer.get_data(as_text=True)
+    for query in ("personne=%00", "module=%00"):
+        answer = client.get(f"/c/10145/admin/journal?{query}")
+        assert answer.status_code == 200 and "essai.59" in answer.get_data(as_text=True)

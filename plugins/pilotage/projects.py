@@ -43,9 +43,7 @@ BUDGET_MAX = Decimal("1000000000000")
 PAGE_SIZE = 25
 # A page further than this reads as this one (empty): its offset must fit the database.
 MAX_PAGE = 10_000
-# The largest id an INTEGER column holds: a larger one names nothing, and is not sent to the
-# database (SQLite cannot bind it, PostgreSQL refuses it).
-MAX_ID = 2**31 - 1
+MAX_ID = toolkit.MAX_ID  # a larger id names nothing, and is not sent to the database
 
 STATUS_LABELS = {
     "idee": _l("Idée"),
