@@ -134,6 +134,23 @@ def test_the_maire_adopts_themes_and_the_team_sees_them(app, client, team):
     assert "adopté" in shown and 'name="themes"' not in shown  # no form without the right
 
 
+def test_the_same_adoption_sent_twice_at_the_same_instant_adopts_once(
+    app, client, team, monkeypatch
+):
+    from plugins.pilotage import referentiel
+
+    client.login(team.maire.email)
+    url = f"{PILOTAGE}/referentiel/finances/adopter"
+    client.submit(url, {"themes": ["budget-vote"]}, page=f"{PILOTAGE}/referentiel")
+    # The late request read the adoptions before the first one committed: it sees none.
+    monkeypatch.setattr(referentiel, "adoptions", lambda commune: {})
+    late = client.submit(url, {"themes": ["budget-vote"]}, page=f"{PILOTAGE}/referentiel")
+    assert late.status_code == 302
+    monkeypatch.undo()
+    assert [a.theme.code for a in rows_with_theme(app)] == ["budget-vote"]
+    assert audit_actions(app).count("pilotage.themes_adopted") == 1
+
+
 def rows_with_theme(app):
     with app.app_context():
         from sqlalchemy.orm import selectinload
