@@ -193,7 +193,7 @@ def viatic_health_check(commune: Commune, settings: dict[str, Any]) -> Health:
 @hookspec
 def viatic_referentiel_themes() -> list[ReferentielTheme]:
     """Return the themes of the référentiel of the élu's trade that the plugin keeps, in
-    their order, for the other modules to tag what they hold (courses, videos) with them.
+    their order, for the other modules to tag what they hold (the Académie's courses) with them.
 
     Global, called each time a page needs them (``toolkit.referentiel_themes()``): the
     référentiel is edited while the portal runs. A failing implementation is logged and

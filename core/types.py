@@ -146,7 +146,7 @@ class NotificationType:
 class ReferentielTheme:
     """A theme of the référentiel of the élu's trade (``budget-vote``, « Préparation et vote
     du budget », in the domain « Finances et budget »), as a plugin that keeps the
-    référentiel offers it to the others to tag what they hold (courses, videos)."""
+    référentiel offers it to the others to tag what they hold (the Académie's courses)."""
 
     code: str
     title: str
