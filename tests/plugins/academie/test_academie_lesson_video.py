@@ -137,6 +137,7 @@ def test_a_lesson_plays_a_vimeo_testimony_in_vimeo_s_player_until_vimeo_loses_it
     assert library.video(app, video_id).provider == "vimeo"
 
     fake_vimeo.remove(ref)  # deleted by someone on vimeo.com
+    library.an_hour_later(app)
     library.run_job(app, village.commune)
     html = page(learner, lesson_url)
     assert says(html, UNAVAILABLE) and "player.vimeo.com" not in html

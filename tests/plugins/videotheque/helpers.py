@@ -3,6 +3,7 @@ its content, the contribution form and the chunked upload as the page's script s
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,3 +136,12 @@ def run_job(app: Flask, commune: Any) -> int:
 
     with app.app_context():
         return services.refresh_commune(db.get(Commune, commune.id))
+
+
+def an_hour_later(app: Flask) -> None:
+    """As if the job last asked about the playable videos over an hour ago (it asks about
+    them once an hour): its next run asks again."""
+    with app.app_context():
+        for found in db.scalars(select(Video).where(Video.checked_at.is_not(None))):
+            found.checked_at -= dt.timedelta(minutes=61)
+        db.commit()

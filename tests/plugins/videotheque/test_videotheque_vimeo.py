@@ -6,14 +6,12 @@ storage, after which the older Vimeo videos still play."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from connectors.http import BREAKERS
-from core.db import db
 from tests.plugins.videotheque.helpers import (
     CAPTIONS,
     LIBRARY,
     VIDEO,
+    an_hour_later,
     approve,
     contribution,
     page,
@@ -124,12 +122,7 @@ def test_a_video_deleted_on_vimeo_shows_as_unavailable(app, client, vimeo_villag
     run_job(app, vimeo_village.commune)
     client.login(vimeo_village.agent.email)
     assert "player.vimeo.com" in page(client, f"{LIBRARY}/video/{video_id}")
-    with app.app_context():
-        from plugins.videotheque.models import Video
-
-        found = db.get(Video, video_id)
-        found.checked_at -= dt.timedelta(minutes=61)
-        db.commit()
+    an_hour_later(app)
     run_job(app, vimeo_village.commune)
     shown = page(client, f"{LIBRARY}/video/{video_id}")
     assert "Vidéo indisponible" in shown and "player.vimeo.com" not in shown
