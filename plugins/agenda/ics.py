@@ -116,21 +116,34 @@ def event_ics(event: Event, url: str | None = None) -> bytes:
 def invitation_ics(event: Event, organiser: User, guest: str) -> str:
     """The invitation e-mailed to a guest from outside the commune (iTIP ``REQUEST``, RFC
     5546): the event with its organiser and the guest as an attendee whose answer is asked,
-    which mail and calendar apps offer to add. No URL: the portal's page is for members."""
+    which mail and calendar apps offer to add, or update when they hold an older SEQUENCE.
+    No URL: the portal's page is for members."""
     series = event.parent or event
     cal = _calendar(method="REQUEST")
     for component in (series, *services.overrides_of(series)):
-        found = vevent(component)
-        organiser_address = icalendar.vCalAddress(f"mailto:{organiser.email}")
-        organiser_address.params["cn"] = icalendar.vText(organiser.name)
-        found.add("organizer", organiser_address)
-        attendee = icalendar.vCalAddress(f"mailto:{guest}")
-        attendee.params.update(
-            {"role": "REQ-PARTICIPANT", "partstat": "NEEDS-ACTION", "rsvp": "TRUE"}
-        )
-        found.add("attendee", attendee)
-        cal.add_component(found)
+        cal.add_component(_addressed(vevent(component), organiser, guest))
     return cal.to_ical().decode()
+
+
+def cancellation_ics(event: Event, organiser: User, guest: str) -> str:
+    """iTIP ``CANCEL`` of a deleted event (a whole one, or a whole series): its UID, a
+    SEQUENCE above the last one sent, STATUS:CANCELLED."""
+    cal = _calendar(method="CANCEL")
+    found = _addressed(vevent(event), organiser, guest)
+    found["sequence"] = event.sequence + 1
+    found.add("status", "CANCELLED")
+    cal.add_component(found)
+    return cal.to_ical().decode()
+
+
+def _addressed(component: icalendar.Event, organiser: User, guest: str) -> icalendar.Event:
+    organiser_address = icalendar.vCalAddress(f"mailto:{organiser.email}")
+    organiser_address.params["cn"] = icalendar.vText(organiser.name)
+    component.add("organizer", organiser_address)
+    attendee = icalendar.vCalAddress(f"mailto:{guest}")
+    attendee.params.update({"role": "REQ-PARTICIPANT", "partstat": "NEEDS-ACTION", "rsvp": "TRUE"})
+    component.add("attendee", attendee)
+    return component
 
 
 def feed_ics(name: str, events: Iterable[Event], url_of: Callable[[Event], str]) -> bytes:

@@ -31,7 +31,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -1092,40 +1092,69 @@ def invite(
     before: tuple[set[int], set[str]] = (set(), set()),
 ) -> None:
     """Tell the people newly expected at ``event`` (not those named ``before``): members by
-    a notification, guests from outside by e-mail."""
+    a notification, guests from outside by e-mail; the guests told before get the changed
+    event, which their calendar app updates (same UID, SEQUENCE up)."""
+    from plugins.agenda import ics  # which builds on this module
+
     members = [a.user for a in event.attendees if a.user_id not in before[0]]
-    when = describe_event_when(event)
     toolkit.notify(
         [p for p in members if p.id != author.id],
         "agenda.invited",
         _("%(name)s vous attend : %(title)s", name=author.name, title=event.title),
-        when,
+        describe_event_when(event),
         url=event_url(event),
         commune=commune,
     )
+    told = {g.lower() for g in before[1]}
+    guests = event.guests or ()
+    _email_guests(
+        commune,
+        event,
+        [g for g in guests if g.lower() not in told],
+        _("Invitation : %(title)s", title=event.title),
+        _("%(name)s (%(commune)s) vous invite :", name=author.name, commune=commune.name),
+        lambda guest: ics.invitation_ics(event, author, guest),
+    )
+    _email_guests(
+        commune,
+        event,
+        [g for g in guests if g.lower() in told],
+        _("Modifié : %(title)s", title=event.title),
+        _("%(name)s (%(commune)s) a modifié :", name=author.name, commune=commune.name),
+        lambda guest: ics.invitation_ics(event, author, guest),
+    )
+
+
+def cancel_for_guests(commune: toolkit.Commune, author: toolkit.User, event: Event) -> None:
+    """Tell the guests from outside that ``event`` (a whole event, deleted) will not take
+    place, in words and as an iTIP ``CANCEL`` their calendar app applies."""
     from plugins.agenda import ics  # which builds on this module
 
-    told = {g.lower() for g in before[1]}
-    for guest in event.guests or ():
-        if guest.lower() in told:
-            continue
-        lines = [
-            _("%(name)s (%(commune)s) vous invite :", name=author.name, commune=commune.name),
-            "",
-            event.title,
-            when,
-        ]
-        if event.place:
-            lines.append(_("Lieu : %(place)s", place=event.place))
-        if event.description:
-            lines += ["", event.description]
-        toolkit.send_email(
-            guest,
-            _("Invitation : %(title)s", title=event.title),
-            "\n".join(lines),
-            commune,
-            calendar=ics.invitation_ics(event, author, guest),
-        )
+    _email_guests(
+        commune,
+        event,
+        list(event.guests or ()),
+        _("Annulé : %(title)s", title=event.title),
+        _("%(name)s (%(commune)s) a annulé :", name=author.name, commune=commune.name),
+        lambda guest: ics.cancellation_ics(event, author, guest),
+    )
+
+
+def _email_guests(
+    commune: toolkit.Commune,
+    event: Event,
+    guests: list[str],
+    subject: str,
+    heading: str,
+    calendar: Callable[[str], str],
+) -> None:
+    lines = [heading, "", event.title, describe_event_when(event)]
+    if event.place:
+        lines.append(_("Lieu : %(place)s", place=event.place))
+    if event.description:
+        lines += ["", event.description]
+    for guest in guests:
+        toolkit.send_email(guest, subject, "\n".join(lines), commune, calendar=calendar(guest))
 
 
 def expected(event: Event) -> tuple[set[int], set[str]]:
@@ -1223,10 +1252,13 @@ def delete_event(commune: toolkit.Commune, user: toolkit.User, event: Event) -> 
     changed on its own is cancelled in its series (an EXDATE), not brought back."""
     check_write(commune, user, event)
     series = event.parent
-    if series is not None:
+    if series is None:
+        cancel_for_guests(commune, user, event)
+    else:
         series.exdates = sorted({*(series.exdates or ()), event.recurrence_id})
         series.overridden = [k for k in series.overridden or () if k != event.recurrence_id]
         _bump(series)
+        invite(commune, user, series, expected(series))
     record(
         "agenda.occurrence_deleted" if series is not None else "agenda.event_deleted",
         commune,
@@ -1293,7 +1325,11 @@ def change(
         shown = update_occurrence(commune, user, event, key, data)
     else:
         shown = update_following(commune, user, event, key, data)
-    if shown is not None:
+    if shown is not None and shown.uid != event.uid:
+        # Cut in two: the first part ends earlier, the second is a new event (a new UID).
+        invite(commune, user, event, expected(event))
+        invite(commune, user, shown, (before[0], set()))
+    elif shown is not None:
         invite(commune, user, shown, before)
     return shown
 
@@ -1314,8 +1350,12 @@ def remove(
     if not key:
         raise EventError({"date": _("Indiquez la date de la série à supprimer.")})
     if scope == "occurrence":
-        return delete_occurrence(commune, user, event, key)
-    return delete_following(commune, user, event, key)
+        removed = delete_occurrence(commune, user, event, key)
+    else:
+        removed = delete_following(commune, user, event, key)
+    if event not in toolkit.db.deleted:  # the series lost dates: its guests get what is left
+        invite(commune, user, event, expected(event))
+    return removed
 
 
 def key_start(event: Event, key: str) -> dt.datetime | None:

@@ -174,3 +174,74 @@ def test_the_api_names_attendees_and_keeps_them_when_a_change_leaves_them_out(ap
     assert moved.json["attendees"] == [village.adjoint.id]
     assert moved.json["guests"] == ["architecte@cabinet.example"]
     assert len(emails(app)) == 1  # the guest was told once
+
+
+def mails(app, subject_start: str) -> list[tuple[str, icalendar.Calendar]]:
+    with app.app_context():
+        return [
+            (m.recipient, icalendar.Calendar.from_ical(m.calendar))
+            for m in db.scalars(select(EmailMessage).order_by(EmailMessage.id))
+            if m.subject.startswith(subject_start)
+        ]
+
+
+def test_guests_get_each_change_and_the_cancellation_for_their_calendar(app, village, client):
+    client.login(village.maire.email)
+    guests = "alice.durand@exemple.org\ncomptable@cabinet.example"
+    url = create(client, app, title="Réunion de chantier", guests=guests).headers["Location"]
+    with app.app_context():
+        uid = db.scalar(select(Event.uid))
+    moved = client.submit(
+        f"{url}/modifier",
+        event_form(
+            app, title="Réunion de chantier", start_time="17:00", end_time="18:00", guests=guests
+        ),
+    )
+    assert moved.status_code == 302
+    changed = mails(app, "Modifié : Réunion de chantier")
+    assert sorted(r for r, _c in changed) == [
+        "alice.durand@exemple.org",
+        "comptable@cabinet.example",
+    ]
+    [vevent] = changed[0][1].walk("VEVENT")
+    assert str(changed[0][1]["METHOD"]) == "REQUEST" and str(vevent["UID"]) == uid
+    assert int(vevent["SEQUENCE"]) == 1
+    assert vevent["DTSTART"].dt.isoformat() == "2026-10-20T17:00:00+02:00"
+
+    assert client.submit(f"{url}/supprimer", {"scope": "all"}, page=url).status_code == 302
+    cancelled = mails(app, "Annulé : Réunion de chantier")
+    assert sorted(r for r, _c in cancelled) == [
+        "alice.durand@exemple.org",
+        "comptable@cabinet.example",
+    ]
+    calendar = cancelled[0][1]
+    [vevent] = calendar.walk("VEVENT")
+    assert str(calendar["METHOD"]) == "CANCEL" and str(vevent["UID"]) == uid
+    assert str(vevent["STATUS"]) == "CANCELLED" and int(vevent["SEQUENCE"]) == 2
+    with app.app_context():
+        body = db.scalar(select(EmailMessage.body).where(EmailMessage.subject.startswith("Annulé")))
+    assert "Claire Martin (Faux-Villecerf) a annulé :" in body
+
+
+def test_a_date_removed_from_a_series_reaches_its_guests(app, village, client):
+    client.login(village.maire.email)
+    url = create(
+        client,
+        app,
+        title="Permanence des élus",
+        repeat="weekly",
+        weekdays=["TU"],
+        ends="count",
+        count="5",
+        guests="alice.durand@exemple.org",
+    ).headers["Location"]
+    removed = client.submit(
+        f"{url}/supprimer",
+        {"date": "20261103T180000", "scope": "occurrence"},
+        page=f"{url}/supprimer?date=20261103T180000",
+    )
+    assert removed.status_code == 302
+    [(recipient, calendar)] = mails(app, "Modifié : Permanence des élus")
+    [vevent] = calendar.walk("VEVENT")
+    assert recipient == "alice.durand@exemple.org"
+    assert [d.dt.isoformat() for d in vevent["EXDATE"].dts] == ["2026-11-03T18:00:00+01:00"]
