@@ -219,8 +219,7 @@ def _writes(event: Event) -> bool:
 )
 def calendars() -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    offered = services.shown_calendars(commune, user)
-    toolkit.db.commit()  # one's own calendar, made on the first visit
+    offered = services.offered_calendars(commune, user)
     return {
         "calendars": [_calendar(c, services.writes(commune, user, c)) for c in offered],
         "can_write": services.can_write(commune, user),

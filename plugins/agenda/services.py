@@ -257,9 +257,28 @@ def personal_calendar(commune: toolkit.Commune, user: toolkit.User | None) -> Ca
 
 
 def shown_calendars(commune: toolkit.Commune, user: toolkit.User | None) -> list[Calendar]:
-    """The calendars a person's pages offer: the commune's, then their own."""
-    own = personal_calendar(commune, user)
-    return calendars(commune) + ([own] if own is not None else [])
+    """The calendars a person's pages offer: the commune's, then their own once it is made
+    (``offered_calendars``), in one query."""
+    mine = Calendar.owner_id == user.id if user is not None else false()
+    return list(
+        toolkit.db.scalars(
+            select(Calendar)
+            .where(Calendar.commune_id == commune.id, or_(Calendar.owner_id.is_(None), mine))
+            .order_by(Calendar.owner_id.is_not(None), Calendar.id)
+        )
+    )
+
+
+def offered_calendars(commune: toolkit.Commune, user: toolkit.User | None) -> list[Calendar]:
+    """``shown_calendars``, the person's own calendar made and saved on their first visit
+    (committed here, an exception to this module's rule: the page that makes it only reads)."""
+    shown = shown_calendars(commune, user)
+    if all(c.owner_id is None for c in shown):
+        own = personal_calendar(commune, user)
+        if own is not None:
+            shown.append(own)
+            toolkit.db.commit()
+    return shown
 
 
 def get_calendar(commune: toolkit.Commune, user: toolkit.User | None, calendar_id: int) -> Calendar:

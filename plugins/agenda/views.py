@@ -247,7 +247,9 @@ def _calendar_choices(
 ) -> list[Calendar]:
     """The form's lists: the calendars one writes (returned; none is a 403), the members
     one may expect."""
-    own = [c for c in _offered_calendars(commune, user) if services.writes(commune, user, c)]
+    own = [
+        c for c in services.offered_calendars(commune, user) if services.writes(commune, user, c)
+    ]
     if not own:
         toolkit.refuse(_("Vous ne pouvez ajouter d'événement à aucun agenda de la commune."), 403)
     form.calendar.choices = [SelectChoice(str(c.id), c.name) for c in own]
@@ -436,7 +438,7 @@ def month_title(first: dt.date) -> str:
 def month() -> str:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     first = services.parse_month(request.args.get("mois"))
-    own = _offered_calendars(commune, user)
+    own = services.offered_calendars(commune, user)
     chosen = request.args.get("agenda", type=int)
     chosen = chosen if chosen in {c.id for c in own} else None
     view = services.month_view(commune, user, first, chosen)
@@ -458,7 +460,7 @@ def month() -> str:
 def week() -> str:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     monday = services.parse_week(request.args.get("semaine"))
-    own = _offered_calendars(commune, user)
+    own = services.offered_calendars(commune, user)
     chosen = request.args.get("agenda", type=int)
     chosen = chosen if chosen in {c.id for c in own} else None
     view = services.week_view(commune, user, monday, chosen)
@@ -743,7 +745,7 @@ def _calendars_page(
     new_calendar: NewCalendarForm | None = None,
 ) -> tuple[str, int]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
-    own = _offered_calendars(commune, user)
+    own = services.offered_calendars(commune, user)
     forms, imports = forms or {}, imports or {}
     for calendar in own:
         forms.setdefault(
@@ -767,13 +769,6 @@ def _calendars_page(
         ),
         status,
     )
-
-
-def _offered_calendars(commune: toolkit.Commune, user: toolkit.User | None) -> list[Calendar]:
-    """The commune's calendars and the person's own, made (and saved) on their first visit."""
-    own = services.shown_calendars(commune, user)
-    toolkit.db.commit()
-    return own
 
 
 def _sync_link(commune: toolkit.Commune, user: toolkit.User | None) -> tuple[str, str] | None:
