@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import secrets
@@ -10,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from flask import (
     Flask,
     abort,
@@ -134,15 +136,24 @@ def _configure_secrets(app: Flask) -> None:
     app.config["SECRET_KEY"] = key_file.read_text().strip()
 
 
-def _select_locale() -> str:
+def _select_locale() -> Locale:
     languages = current_app.config["LANGUAGES"]
-    if not has_request_context():
-        return "fr"  # e-mails sent by the scheduler or the CLI
-    user = g.get("user")
-    if user is not None and user.locale in languages:
-        return user.locale
-    chosen = session.get("locale")
-    return chosen if chosen in languages else "fr"
+    code = "fr"  # and for e-mails sent by the scheduler or the CLI
+    if has_request_context():
+        user = g.get("user")
+        chosen = user.locale if user is not None else None
+        if chosen not in languages:
+            chosen = session.get("locale")
+        if chosen in languages:
+            code = chosen
+    return _locale(code)
+
+
+@functools.cache
+def _locale(code: str) -> Locale:
+    """Babel's parsed locale, once per language rather than once per request (Flask-Babel
+    takes a ``Locale`` as it is)."""
+    return Locale.parse(code)
 
 
 def _register_plugin_blueprints(app: Flask, registry: PluginRegistry) -> None:
@@ -181,12 +192,11 @@ def _install_guards(app: Flask, registry: PluginRegistry) -> None:
 
     @app.url_defaults
     def _give_commune(endpoint: str, values: dict[str, Any]) -> None:
+        # Called for every link of every page: the cheap tests first.
+        if "insee" in values or not app.url_map.is_endpoint_expecting(endpoint, "insee"):
+            return
         commune = g.get("commune")
-        if (
-            commune is not None
-            and "insee" not in values
-            and app.url_map.is_endpoint_expecting(endpoint, "insee")
-        ):
+        if commune is not None:
             values["insee"] = commune.insee
 
     @app.before_request

@@ -7,6 +7,7 @@ migrations (``viatic db upgrade``), never by ``create_all()`` outside tests.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import time
 from typing import Any
@@ -98,7 +99,8 @@ def _checkout_for_reading(engine: Engine) -> None:
     def _prepare(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         idle = time.monotonic() - record.info.get("checked_in", time.monotonic())
         try:
-            dbapi_connection.autocommit = True  # the pool's reset left it out of a transaction
+            if not dbapi_connection.autocommit:  # the pool's reset left it out of a transaction
+                dbapi_connection.autocommit = True
             if idle >= IDLE_BEFORE_PING:
                 dbapi_connection.execute("SELECT 1")
         except Exception as error:  # the pool retries with a fresh connection
@@ -118,13 +120,15 @@ def _begin_on_first_write(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _begin_before_writing(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         dbapi_connection = connection.connection.dbapi_connection
-        if not dbapi_connection.autocommit:
-            return
-        is_plain_read = statement.lstrip()[:6].upper() == "SELECT" and not _LOCKING_READ.search(
-            statement
-        )
-        if not is_plain_read:
+        if dbapi_connection.autocommit and not _is_plain_read(statement):
             dbapi_connection.autocommit = False  # psycopg sends BEGIN before this statement
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_plain_read(statement: str) -> bool:
+    """Whether ``statement`` only reads, without locking. Cached: an app sends the same few
+    hundred statements (SQLAlchemy's compiled cache), and a string keeps its hash."""
+    return statement.lstrip()[:6].upper() == "SELECT" and not _LOCKING_READ.search(statement)
 
 
 class Database:

@@ -9,6 +9,8 @@ from flask import Flask, g, render_template, request
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, default_exceptions
 
@@ -19,6 +21,8 @@ from core.models import Commune
 from core.plugins import HookFailure
 
 log = logging.getLogger(__name__)
+
+CATALOG = "_viatic_catalog"  # the template context's key for the request's translations
 
 
 def register(app: Flask) -> None:
@@ -55,10 +59,13 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.add_extension("jinja2.ext.do")
-    # Templates call gettext a score of times a page: look the catalog up once per request.
+    # Templates call gettext a score of times a page: the layout's context carries the
+    # request's catalog, looked up once.
     app.jinja_env.install_gettext_callables(
-        gettext=lambda message: _translations().ugettext(message),
-        ngettext=lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        gettext=pass_context(lambda context, message: _catalog(context).ugettext(message)),
+        ngettext=pass_context(
+            lambda context, singular, plural, n: _catalog(context).ungettext(singular, plural, n)
+        ),
         newstyle=True,
     )
     app.jinja_env.globals.update(
@@ -68,11 +75,11 @@ def register(app: Flask) -> None:
     )
 
 
-def _translations() -> Any:
-    translations = g.get("_viatic_translations")
-    if translations is None:
-        translations = g._viatic_translations = get_translations()
-    return translations
+def _catalog(context: Context) -> Any:
+    """The translations of a template's request: from its context (``_layout_context``), or
+    looked up for a template rendered without it (a macro imported without context)."""
+    catalog = context.get(CATALOG)
+    return catalog if catalog is not None else get_translations()
 
 
 def has_permission(permission: str) -> bool:
@@ -118,6 +125,7 @@ def navigation() -> list[dict[str, Any]]:
 def _layout_context() -> dict[str, Any]:
     user = g.get("user")
     return {
+        CATALOG: get_translations(),
         "current_user": user,
         "commune": g.get("commune"),
         "my_communes": my_communes,
