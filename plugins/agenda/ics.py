@@ -3,10 +3,13 @@ a person's planning).
 
 Timed events are written in local time with ``TZID=Europe/Paris`` and the zone's
 VTIMEZONE (its daylight-saving rules, as phones and Thunderbird expect); all-day events as
-``VALUE=DATE``. UID never changes, SEQUENCE counts the changes, RRULE and EXDATE carry the
-recurrence, and an occurrence changed on its own is a VEVENT of the series' UID with a
-RECURRENCE-ID. Built with the ``icalendar`` library, which folds lines, escapes text and ends
-lines with CRLF.
+``VALUE=DATE``. UID never changes, SEQUENCE counts the changes of what the event says (not
+of who is expected), RRULE and EXDATE carry the recurrence, and an occurrence changed on its
+own is a VEVENT of the series' UID with a RECURRENCE-ID. Built with the ``icalendar``
+library, which folds lines, escapes text and ends lines with CRLF.
+
+Guests from outside get iTIP messages (RFC 5546) by e-mail: a ``REQUEST`` to invite them or
+to update what they hold, a ``CANCEL`` when the event is deleted or they are taken off it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable, Iterable
 
 import icalendar
 
+from core import toolkit
 from plugins.agenda import services
 from plugins.agenda.models import PUBLIC, Event, User
 
@@ -128,15 +132,32 @@ def invitation_ics(event: Event, organiser: User, guest: str) -> str:
 def cancellation_ics(event: Event, organiser: User, guest: str) -> str:
     """iTIP ``CANCEL`` of a deleted event (a whole one, or a whole series): its UID, a
     SEQUENCE above the last one sent, STATUS:CANCELLED."""
+    return _cancel(event, organiser, guest, event.sequence + 1)
+
+
+def withdrawal_ics(event: Event, organiser: User, guest: str) -> str:
+    """iTIP ``CANCEL`` to a guest taken off an event that goes on, which their calendar
+    drops. Nothing changed in the event, so the SEQUENCE is the one they hold, and the
+    later DTSTAMP makes the message newer: invited again, they take the REQUEST of that
+    same SEQUENCE, where a higher one here would make it look outdated."""
+    return _cancel(event, organiser, guest, event.sequence)
+
+
+def _cancel(event: Event, organiser: User, guest: str, sequence: int) -> str:
     cal = _calendar(method="CANCEL")
     found = _addressed(vevent(event), organiser, guest)
-    found["sequence"] = event.sequence + 1
+    found["sequence"] = sequence
     found.add("status", "CANCELLED")
     cal.add_component(found)
     return cal.to_ical().decode()
 
 
 def _addressed(component: icalendar.Event, organiser: User, guest: str) -> icalendar.Event:
+    """``component`` as an iTIP message to ``guest``: its organiser, the guest asked for an
+    answer, and DTSTAMP the time of the message (RFC 5545, 3.8.7.2), which orders two
+    messages of the same SEQUENCE."""
+    component.pop("dtstamp")
+    component.add("dtstamp", toolkit.utcnow())
     organiser_address = icalendar.vCalAddress(f"mailto:{organiser.email}")
     organiser_address.params["cn"] = icalendar.vText(organiser.name)
     component.add("organizer", organiser_address)

@@ -1081,6 +1081,13 @@ def _snapshot(event: Event) -> dict[str, Any]:
     }
 
 
+def _published(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """What an event's iCalendar (feeds, CalDAV, ``.ics``) says of it: all but who is
+    expected, which it does not carry. A change of those people alone leaves SEQUENCE as
+    it is: subscribed calendars have nothing new to take, and guests get their own e-mails."""
+    return {k: v for k, v in snapshot.items() if k not in ("attendees", "guests")}
+
+
 def _apply(event: Event, data: EventInput) -> None:
     event.calendar_id = data.calendar.id
     event.title = data.title
@@ -1109,10 +1116,12 @@ def invite(
     author: toolkit.User,
     event: Event,
     before: tuple[set[int], set[str]] = (set(), set()),
+    changed: bool = True,
 ) -> None:
     """Tell the people newly expected at ``event`` (not those named ``before``): members by
-    a notification, guests from outside by e-mail; the guests told before get the changed
-    event, which their calendar app updates (same UID, SEQUENCE up)."""
+    a notification, guests from outside by e-mail. When ``changed`` (something they see
+    changed: ``guest_view``), the guests told before get the changed event, which their
+    calendar app updates (same UID, SEQUENCE up)."""
     from plugins.agenda import ics  # which builds on this module
 
     members = [a.user for a in event.attendees if a.user_id not in before[0]]
@@ -1124,6 +1133,7 @@ def invite(
         url=event_url(event),
         commune=commune,
     )
+    organiser = organiser_of(event, author)
     told = {g.lower() for g in before[1]}
     guests = event.guests or ()
     _email_guests(
@@ -1132,15 +1142,41 @@ def invite(
         [g for g in guests if g.lower() not in told],
         _("Invitation : %(title)s", title=event.title),
         _("%(name)s (%(commune)s) vous invite :", name=author.name, commune=commune.name),
-        lambda guest: ics.invitation_ics(event, author, guest),
+        lambda guest: ics.invitation_ics(event, organiser, guest),
     )
+    if not changed:
+        return
     _email_guests(
         commune,
         event,
         [g for g in guests if g.lower() in told],
         _("Modifié : %(title)s", title=event.title),
         _("%(name)s (%(commune)s) a modifié :", name=author.name, commune=commune.name),
-        lambda guest: ics.invitation_ics(event, author, guest),
+        lambda guest: ics.invitation_ics(event, organiser, guest),
+    )
+
+
+def uninvite(
+    commune: toolkit.Commune, author: toolkit.User, event: Event, before: set[str]
+) -> None:
+    """Tell the guests of ``before`` no longer expected at ``event``, which goes on without
+    them, that their invitation is withdrawn: an iTIP ``CANCEL`` their calendar app
+    applies by dropping the event."""
+    from plugins.agenda import ics  # which builds on this module
+
+    kept = {g.lower() for g in event.guests or ()}
+    organiser = organiser_of(event, author)
+    _email_guests(
+        commune,
+        event,
+        sorted(g for g in before if g.lower() not in kept),
+        _("Invitation retirée : %(title)s", title=event.title),
+        _(
+            "%(name)s (%(commune)s) a retiré votre invitation à :",
+            name=author.name,
+            commune=commune.name,
+        ),
+        lambda guest: ics.withdrawal_ics(event, organiser, guest),
     )
 
 
@@ -1149,13 +1185,14 @@ def cancel_for_guests(commune: toolkit.Commune, author: toolkit.User, event: Eve
     place, in words and as an iTIP ``CANCEL`` their calendar app applies."""
     from plugins.agenda import ics  # which builds on this module
 
+    organiser = organiser_of(event, author)
     _email_guests(
         commune,
         event,
         list(event.guests or ()),
         _("Annulé : %(title)s", title=event.title),
         _("%(name)s (%(commune)s) a annulé :", name=author.name, commune=commune.name),
-        lambda guest: ics.cancellation_ics(event, author, guest),
+        lambda guest: ics.cancellation_ics(event, organiser, guest),
     )
 
 
@@ -1174,6 +1211,45 @@ def _email_guests(
         lines += ["", event.description]
     for guest in guests:
         toolkit.send_email(guest, subject, "\n".join(lines), commune, calendar=calendar(guest))
+
+
+def organiser_of(event: Event, acting: toolkit.User) -> toolkit.User:
+    """The organiser the guests see (ORGANIZER, who gets their answers): the author of the
+    event (of its series), whoever changes it; the person ``acting`` when it has none (an
+    event from a synced calendar, or whose author's account was deleted)."""
+    return (event.parent or event).author or acting
+
+
+def guest_view(event: Event) -> tuple[tuple[Any, ...], ...]:
+    """What a guest's calendar shows of ``event`` (its series, with the occurrences changed
+    on their own): a change of it is « Modifié » to the guests already invited, and any
+    other change tells them nothing.
+
+    It counts, for the series and each changed occurrence: the title (SUMMARY), the start
+    and end (DTSTART, DTEND), all-day or not, the place (LOCATION), the description, the
+    recurrence (RRULE) and its exceptions (EXDATE; a changed occurrence's RECURRENCE-ID).
+    The organiser and the status count too, but no edit changes them: the organiser is the
+    event's author (``organiser_of``), and an event is cancelled whole (« Annulé »,
+    ``cancel_for_guests``) or date by date (EXDATE).
+
+    It leaves out what is the commune's own business or bookkeeping: the calendar, the
+    category, the visibility, the members expected, the guest list (a guest added or
+    removed is told alone: ``invite``, ``uninvite``), SEQUENCE and the timestamps."""
+    series = event.parent or event
+    return tuple(
+        (
+            shown.recurrence_id,
+            shown.title,
+            shown.all_day,
+            local_start(shown),
+            local_end(shown),
+            shown.place,
+            shown.description,
+            shown.rrule,
+            tuple(shown.exdates or ()),
+        )
+        for shown in (series, *overrides_of(series))
+    )
 
 
 def expected(event: Event) -> tuple[set[int], set[str]]:
@@ -1212,7 +1288,8 @@ def update_event(
     from_key: str | None = None,
 ) -> bool:
     """Change the whole event (every occurrence); returns whether anything changed. Each
-    change bumps SEQUENCE, so that subscribed phones take the new version.
+    change of what its iCalendar says bumps SEQUENCE, so that subscribed phones take the
+    new version; a change of who is expected alone does not (``_published``).
 
     ``from_key`` names the occurrence of a series the person edited ("toutes les
     occurrences" chosen from one date): the series moves by the shift they gave that
@@ -1241,7 +1318,8 @@ def update_event(
         return False
     if was_series:
         _shift_keys(event, old_start, old_all_day)
-    _bump(event)
+    if _published(after) != _published(before):
+        _bump(event)
     record(
         "agenda.event_updated",
         commune,
@@ -1335,7 +1413,7 @@ def change(
     series); returns the event to show afterwards, or None when nothing changed."""
     if scope not in SCOPES:
         raise EventError({"scope": _("Choisissez à quelles dates s'applique la modification.")})
-    before = expected(event)
+    before, seen = expected(event), guest_view(event)
     if scope == "all":
         shown = event if update_event(commune, user, event, data, from_key=key) else None
     elif not key:
@@ -1349,7 +1427,9 @@ def change(
         invite(commune, user, event, expected(event))
         invite(commune, user, shown, (before[0], set()))
     elif shown is not None:
-        invite(commune, user, shown, before)
+        invite(commune, user, shown, before, changed=guest_view(shown) != seen)
+        if shown is event:  # not a date changed on its own, whose row has a list of its own
+            uninvite(commune, user, event, before[1])
     return shown
 
 

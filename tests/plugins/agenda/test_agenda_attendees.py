@@ -4,6 +4,7 @@ from outside by e-mail address (sent an invitation); each told once, when first 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import icalendar
@@ -12,7 +13,15 @@ from sqlalchemy import select
 from core.db import db
 from core.models import AuditEvent, EmailMessage, Notification
 from plugins.agenda.models import Event
-from tests.plugins.agenda.helpers import AGENDA, count_events, create, event_form, page, says
+from tests.plugins.agenda.helpers import (
+    AGENDA,
+    count_events,
+    create,
+    event_form,
+    events,
+    page,
+    says,
+)
 
 
 def notified(app, person) -> list[str]:
@@ -245,3 +254,208 @@ def test_a_date_removed_from_a_series_reaches_its_guests(app, village, client):
     [vevent] = calendar.walk("VEVENT")
     assert recipient == "alice.durand@exemple.org"
     assert [d.dt.isoformat() for d in vevent["EXDATE"].dts] == ["2026-11-03T18:00:00+01:00"]
+
+
+def guest_mail(app) -> list[tuple[str, str, icalendar.Calendar]]:
+    """The e-mails with a calendar part (those to guests), in order: recipient, subject
+    and the calendar part read back."""
+    with app.app_context():
+        return [
+            (m.recipient, m.subject, icalendar.Calendar.from_ical(m.calendar))
+            for m in db.scalars(select(EmailMessage).order_by(EmailMessage.id))
+            if m.calendar
+        ]
+
+
+def attendees(vevent) -> list[str]:
+    found = vevent.get("ATTENDEE")
+    return [str(a) for a in (found if isinstance(found, list) else [found])]
+
+
+def ics_sequence(client, event_id: int) -> int:
+    """The SEQUENCE of the event's « Ajouter à mon agenda » download."""
+    [vevent] = icalendar.Calendar.from_ical(
+        client.get(f"{AGENDA}/evenement/{event_id}.ics").data
+    ).walk("VEVENT")
+    return int(vevent["SEQUENCE"])
+
+
+GUESTS = "alice.durand@exemple.org\ncomptable@cabinet.example"
+
+
+def test_a_guest_added_alone_is_invited_and_the_others_hear_nothing(app, village, client):
+    client.login(village.maire.email)
+    url = create(client, app, title="Réunion de chantier", guests=GUESTS).headers["Location"]
+    [event] = events(app)
+    assert len(guest_mail(app)) == 2
+
+    added = client.submit(
+        f"{url}/modifier",
+        event_form(app, title="Réunion de chantier", guests=f"{GUESTS}\nelu@voisine.example"),
+    )
+    assert added.status_code == 302
+    [(recipient, subject, calendar)] = guest_mail(app)[2:]
+    assert (recipient, subject) == ("elu@voisine.example", "Invitation : Réunion de chantier")
+    [vevent] = calendar.walk("VEVENT")
+    assert str(calendar["METHOD"]) == "REQUEST" and str(vevent["UID"]) == event.uid
+    assert int(vevent["SEQUENCE"]) == 0  # the version the others hold
+    assert attendees(vevent) == ["mailto:elu@voisine.example"]
+    assert str(vevent["ORGANIZER"]) == f"mailto:{village.maire.email}"
+    assert ics_sequence(client, event.id) == 0  # nothing new for subscribed calendars
+
+    # A real change reaches the three of them, each addressed alone.
+    moved = client.submit(
+        f"{url}/modifier",
+        event_form(
+            app,
+            title="Réunion de chantier",
+            place="Mairie, salle du conseil",
+            guests=f"{GUESTS}\nelu@voisine.example",
+        ),
+    )
+    assert moved.status_code == 302
+    changed = guest_mail(app)[3:]
+    assert sorted((r, s) for r, s, _c in changed) == [
+        ("alice.durand@exemple.org", "Modifié : Réunion de chantier"),
+        ("comptable@cabinet.example", "Modifié : Réunion de chantier"),
+        ("elu@voisine.example", "Modifié : Réunion de chantier"),
+    ]
+    for recipient, _subject, calendar in changed:
+        [vevent] = calendar.walk("VEVENT")
+        assert str(calendar["METHOD"]) == "REQUEST" and int(vevent["SEQUENCE"]) == 1
+        assert str(vevent["LOCATION"]) == "Mairie, salle du conseil"
+        assert attendees(vevent) == [f"mailto:{recipient}"]
+
+
+def test_a_guest_taken_off_gets_a_cancel_and_the_others_hear_nothing(app, village, client):
+    client.login(village.maire.email)
+    url = create(client, app, title="Réunion de chantier", guests=GUESTS).headers["Location"]
+    [event] = events(app)
+    yesterday = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.UTC)
+    with app.app_context():  # last changed some time ago, so that DTSTAMP tells apart
+        db.get(Event, event.id).updated_at = yesterday
+        db.commit()
+    sent_after = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    removed = client.submit(
+        f"{url}/modifier",
+        event_form(app, title="Réunion de chantier", guests="alice.durand@exemple.org"),
+    )
+    assert removed.status_code == 302
+    [(recipient, subject, calendar)] = guest_mail(app)[2:]
+    assert recipient == "comptable@cabinet.example"
+    assert subject == "Invitation retirée : Réunion de chantier"
+    [vevent] = calendar.walk("VEVENT")
+    assert str(calendar["METHOD"]) == "CANCEL" and str(vevent["UID"]) == event.uid
+    assert str(vevent["STATUS"]) == "CANCELLED"
+    assert int(vevent["SEQUENCE"]) == 0  # the event itself did not change
+    assert vevent["DTSTAMP"].dt >= sent_after  # the message's time orders it after the REQUEST
+    assert vevent["LAST-MODIFIED"].dt == yesterday
+    assert attendees(vevent) == ["mailto:comptable@cabinet.example"]
+    with app.app_context():
+        body = db.scalar(select(EmailMessage.body).order_by(EmailMessage.id.desc()).limit(1))
+    assert "Claire Martin (Faux-Villecerf) a retiré votre invitation à :" in body
+    assert "Réunion de chantier" in body and "le mardi 20 octobre 2026 de 18:00 à 19:00" in body
+    shown = page(client, url)
+    assert "alice.durand@exemple.org" in shown and "comptable@cabinet.example" not in shown
+
+    # Invited again: a new invitation, at the SEQUENCE of the event.
+    again = client.submit(
+        f"{url}/modifier", event_form(app, title="Réunion de chantier", guests=GUESTS)
+    )
+    assert again.status_code == 302
+    [(recipient, subject, calendar)] = guest_mail(app)[3:]
+    assert (recipient, subject) == ("comptable@cabinet.example", "Invitation : Réunion de chantier")
+    [vevent] = calendar.walk("VEVENT")
+    assert str(calendar["METHOD"]) == "REQUEST" and int(vevent["SEQUENCE"]) == 0
+
+
+def test_what_guests_do_not_see_changes_without_telling_them(app, village, client):
+    nadia = village.conseiller
+    client.login(village.maire.email)
+    url = create(client, app, title="Réunion de chantier", guests=GUESTS).headers["Location"]
+    [event] = events(app)
+
+    # A member expected: told by a notification; the guests, nothing.
+    client.submit(
+        f"{url}/modifier",
+        event_form(app, title="Réunion de chantier", guests=GUESTS, attendees=[str(nadia.id)]),
+    )
+    assert notified(app, nadia) == ["Claire Martin vous attend : Réunion de chantier"]
+    assert ics_sequence(client, event.id) == 0
+
+    # The commune's own filing (category, who in the commune sees it): the event's
+    # iCalendar says it (SEQUENCE up), the guests' calendars do not show it.
+    filed = client.submit(
+        f"{url}/modifier",
+        event_form(
+            app,
+            title="Réunion de chantier",
+            guests=GUESTS,
+            attendees=[str(nadia.id)],
+            category="autre",
+            visibility="members",
+        ),
+    )
+    assert filed.status_code == 302
+    assert ics_sequence(client, event.id) == 1
+    assert len(guest_mail(app)) == 2  # the two invitations, nothing since
+
+
+def test_guests_added_to_a_series_get_it_with_its_changed_dates(app, village, client):
+    client.login(village.maire.email)
+    series_form = {
+        "title": "Permanence des élus",
+        "repeat": "weekly",
+        "weekdays": ["TU"],
+        "ends": "count",
+        "count": "5",
+    }
+    url = create(client, app, **series_form, guests="alice.durand@exemple.org").headers["Location"]
+    moved = client.submit(
+        f"{url}/modifier?date=20261027T180000",
+        event_form(
+            app,
+            **series_form,
+            start_date="2026-10-27",
+            start_time="20:00",
+            end_time="21:00",
+            guests="alice.durand@exemple.org",
+            scope="occurrence",
+        ),
+    )
+    assert moved.status_code == 302
+    [(_r, subject, _c)] = guest_mail(app)[1:]
+    assert subject == "Modifié : Permanence des élus"  # a date of hers moved
+
+    added = client.submit(
+        f"{url}/modifier",
+        event_form(app, **series_form, guests="alice.durand@exemple.org\nelu@voisine.example"),
+    )
+    assert added.status_code == 302
+    [(recipient, subject, calendar)] = guest_mail(app)[2:]
+    assert (recipient, subject) == ("elu@voisine.example", "Invitation : Permanence des élus")
+    series, changed = calendar.walk("VEVENT")
+    assert "RRULE" in series and changed["RECURRENCE-ID"].dt.isoformat() == (
+        "2026-10-27T18:00:00+01:00"
+    )
+    assert changed["DTSTART"].dt.isoformat() == "2026-10-27T20:00:00+01:00"
+    for component in (series, changed):
+        assert attendees(component) == ["mailto:elu@voisine.example"]
+        assert int(component["SEQUENCE"]) == 0
+
+    # The count changed: a change of the dates, for both of them.
+    client.submit(
+        f"{url}/modifier",
+        event_form(
+            app,
+            **{**series_form, "count": "4"},
+            guests="alice.durand@exemple.org\nelu@voisine.example",
+        ),
+    )
+    assert sorted((r, s) for r, s, _c in guest_mail(app)[3:]) == [
+        ("alice.durand@exemple.org", "Modifié : Permanence des élus"),
+        ("elu@voisine.example", "Modifié : Permanence des élus"),
+    ]
+    [vevent, _changed] = guest_mail(app)[3][2].walk("VEVENT")
+    assert "COUNT=4" in vevent["RRULE"].to_ical().decode() and int(vevent["SEQUENCE"]) == 1
