@@ -95,7 +95,8 @@ def viatic_permissions() -> list[Permission]:
     """Return the permissions the plugin checks, each named ``<plugin>.<action>``.
 
     Global. Each carries a French label and the roles that have it by default; a commune
-    admin may then grant or withdraw it per role for that commune.
+    admin may then grant or withdraw it per role for that commune. One declared
+    ``commune_admins=True`` is also held by the commune's admins whatever their role.
     """
 
 

@@ -10,6 +10,7 @@ import smtplib
 from email.message import EmailMessage as MimeMessage
 
 from flask import current_app
+from icalendar import Calendar
 
 from core import outbox
 from core.db import db, utcnow
@@ -30,13 +31,24 @@ def queue(
     calendar: str | None = None,
 ) -> EmailMessage:
     """Queue an e-mail; it is sent once the caller's transaction commits. ``calendar`` is
-    an iCalendar invitation (``METHOD:REQUEST``) that mail apps offer to add to the
-    recipient's calendar (iMIP, RFC 6047)."""
+    an iCalendar scheduling message (an invitation ``METHOD:REQUEST``, a cancellation
+    ``METHOD:CANCEL``...) that mail apps apply to the recipient's calendar (iMIP, RFC 6047)."""
+    if calendar is not None:
+        itip_method(calendar)  # a calendar without its METHOD is a mistake of the caller's
     message = EmailMessage(recipient=recipient, subject=subject, body=body, calendar=calendar)
     db.add(message)
     db.flush()
     outbox.put(OUTBOX_KIND, {"email_id": message.id}, key=f"email:{message.id}", commune=commune)
     return message
+
+
+def itip_method(calendar: str) -> str:
+    """The iTIP method of an iCalendar text (REQUEST, CANCEL...): RFC 6047 wants the MIME
+    part's ``method`` parameter to say the same."""
+    method = Calendar.from_ical(calendar).get("METHOD")
+    if not method:
+        raise ValueError("An e-mail's calendar must carry its METHOD (iMIP, RFC 6047)")
+    return str(method).upper()
 
 
 def deliver(message: OutboxMessage) -> None:
@@ -53,7 +65,9 @@ def deliver(message: OutboxMessage) -> None:
         mime["Message-ID"] = f"<{message.idempotency_key.replace(':', '.')}@viatic>"
         mime.set_content(email.body)
         if email.calendar:
-            mime.add_alternative(email.calendar, subtype="calendar", params={"method": "REQUEST"})
+            mime.add_alternative(
+                email.calendar, subtype="calendar", params={"method": itip_method(email.calendar)}
+            )
         port = int(config.get("SMTP_PORT", 25))
         with smtplib.SMTP(config["SMTP_HOST"], port, timeout=15) as smtp:
             if config.get("SMTP_STARTTLS"):

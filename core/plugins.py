@@ -79,6 +79,7 @@ class PluginRegistry:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, LoadedPlugin] = {}
+        self.admin_permissions: frozenset[str] = frozenset()  # Permission.commune_admins
         self._enabled_cache: dict[tuple[int, int], frozenset[str]] = {}
         self._impls_cache: dict[tuple[str, frozenset[str]], list[tuple[str, Callable]]] = {}
         self._lock = threading.Lock()
@@ -111,6 +112,9 @@ class PluginRegistry:
         self._check_requirements()
         self._check_unique(
             "permission", [p.name for pl in self.plugins.values() for p in pl.permissions]
+        )
+        self.admin_permissions = frozenset(
+            p.name for p in self.permissions.values() if p.commune_admins
         )
         self._check_unique(
             "API scope", [s.name for pl in self.plugins.values() for s in pl.api_scopes]

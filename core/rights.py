@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from flask import current_app, g
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden
 
@@ -178,13 +178,23 @@ def has_permission(user: User | None, commune: Commune | None, permission: str) 
     membership = membership_of(user, commune)
     if membership is None:
         return False
-    return permission in role_permissions(commune).get(membership.role, set())
+    if permission in role_permissions(commune).get(membership.role, ()):
+        return True
+    return membership.is_commune_admin and permission in _admin_permissions()
+
+
+def _admin_permissions() -> frozenset[str]:
+    return current_app.extensions["viatic.plugins"].admin_permissions
 
 
 def members_with_permission(commune: Commune, permission: str) -> list[User]:
-    """The active members of ``commune`` whose role has ``permission`` there (to notify them)."""
+    """The active members of ``commune`` who have ``permission`` there (to notify them): by
+    their role, or as the commune's admins for a permission declared ``commune_admins``."""
     roles = [role for role, granted in role_permissions(commune).items() if permission in granted]
-    if not roles:
+    holds = Membership.role.in_(roles)
+    if permission in _admin_permissions():
+        holds = or_(holds, Membership.is_commune_admin.is_(True))
+    elif not roles:
         return []
     return list(
         db.scalars(
@@ -192,7 +202,7 @@ def members_with_permission(commune: Commune, permission: str) -> list[User]:
             .join(Membership)
             .where(
                 Membership.commune_id == commune.id,
-                Membership.role.in_(roles),
+                holds,
                 User.is_active.is_(True),
             )
             .order_by(User.name)

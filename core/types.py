@@ -51,11 +51,15 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class Permission:
-    """A right a plugin checks; ``name`` is ``<plugin>.<action>``; granted to ``default_roles``."""
+    """A right a plugin checks; ``name`` is ``<plugin>.<action>``; granted to ``default_roles``
+    (a commune admin changes that per role), and with ``commune_admins`` always held by the
+    commune's admins too, whatever their role: a duty of running the commune's space, such as
+    moderating its messages."""
 
     name: str
     label: str
     default_roles: tuple[str, ...] = ()
+    commune_admins: bool = False
 
 
 @dataclass(frozen=True)

@@ -73,15 +73,18 @@ def test_password_reset_mail_goes_out_by_smtp(database_backend, tmp_path, smtp):
     app.extensions["viatic.db"].engine.dispose()
 
 
-def test_a_calendar_invitation_goes_out_as_a_text_calendar_alternative(
-    database_backend, tmp_path, smtp
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+def test_a_calendar_message_goes_out_as_a_text_calendar_alternative(
+    database_backend, tmp_path, smtp, method
 ):
+    """An invitation, a cancellation: the MIME part's method is the calendar's own, so that
+    the recipient's mail app adds the event or drops it (RFC 6047)."""
     inbox, port = smtp
     app = make_app(
         database_backend.fresh_url(tmp_path), FAKE_PLUGINS, SMTP_HOST="127.0.0.1", SMTP_PORT=port
     )
     invitation = (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//FR\r\nMETHOD:REQUEST\r\n"
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//FR\r\nMETHOD:{method}\r\n"
         "BEGIN:VEVENT\r\nUID:abc@viatic\r\nDTSTAMP:20261020T100000Z\r\n"
         "DTSTART:20261020T160000Z\r\nSUMMARY:Réunion\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     )
@@ -99,9 +102,22 @@ def test_a_calendar_invitation_goes_out_as_a_text_calendar_alternative(
     text, calendar = message.iter_parts()
     assert text.get_content().strip() == "Vous êtes invitée."
     assert calendar.get_content_type() == "text/calendar"
-    assert calendar.get_param("method") == "REQUEST"
+    assert calendar.get_param("method") == method
     assert "SUMMARY:Réunion" in calendar.get_content()
     app.extensions["viatic.db"].engine.dispose()
+
+
+def test_a_calendar_without_its_method_is_refused_when_queued(app):
+    with app.app_context():
+        from core import mail
+
+        with pytest.raises(ValueError, match="METHOD"):
+            mail.queue(
+                "alice@exemple.org",
+                "Invitation",
+                "Texte",
+                calendar="BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",
+            )
 
 
 def test_mail_server_down_keeps_the_message_for_later(database_backend, tmp_path):

@@ -142,3 +142,36 @@ def test_a_member_of_one_commune_cannot_touch_another(
         after = db.scalar(select(func.count()).select_from(AuditEvent))
         assert after == before + 1  # only the attacker's own login
         assert db.get(Membership, victim_membership).role == "maire"
+
+
+def test_a_permission_declared_for_commune_admins_follows_the_admin_flag(
+    app, client, commune, make_member, enable_module
+):
+    """``meteo.stations`` goes to the maire by role and to the commune's admins whatever
+    their role: the agent who runs the commune's space has it, another agent has not, and
+    both holders are the ones told."""
+    from core import rights
+
+    enable_module(commune, "meteo")
+    maire = make_member(commune, role="maire", admin=True)
+    admin_agent = make_member(commune, role="agent", admin=True)
+    agent = make_member(commune, role="agent")
+    with app.app_context():
+        here = db.get(Commune, commune.id)
+        holders = {u.id for u in rights.members_with_permission(here, "meteo.stations")}
+        alerted = {u.id for u in rights.members_with_permission(here, "meteo.alert")}
+        with app.test_request_context():
+            has = {
+                u.id: rights.has_permission(db.get(type(u), u.id), here, "meteo.stations")
+                for u in (maire, admin_agent, agent)
+            }
+    assert holders == {maire.id, admin_agent.id}
+    assert alerted == {maire.id}  # an ordinary permission stays with the roles
+    assert has == {maire.id: True, admin_agent.id: True, agent.id: False}
+
+    client.login(maire.email)
+    page = client.get("/c/10145/admin/droits").get_data(as_text=True)
+    row = page.split("Régler les stations météo", 1)[1].split("</tr>", 1)[0]
+    assert "Toujours accordé aux administrateurs de la commune" in row
+    checked = dict(re.findall(r'name="([a-z]+:meteo.stations)" id="[^"]+" (checked)?', page))
+    assert checked["maire:meteo.stations"] == "checked" and checked["agent:meteo.stations"] == ""

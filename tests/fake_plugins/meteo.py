@@ -83,6 +83,9 @@ def viatic_permissions() -> list[toolkit.Permission]:
             "meteo.view", "Voir la météo", ("maire", "adjoint", "conseiller", "agent", "citoyen")
         ),
         toolkit.Permission("meteo.alert", "Envoyer une alerte météo", ("maire",)),
+        toolkit.Permission(
+            "meteo.stations", "Régler les stations météo", ("maire",), commune_admins=True
+        ),
     ]
 
 
