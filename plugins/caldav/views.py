@@ -40,7 +40,7 @@ class ConnectionForm(FlaskForm):
         ),
     )
     username = StringField(
-        _l("Identifiant"),
+        _l("Nom d’utilisateur"),
         [InputRequired(_l("Indiquez l'identifiant du compte.")), Length(max=200)],
         render_kw={"autocomplete": "username"},
     )

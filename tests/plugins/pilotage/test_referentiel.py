@@ -91,7 +91,7 @@ def test_a_new_release_of_the_files_tells_the_communes_which_adopted_themes_chan
     loaded = cli("pilotage", "referentiel", "--dossier", str(folder))
     assert "0 thème(s) ajouté(s), 1 modifié(s), 0 retiré(s)" in loaded.output, loaded.output
     listing = page(client, f"{PILOTAGE}/referentiel")
-    assert listing.count(">modifié<") == 1
+    assert listing.count(">mis à jour<") == 1
     changed = page(client, f"{PILOTAGE}/referentiel/theme/budget-vote")
     assert "version 1, maintenant 2" in changed and "PPI du mandat" in changed
     assert "maintenant" not in page(client, f"{PILOTAGE}/referentiel/theme/fiscalite")
@@ -258,7 +258,7 @@ def test_a_platform_admins_edit_gives_the_theme_a_version_the_commune_sees(
     assert theme.version == 2
     assert theme.must == [{"text": "N'emprunter que pour investir", "ref": "CGCT, art. L2337-3"}]
     listing = page(client, f"{PILOTAGE}/referentiel")
-    assert "modifié" in listing
+    assert ">mis à jour<" in listing
     shown = page(client, f"{PILOTAGE}/referentiel/theme/dette-tresorerie")
     assert "version 1, maintenant 2" in shown
     client.submit(f"{PILOTAGE}/referentiel/theme/dette-tresorerie/lu", page=url.rsplit("/", 1)[0])
