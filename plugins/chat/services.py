@@ -22,6 +22,7 @@ a channel to a Matrix room): the commune's admins, and the roles granted ``chat.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,8 @@ from plugins.chat.models import (
     Reaction,
     Report,
 )
+
+log = logging.getLogger(__name__)
 
 PLUGIN = "chat"
 BODY_MAX = 4000
@@ -930,11 +933,18 @@ def close_channel(commune: toolkit.Commune, moderator: toolkit.User, channel: Ch
 def _notify(
     commune: toolkit.Commune, channel: Channel, message: Message, author: toolkit.User | None
 ) -> None:
-    """Mentioned people are notified; in a direct conversation, everyone else who is away
-    (not following it live). Messages that come from a bridged room (no author here) notify
-    nobody: they were seen where they were written."""
-    from plugins.chat import live
+    """Mentioned people are notified, and in a direct conversation everyone else, unless
+    they are reading the channel live. Messages that come from a bridged room (no author
+    here) notify nobody: they were seen where they were written.
 
+    "Reading live" is an open live stream on this channel (``live.hub().present``): the
+    page of the channel is open somewhere, so the message appears there as it comes, and
+    the streams keep this presence for every worker (in Redis with several). The read
+    marker cannot say it: the notification is made in the transaction that posts the
+    message, before anyone can have read it, so no marker is past it yet. A stream that
+    reconnects (every ``live.STREAM_SECONDS``, for a second or two) counts as away, and
+    a tab left open in the background counts as reading: the message still counts as
+    unread there until the tab is looked at."""
     if author is None:
         return
     handles = markup.mentioned_handles(message.body)
@@ -942,10 +952,15 @@ def _notify(
         return  # nobody to notify: the channel's readers (a query each) are not needed
     readers = [p for p in channel_members(commune, channel) if p.id != author.id]
     mentioned = [p for p in readers if markup.handle(p.name) in handles]
+    to_tell = readers if channel.kind == DIRECT else mentioned
+    if not to_tell:
+        return
+    present = _reading_live(channel, to_tell)
     url = url_for("chat.channel", channel_id=channel.id, _anchor=f"m{message.id}")
-    if mentioned:
+    mentioned_away = [p for p in mentioned if p.id not in present]
+    if mentioned_away:
         toolkit.notify(
-            mentioned,
+            mentioned_away,
             "chat.mention",
             _(
                 "%(author)s vous mentionne dans « %(channel)s »",
@@ -957,7 +972,6 @@ def _notify(
             commune=commune,
         )
     if channel.kind == DIRECT:
-        present = live.hub().present(channel.id, [p.id for p in readers])
         away = [p for p in readers if p.id not in present and p not in mentioned]
         if away:
             toolkit.notify(
@@ -968,6 +982,18 @@ def _notify(
                 url=url,
                 commune=commune,
             )
+
+
+def _reading_live(channel: Channel, people: Sequence[toolkit.User]) -> set[int]:
+    """The ids of ``people`` who have ``channel`` open live. When presence cannot be read
+    (Redis unreachable), nobody: a notification too many rather than a post that fails."""
+    from plugins.chat import live
+
+    try:
+        return live.hub().present(channel.id, [p.id for p in people])
+    except Exception as error:
+        log.warning("chat: presence not read (%s); notifying as if away", error)
+        return set()
 
 
 # --- Saving and announcing --------------------------------------------------------------------

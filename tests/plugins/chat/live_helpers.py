@@ -96,3 +96,16 @@ def api_post(session: requests.Session, base: str, channel_id: int, body: str) -
     )
     assert answer.status_code == 201, answer.text
     return answer.json()
+
+
+def start_direct(session: requests.Session, base: str, *member_ids: int) -> int:
+    """Open the direct conversation with ``member_ids`` through its form; returns its id."""
+    form = session.get(f"{base}/c/10145/chat/nouvelle-conversation", timeout=30)
+    opened = session.post(
+        f"{base}/c/10145/chat/nouvelle-conversation",
+        data={"members": [str(i) for i in member_ids], "csrf_token": CSRF.search(form.text)[1]},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert opened.status_code == 302, opened.text
+    return int(opened.headers["Location"].rsplit("/", 1)[1])

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,13 @@ import requests
 from core.testing import unavailable
 from plugins.chat import live
 from tests.plugins.chat.helpers import general_id
-from tests.plugins.chat.live_helpers import CSRF, EventStream, api_post, signed_in
+from tests.plugins.chat.live_helpers import (
+    CSRF,
+    EventStream,
+    api_post,
+    signed_in,
+    start_direct,
+)
 
 sqlite_only = pytest.mark.parametrize("database_backend", ["sqlite"], indirect=True)
 postgresql_only = pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
@@ -118,15 +126,7 @@ def test_a_reaction_reaches_the_open_streams_with_who_reacted(app, village, live
 def test_a_stream_tells_of_unread_messages_in_the_persons_other_channels(app, village, live_server):
     general = general_id(app)
     maire = signed_in(live_server, village.maire.email)
-    created = maire.get(f"{live_server}/c/10145/chat/nouvelle-conversation", timeout=10)
-    token = created.text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    opened = maire.post(
-        f"{live_server}/c/10145/chat/nouvelle-conversation",
-        data={"members": [str(village.agent.id)], "csrf_token": token},
-        allow_redirects=False,
-        timeout=10,
-    )
-    direct = int(opened.headers["Location"].rsplit("/", 1)[1])
+    direct = start_direct(maire, live_server, village.agent.id)
     agent = signed_in(live_server, village.agent.email)
     stream = EventStream(agent, stream_url(live_server, general))
     api_post(maire, live_server, direct, "Un mot rien que pour vous")
@@ -212,12 +212,18 @@ def redis_url() -> str:
     return url
 
 
-@pytest.mark.slow
-@postgresql_only
-def test_two_gunicorn_workers_share_the_live_stream_through_redis(
-    app, village, redis_url, tmp_path
-):
-    general = general_id(app)
+@dataclass
+class Workers:
+    """Two gunicorn processes serving the same database, sharing Redis under ``prefix``."""
+
+    one: str
+    two: str
+    redis_url: str
+    prefix: str
+
+
+@pytest.fixture
+def two_workers(app, redis_url, tmp_path) -> Iterator[Workers]:
     prefix = f"viatic-test-chat-{uuid.uuid4().hex[:8]}:"
     database_url = app.config["DATABASE_URL"]
     servers = []
@@ -228,63 +234,128 @@ def test_two_gunicorn_workers_share_the_live_stream_through_redis(
             )
         (first, one), (second, two) = servers
         assert first.pid != second.pid
-        writer = signed_in(one, village.maire.email)
-        reader = signed_in(two, village.agent.email)
-
-        stream = EventStream(reader, stream_url(two, general))
-        api_post(writer, one, general, "Posté sur le premier, lu sur le second")
-        event = stream.next_of("posted")
-        assert event.id == "1" and "Posté sur le premier" in event.data
-        stream.close()
-
-        api_post(writer, one, general, "Pendant la coupure, 1")
-        api_post(writer, two, general, "Pendant la coupure, 2")
-        resumed = EventStream(reader, stream_url(two, general), last_event_id="1")
-        missed = [resumed.next_of("posted") for _ in range(2)]
-        assert [e.id for e in missed] == ["2", "3"]
-        assert "coupure, 1" in missed[0].data and "coupure, 2" in missed[1].data
-        api_post(writer, one, general, "Après")
-        after = resumed.next_of("posted")
-        assert after.id == "4" and "Après" in after.data
-        resumed.close()
+        yield Workers(one, two, redis_url, prefix)
     finally:
         for process, _base in servers:
             stop(process)
 
 
-@sqlite_only
-def test_a_person_following_a_direct_conversation_live_is_not_notified(app, village, live_server):
+@pytest.mark.slow
+@postgresql_only
+def test_two_gunicorn_workers_share_the_live_stream_through_redis(app, village, two_workers):
+    general = general_id(app)
+    one, two = two_workers.one, two_workers.two
+    writer = signed_in(one, village.maire.email)
+    reader = signed_in(two, village.agent.email)
+
+    stream = EventStream(reader, stream_url(two, general))
+    api_post(writer, one, general, "Posté sur le premier, lu sur le second")
+    event = stream.next_of("posted")
+    assert event.id == "1" and "Posté sur le premier" in event.data
+    stream.close()
+
+    api_post(writer, one, general, "Pendant la coupure, 1")
+    api_post(writer, two, general, "Pendant la coupure, 2")
+    resumed = EventStream(reader, stream_url(two, general), last_event_id="1")
+    missed = [resumed.next_of("posted") for _ in range(2)]
+    assert [e.id for e in missed] == ["2", "3"]
+    assert "coupure, 1" in missed[0].data and "coupure, 2" in missed[1].data
+    api_post(writer, one, general, "Après")
+    after = resumed.next_of("posted")
+    assert after.id == "4" and "Après" in after.data
+    resumed.close()
+
+
+def wait_until_present(app, channel_id: int, user_id: int) -> None:
+    """Wait for a stream just opened to record its presence (it does so as it starts)."""
+    hub = live.hub(app)
+    deadline = time.monotonic() + 10
+    while not hub.present(channel_id, [user_id]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def notifications_page(session: requests.Session, base: str) -> str:
+    answer = session.get(f"{base}/compte/notifications", timeout=30)
+    assert answer.status_code == 200
+    return answer.text
+
+
+def mailed(app, person) -> list[str]:
+    """The subjects of the e-mails sent to ``person`` (the development mailbox)."""
     from sqlalchemy import select
 
     from core.db import db
-    from core.models import Notification
+    from core.models import EmailMessage
 
+    with app.app_context():
+        return list(
+            db.scalars(select(EmailMessage.subject).where(EmailMessage.recipient == person.email))
+        )
+
+
+MENTIONED = "Claire Martin vous mentionne dans « Équipe municipale »"
+
+
+@sqlite_only
+def test_a_person_following_a_direct_conversation_live_is_not_notified(app, village, live_server):
     maire = signed_in(live_server, village.maire.email)
-    page = maire.get(f"{live_server}/c/10145/chat/nouvelle-conversation", timeout=30)
-    token = page.text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    opened = maire.post(
-        f"{live_server}/c/10145/chat/nouvelle-conversation",
-        data={"members": [str(village.agent.id)], "csrf_token": token},
-        allow_redirects=False,
-        timeout=30,
-    )
-    direct = int(opened.headers["Location"].rsplit("/", 1)[1])
+    direct = start_direct(maire, live_server, village.agent.id)
     agent = signed_in(live_server, village.agent.email)
     stream = EventStream(agent, stream_url(live_server, direct))
-    hub = live.hub(app)
-    deadline = time.monotonic() + 10
-    while not hub.present(direct, [village.agent.id]) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the stream records its presence once it is open
-    api_post(maire, live_server, direct, "Vous êtes là ?")
+    wait_until_present(app, direct, village.agent.id)
+    api_post(maire, live_server, direct, "@julie.morel vous êtes là ?")
     assert stream.next_of("posted").id == "1"
     stream.close()
+    # Neither as a direct message nor as a mention: she read it as it came.
+    assert "Claire Martin" not in notifications_page(agent, live_server)
+    assert mailed(app, village.agent) == []
 
-    def notified() -> int:
-        with app.app_context():
-            return len(
-                list(
-                    db.scalars(select(Notification).where(Notification.user_id == village.agent.id))
-                )
-            )
 
-    assert notified() == 0
+@sqlite_only
+def test_a_mention_notifies_only_the_people_not_reading_the_channel_live(app, village, live_server):
+    general = general_id(app)
+    maire = signed_in(live_server, village.maire.email)
+    elsewhere = start_direct(maire, live_server, village.conseiller.id)
+    agent = signed_in(live_server, village.agent.email)
+    conseiller = signed_in(live_server, village.conseiller.email)
+    # Julie has the general channel open; Nadia has another conversation open.
+    reading = EventStream(agent, stream_url(live_server, general))
+    away = EventStream(conseiller, stream_url(live_server, elsewhere))
+    wait_until_present(app, general, village.agent.id)
+    wait_until_present(app, elsewhere, village.conseiller.id)
+    api_post(maire, live_server, general, "@julie.morel @nadia.benali la salle est prête ?")
+    assert "la salle est prête" in reading.next_of("posted").data
+    assert away.next_of("unread").data == f'{{"channel": {general}}}'
+    reading.close()
+    away.close()
+
+    assert MENTIONED in notifications_page(conseiller, live_server)
+    assert mailed(app, village.conseiller) == [MENTIONED]
+    assert MENTIONED not in notifications_page(agent, live_server)
+    assert mailed(app, village.agent) == []
+
+
+@pytest.mark.slow
+@postgresql_only
+def test_a_mention_of_someone_reading_live_through_another_worker_does_not_notify(
+    app, village, two_workers
+):
+    import redis
+
+    general = general_id(app)
+    one, two = two_workers.one, two_workers.two
+    agent = signed_in(two, village.agent.email)
+    stream = EventStream(agent, stream_url(two, general))
+    present = redis.Redis.from_url(two_workers.redis_url)
+    key = f"{two_workers.prefix}chat:present:{general}:{village.agent.id}"
+    deadline = time.monotonic() + 10
+    while not present.exists(key) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    maire = signed_in(one, village.maire.email)
+    api_post(maire, one, general, "@julie.morel @nadia.benali la salle est prête ?")
+    assert "la salle est prête" in stream.next_of("posted").data
+    stream.close()
+
+    assert MENTIONED in notifications_page(signed_in(one, village.conseiller.email), one)
+    assert MENTIONED not in notifications_page(agent, two)
+    assert mailed(app, village.agent) == []

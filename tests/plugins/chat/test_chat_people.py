@@ -77,6 +77,19 @@ def test_a_mention_notifies_the_person_named(app, village, client):
     assert notifications(app, village.habitant) == []
 
 
+def test_with_redis_unreachable_a_direct_message_is_still_posted_and_notified(app, village, client):
+    # Nobody's presence can be read: the others count as away.
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    client.login(village.maire.email)
+    opened = client.submit(f"{CHAT}/nouvelle-conversation", {"members": [str(village.agent.id)]})
+    direct = opened.headers["Location"]
+    assert client.submit(direct, {"body": "Le portail est ouvert"}).status_code == 302
+    assert "Le portail est ouvert" in page(client, direct)
+    assert notifications(app, village.agent) == [
+        ("chat.direct", "Nouveau message de Claire Martin")
+    ]
+
+
 def test_a_member_reports_a_message_and_the_moderator_hides_it(app, village, client):
     general = general_id(app)
     writer = app.test_client()
