@@ -3,9 +3,10 @@
 Framework-free, on the shared ``connectors.http.HttpClient`` (timeouts, retries of
 idempotent calls, circuit breaker, call log). It covers what a bridge needs: sign in once
 for a long-lived access token (a fixed device, so that transaction ids stay idempotent),
-find and join a room, tell whether it is end-to-end encrypted, send text and images with
-a transaction id (the same id twice is the same event), upload and download media (the
-authenticated endpoints), and long-poll ``/sync`` from a saved ``next_batch``.
+find and join a room, tell whether it is end-to-end encrypted, send text, images and
+edits and redact events with a transaction id (the same id twice is the same event), upload
+and download media (the authenticated endpoints), and long-poll ``/sync`` from a saved
+``next_batch``.
 
 Matrix errors (``{"errcode": "M_…", "error": "…"}``) raise :class:`MatrixRejected`,
 carrying the ``errcode``; a homeserver that does not answer raises the base's
@@ -185,6 +186,17 @@ class MatrixClient:
             f"{CLIENT}/rooms/{quote(room_id, safe='')}/send/m.room.message/"
             f"{quote(txn_id, safe='')}",
             json=content,
+        )
+        return str(answer["event_id"])
+
+    def redact(self, room_id: str, event_id: str, txn_id: str) -> str:
+        """Remove an event's content from the room (its sender may always); the same
+        ``txn_id`` is the same redaction. Returns the redaction's event id."""
+        answer = self._call(
+            "PUT",
+            f"{CLIENT}/rooms/{quote(room_id, safe='')}/redact/{quote(event_id, safe='')}/"
+            f"{quote(txn_id, safe='')}",
+            json={},
         )
         return str(answer["event_id"])
 

@@ -8,18 +8,30 @@ messages brought here.
   answers the same event for the same id, so a retry after a crash or a timeout never
   duplicates, and while the homeserver is down the messages wait and then go in order.
   Each sent message records its event id at once.
+- **Changes out.** Editing, deleting or hiding a message that went (or is going) to the
+  room queues an outbox message too, keyed by the change's event number. Its handler first
+  sends what is waiting (so that the message is there), then brings the room's copy in
+  line with the message *as it is now*: an edit sends its current text as a replacement
+  (``m.replace``), a deletion or hiding redacts the event (and the text that came with a
+  photo). An older edit delivered late therefore never brings back an older text, and
+  each change has its own transaction id, so a retry never doubles it. This needs a
+  provider that offers ``ChangesBridge``; with another one, changes stay here.
 - **In.** A job reads the rooms from the bridge's saved position (Matrix's ``next_batch``)
   and adds their new messages to the linked channels, the position saved in the same
   transaction as the messages: a failure reads the same batch again, and a message already
   here (its event id is unique) is not added twice. The bridge's own messages are skipped.
 
-Edits and deletions stay on this side (the room keeps what was sent).
+Reactions stay on this side: the bot would have to stand for everyone who reacted (one
+annotation of its own per emoji, redacted when the last person takes theirs back), which
+means keeping the annotations' event ids; the room's own edits, redactions and reactions
+are not read either (``/sync`` asks for new messages only).
 """
 
 from __future__ import annotations
 
 import io
 import re
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -101,8 +113,38 @@ def queue(commune: toolkit.Commune, channel: Channel, message: Message) -> None:
     )
 
 
+@runtime_checkable
+class ChangesBridge(Protocol):
+    """What a ``chat_bridge`` provider may offer, beyond the core's ``ChatBridgeProvider``,
+    to carry edits and deletions to the room (the ``matrix`` plugin's does); a provider
+    that only sends and receives still serves the chat. Each call is idempotent per
+    ``txn_id`` and returns the new event's id."""
+
+    def edit_message(
+        self, room_id: str, event_id: str, sender: str, text: str, txn_id: str
+    ) -> str: ...
+
+    def redact(self, room_id: str, event_id: str, txn_id: str) -> str: ...
+
+
+def queue_change(commune: toolkit.Commune, channel: Channel, message: Message, seq: int) -> None:
+    """Carry the change numbered ``seq`` of ``message`` (edited, deleted or hidden) to the
+    linked room, if the message was posted here after the link (in the caller's
+    transaction)."""
+    link = link_of(channel)
+    if message.author_id is None or link is None or message.seq <= link.from_seq:
+        return
+    toolkit.outbox_put(
+        OUTBOX_KIND,
+        {"channel": channel.id, "message": message.id, "seq": seq},
+        key=f"{OUTBOX_KIND}:{message.id}:{seq}",
+        commune=commune,
+    )
+
+
 def deliver(outbox: toolkit.OutboxMessage) -> None:
-    """Outbox handler: send the channel's messages not sent yet, in order."""
+    """Outbox handler: send the channel's messages not sent yet, in order; then, for a
+    change, bring the room's copy of its message in line."""
     channel = toolkit.db.get(Channel, int(outbox.payload["channel"]))
     link = link_of(channel) if channel is not None else None
     if channel is None or link is None:
@@ -135,10 +177,45 @@ def deliver(outbox: toolkit.OutboxMessage) -> None:
                 txn,
             )
             if message.body:
-                provider.send_message(link.room_id, message.author_name, message.body, f"{txn}-t")
+                message.bridge_text_event_id = provider.send_message(
+                    link.room_id, message.author_name, message.body, f"{txn}-t"
+                )
         else:
             event_id = provider.send_message(link.room_id, message.author_name, message.body, txn)
         message.bridge_event_id = event_id
+        toolkit.db.commit()
+    if "message" in outbox.payload:
+        changed = toolkit.db.get(Message, int(outbox.payload["message"]))
+        if changed is not None and isinstance(provider, ChangesBridge):
+            _mirror_change(provider, link.room_id, changed, int(outbox.payload["seq"]))
+
+
+def _mirror_change(provider: ChangesBridge, room_id: str, message: Message, seq: int) -> None:
+    """Make the room's copy of ``message`` what the message is now: gone, or its current
+    text (change number ``seq`` names the edit's transaction)."""
+    if message.bridge_event_id is None:
+        return  # never sent: deleted or hidden before it went
+    txn = f"viatic-{message.id}"
+    if message.gone:
+        provider.redact(room_id, message.bridge_event_id, f"{txn}-redact")
+        if message.bridge_text_event_id is not None:
+            provider.redact(room_id, message.bridge_text_event_id, f"{txn}-t-redact")
+    elif message.photo is None:
+        provider.edit_message(
+            room_id, message.bridge_event_id, message.author_name, message.body, f"{txn}-e{seq}"
+        )
+    elif message.bridge_text_event_id is not None:
+        provider.edit_message(
+            room_id,
+            message.bridge_text_event_id,
+            message.author_name,
+            message.body,
+            f"{txn}-t-e{seq}",
+        )
+    else:  # a photo sent without text, which an edit gave: the text goes on its own
+        message.bridge_text_event_id = provider.send_message(
+            room_id, message.author_name, message.body, f"{txn}-t"
+        )
         toolkit.db.commit()
 
 

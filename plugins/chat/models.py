@@ -139,6 +139,9 @@ class Message(toolkit.Base):
     # The event of the bridged room (Matrix) this message was sent as or came from: a
     # message of the room that comes again is recognised by it.
     bridge_event_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # A photo with text goes to the room as two events, the image and then the text: the
+    # text's, which an edit replaces and a deletion removes with the image.
+    bridge_text_event_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=toolkit.utcnow)
     edited_at: Mapped[dt.datetime | None]
     deleted_at: Mapped[dt.datetime | None]

@@ -444,6 +444,14 @@ def _record(channel: Channel, message: Message, kind: str) -> int:
     return seq
 
 
+def _record_change(commune: toolkit.Commune, channel: Channel, message: Message, kind: str) -> None:
+    """Number a change of ``message`` (edited, deleted, hidden) and carry it to the
+    bridged room, if any."""
+    from plugins.chat import bridge
+
+    bridge.queue_change(commune, channel, message, _record(channel, message, kind))
+
+
 def _clean_body(body: object, optional: bool = False) -> str:
     text = typed(body).replace("\r\n", "\n").strip()
     if not text and not optional:
@@ -561,7 +569,7 @@ def edit_message(
     )
     message.body, message.html = text, markup.render(text)
     message.edited_at = toolkit.utcnow()
-    _record(channel, message, EDITED)
+    _record_change(commune, channel, message, EDITED)
     return True
 
 
@@ -582,7 +590,7 @@ def delete_message(commune: toolkit.Commune, user: toolkit.User, message: Messag
         toolkit.files.delete(message.photo)
         message.photo = None
     message.deleted_at = toolkit.utcnow()
-    _record(channel, message, DELETED)
+    _record_change(commune, channel, message, DELETED)
 
 
 def toggle_reaction(
@@ -814,7 +822,7 @@ def hide_message(
         select(Report).where(Report.message_id == message.id, Report.resolved_at.is_(None))
     ):
         report.resolved_at = message.hidden_at
-    _record(channel, message, HIDDEN)
+    _record_change(commune, channel, message, HIDDEN)
 
 
 def report_message(

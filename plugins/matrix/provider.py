@@ -141,6 +141,22 @@ class MatrixBridge:
         content = {"msgtype": "m.text", "body": f"{sender} : {text}"}
         return self._call(lambda client: client.send(room_id, txn_id, content))
 
+    def edit_message(self, room_id: str, event_id: str, sender: str, text: str, txn_id: str) -> str:
+        """Replace the text of the bridge's event ``event_id`` (an ``m.replace`` relation:
+        clients show the new text, marked as edited; older ones show the fallback body,
+        the new text starred)."""
+        content = {
+            "msgtype": "m.text",
+            "body": f"* {sender} : {text}",
+            "m.new_content": {"msgtype": "m.text", "body": f"{sender} : {text}"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+        }
+        return self._call(lambda client: client.send(room_id, txn_id, content))
+
+    def redact(self, room_id: str, event_id: str, txn_id: str) -> str:
+        """Remove the content of the bridge's event ``event_id`` from the room."""
+        return self._call(lambda client: client.redact(room_id, event_id, txn_id))
+
     def send_image(
         self,
         room_id: str,

@@ -1,5 +1,6 @@
 """The Matrix bridge against a real Synapse (started from ``.venv/synapse``): a channel
-linked to a room exchanges text and photos both ways; the homeserver stopped and started
+linked to a room exchanges text and photos both ways, and the edits, deletions and hidings
+made here reach the room as a Matrix client shows them; the homeserver stopped and started
 again mid-conversation loses nothing and doubles nothing; encrypted rooms, missing rooms
 and wrong credentials are refused with a sentence.
 
@@ -109,6 +110,24 @@ class Person:
         ]
         return list(reversed(events))
 
+    def shown(self, room_id: str, sender: str) -> list[str | None]:
+        """``sender``'s messages as a Matrix client shows them, oldest first: each with its
+        latest edit's text (the homeserver bundles it), None for one redacted; the edits
+        are not messages of their own."""
+        found: list[str | None] = []
+        for event in self.timeline(room_id, sender):
+            content = event["content"]
+            if (content.get("m.relates_to") or {}).get("rel_type") == "m.replace":
+                continue
+            edit = event.get("unsigned", {}).get("m.relations", {}).get("m.replace")
+            if not content:
+                found.append(None)
+            elif edit is not None:
+                found.append(edit["content"]["m.new_content"]["body"])
+            else:
+                found.append(content["body"])
+        return found
+
     def download(self, mxc: str) -> bytes:
         server, media_id = mxc.removeprefix("mxc://").split("/")
         answer = self.session.get(
@@ -166,23 +185,49 @@ def sync(app) -> int:
         return bridge.sync(db.scalar(select(Commune).where(Commune.insee == "10145")))
 
 
-def test_a_linked_channel_exchanges_text_and_photos_with_its_room(app, village, client, matrix):
-    bot, alice, room = matrix
-    general = general_id(app)
-    assert connect(client, general, room).status_code == 302
-    assert room in page(client, f"{CHAT}/salon/{general}/membres")
-
-    post(client, general, "Bonjour depuis la mairie")
-    photo = client.post(
-        f"{CHAT}/salon/{general}",
+def post_photo(client, channel_id: int, body: str = ""):
+    return client.post(
+        f"{CHAT}/salon/{channel_id}",
         data={
-            "csrf_token": client.csrf_token(f"{CHAT}/salon/{general}"),
-            "body": "",
+            "csrf_token": client.csrf_token(f"{CHAT}/salon/{channel_id}"),
+            "body": body,
             "photo": (io.BytesIO(png_bytes((40, 30))), "plan.png", "image/png"),
         },
         content_type="multipart/form-data",
     )
-    assert photo.status_code == 302
+
+
+def edit(client, message_id: int, body: str):
+    return client.submit(
+        f"{CHAT}/message/{message_id}/modifier", {"body": body}, page=f"{CHAT}/message/{message_id}"
+    )
+
+
+def delete(client, message_id: int):
+    return client.submit(
+        f"{CHAT}/message/{message_id}/supprimer", page=f"{CHAT}/message/{message_id}"
+    )
+
+
+def deliver_again(app) -> None:
+    """Run every delivery once more, as an at-least-once outbox may."""
+    with app.app_context():
+        db.execute(
+            update(OutboxMessage).values(status=OutboxMessage.PENDING, next_attempt_at=utcnow())
+        )
+        db.commit()
+    deliver(app)
+
+
+def test_a_linked_channel_exchanges_text_and_photos_with_its_room(app, village, client, matrix):
+    bot, alice, room = matrix
+    general = general_id(app)
+    assert connect(client, general, room).status_code == 302
+    linked = page(client, f"{CHAT}/salon/{general}/membres")
+    assert room in linked and "ainsi que leurs modifications et suppressions" in linked
+
+    post(client, general, "Bonjour depuis la mairie")
+    assert post_photo(client, general).status_code == 302
     assert deliver(app) == 2
     sent = alice.timeline(room, bot.user_id)
     assert [e["content"]["msgtype"] for e in sent] == ["m.text", "m.image"]
@@ -219,6 +264,8 @@ def test_a_homeserver_stopped_and_restarted_loses_and_doubles_nothing(
         # The portal keeps working; the messages wait in the outbox.
         assert post(client, general, "Pendant la coupure, 1").status_code == 302
         assert post(client, general, "Pendant la coupure, 2").status_code == 302
+        before = messages(app, general)[0]
+        assert edit(client, before.id, "Avant la coupure (corrigé)").status_code == 302
         assert deliver(app) == 0
         with pytest.raises(ConnectorError):
             sync(app)
@@ -232,12 +279,12 @@ def test_a_homeserver_stopped_and_restarted_loses_and_doubles_nothing(
     assert deliver(app) >= 1
     alice.say(room, {"msgtype": "m.text", "body": "Tchap : après la coupure"})
     assert sync(app) == 1
-    bodies = [e["content"]["body"] for e in alice.timeline(room, bot.user_id)]
-    assert bodies == [
-        "Claire Martin : Avant la coupure",
+    shown = [
+        "Claire Martin : Avant la coupure (corrigé)",
         "Claire Martin : Pendant la coupure, 1",
         "Claire Martin : Pendant la coupure, 2",
     ]
+    assert alice.shown(room, bot.user_id) == shown
     # A delivery that runs again (at-least-once) sends nothing twice: the same transaction
     # id is the same event.
     with app.app_context():
@@ -251,13 +298,90 @@ def test_a_homeserver_stopped_and_restarted_loses_and_doubles_nothing(
         )
         db.commit()
     deliver(app)
-    assert len(alice.timeline(room, bot.user_id)) == 3
+    assert len(alice.timeline(room, bot.user_id)) == 4  # the three messages and the edit
+    assert alice.shown(room, bot.user_id) == shown
     assert [m.body for m in messages(app, general)] == [
-        "Avant la coupure",
+        "Avant la coupure (corrigé)",
         "Tchap : avant la coupure",
         "Pendant la coupure, 1",
         "Pendant la coupure, 2",
         "Tchap : après la coupure",
+    ]
+
+
+def test_edits_deletions_and_hidings_made_here_reach_the_room_once(app, village, client, matrix):
+    bot, alice, room = matrix
+    general = general_id(app)
+    assert connect(client, general, room).status_code == 302
+    post(client, general, "Réunion jeudi à 18 h")
+    post(client, general, "Un message de trop")
+    assert post_photo(client, general, "Le plan du chantier").status_code == 302
+    agent = app.test_client()
+    agent.login(village.agent.email)
+    post(agent, general, "Un propos déplacé")
+    assert deliver(app) == 4
+    meeting, extra, plan, remark = messages(app, general)
+    assert alice.shown(room, bot.user_id) == [
+        "Claire Martin : Réunion jeudi à 18 h",
+        "Claire Martin : Un message de trop",
+        "Claire Martin : plan.png",
+        "Claire Martin : Le plan du chantier",
+        "Julie Morel : Un propos déplacé",
+    ]
+
+    assert edit(client, meeting.id, "Réunion vendredi à 18 h").status_code == 302
+    assert edit(client, meeting.id, "Réunion vendredi à 19 h").status_code == 302
+    assert delete(client, extra.id).status_code == 302
+    assert delete(client, plan.id).status_code == 302
+    hidden = client.submit(
+        f"{CHAT}/message/{remark.id}/masquer", {"reason": ""}, page=f"{CHAT}/message/{remark.id}"
+    )
+    assert hidden.status_code == 302
+    assert deliver(app) == 5
+    shown = [
+        "Claire Martin : Réunion vendredi à 19 h",
+        None,  # deleted
+        None,  # the photo deleted, with its text
+        None,
+        None,  # hidden by a moderator
+    ]
+    assert alice.shown(room, bot.user_id) == shown
+    events = len(alice.timeline(room, bot.user_id))
+    assert events == 7  # the five messages and the two edits
+
+    # Delivered again, nothing is doubled: each change has its own transaction id.
+    deliver_again(app)
+    assert alice.shown(room, bot.user_id) == shown
+    assert len(alice.timeline(room, bot.user_id)) == events
+    # The bridge's own edits do not come back as messages.
+    assert sync(app) == 0
+    assert [m.body for m in messages(app, general)] == ["Réunion vendredi à 19 h", "", "", ""]
+
+
+def test_a_message_changed_before_it_went_goes_as_it_is_now(app, village, client, matrix):
+    bot, alice, room = matrix
+    general = general_id(app)
+    assert connect(client, general, room).status_code == 302
+    post(client, general, "Premier jet")
+    post(client, general, "Jamais envoyé")
+    assert post_photo(client, general).status_code == 302
+    first, never, photo = messages(app, general)
+    assert edit(client, first.id, "Version relue").status_code == 302
+    assert delete(client, never.id).status_code == 302
+    deliver(app)
+    assert alice.shown(room, bot.user_id) == [
+        "Claire Martin : Version relue",
+        "Claire Martin : plan.png",
+    ]
+    # A photo sent without text, then given some: the text follows it, then changes.
+    assert edit(client, photo.id, "Le plan, vu du nord").status_code == 302
+    assert deliver(app) == 1
+    assert edit(client, photo.id, "Le plan, vu du sud").status_code == 302
+    assert deliver(app) == 1
+    assert alice.shown(room, bot.user_id) == [
+        "Claire Martin : Version relue",
+        "Claire Martin : plan.png",
+        "Claire Martin : Le plan, vu du sud",
     ]
 
 
