@@ -77,11 +77,13 @@ HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
 
 
 class VideoError(Exception):
-    """Bad input: ``errors`` maps a field to its French message."""
+    """Bad input: ``errors`` maps a field to its French message; ``status`` is what a page
+    answers with (413 for a file too big, 415 for a file of the wrong type, else 400)."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, str], status: int = 400) -> None:
         super().__init__(next(iter(errors.values())))
         self.errors = errors
+        self.status = status
 
     @property
     def message(self) -> str:
@@ -149,24 +151,30 @@ def player_html(video: Video, captions_url: str | None = None) -> str | None:
 
 def check_captions(data: bytes) -> str:
     """The text of a WebVTT file, or VideoError naming what is wrong with it."""
+    if not data:
+        raise VideoError({"captions": _("Le fichier de sous-titres est vide.")})
     if len(data) > CAPTIONS_MAX_BYTES:
-        raise VideoError({"captions": _("Le fichier de sous-titres dépasse 512 Ko.")})
+        raise VideoError({"captions": _("Le fichier de sous-titres dépasse 512 Ko.")}, 413)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise VideoError(
-            {"captions": _("Le fichier de sous-titres doit être un fichier WebVTT en UTF-8.")}
+            {"captions": _("Le fichier de sous-titres doit être un fichier WebVTT en UTF-8.")},
+            415,
         ) from None
     text = text.replace("\r\n", "\n")
     not_vtt = _("Ce fichier n'est pas au format WebVTT (il doit commencer par « WEBVTT »).")
     if not re.match(r"WEBVTT(?:[ \t][^\n]*)?(?:\n|$)", text):
-        raise VideoError({"captions": not_vtt})
+        raise VideoError({"captions": not_vtt}, 415)
+    bad_timings = _("Ce fichier WebVTT contient une erreur : vérifiez les horodatages.")
     try:
         captions = webvtt.from_string(text)
     except (MalformedFileError, MalformedCaptionError):
-        raise VideoError(
-            {"captions": _("Ce fichier WebVTT contient une erreur : vérifiez les horodatages.")}
-        ) from None
+        raise VideoError({"captions": bad_timings}) from None
+    # The parser skips a cue whose timings it cannot read: refused, rather than lost silently.
+    timing_lines = sum("-->" in line for line in text.split("\n"))
+    if len(captions.captions) < timing_lines:
+        raise VideoError({"captions": bad_timings})
     if not captions.captions:
         raise VideoError({"captions": _("Ce fichier WebVTT ne contient aucun sous-titre.")})
     return text

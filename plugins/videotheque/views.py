@@ -173,12 +173,21 @@ def index() -> str:
 def show(video_id: int) -> str:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     video = services.get_video(commune, user, video_id)
+    return _show_page(video, _rating_form(video, user))
+
+
+def _rating_form(video: Video, user: toolkit.User | None) -> RatingForm:
+    """The rating form filled with the person's rating, if they gave one."""
     mine = services.my_rating(video, user)
-    form = RatingForm(stars=str(mine.stars) if mine else "5", review=mine.review if mine else "")
-    return _show_page(video, form)
+    return RatingForm(stars=str(mine.stars) if mine else "5", review=mine.review if mine else "")
 
 
-def _show_page(video: Video, form: RatingForm, status: int = 200) -> Any:
+def _show_page(
+    video: Video,
+    form: RatingForm,
+    status: int = 200,
+    captions_form: CaptionsForm | None = None,
+) -> Any:
     user = toolkit.current_user()
     return toolkit.render(
         "videotheque/show.html",
@@ -189,7 +198,7 @@ def _show_page(video: Video, form: RatingForm, status: int = 200) -> Any:
         reviews=services.reviews(video, user),
         related=services.related(video),
         form=form,
-        captions_form=CaptionsForm(),
+        captions_form=captions_form or CaptionsForm(),
         button=ModerationForm(),
         can_rate=video.published
         and toolkit.has_permission(user, toolkit.current_commune(), "videotheque.rate"),
@@ -356,13 +365,13 @@ def add_captions(video_id: int) -> Any:
     form = CaptionsForm()
     upload = request.files.get("captions")
     try:
-        if not form.validate_on_submit() or upload is None or not upload.filename:
+        if upload is None or not upload.filename:
             raise services.VideoError({"captions": _("Choisissez un fichier de sous-titres.")})
         services.attach_captions(video, user, upload.read(services.CAPTIONS_MAX_BYTES + 1))
     except services.VideoError as error:
         toolkit.db.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("videotheque.show", video_id=video.id) + "#sous-titres")
+        _show_errors(form, error)
+        return _show_page(video, _rating_form(video, user), error.status, captions_form=form)
     toolkit.db.commit()
     flash(_("Les sous-titres sont enregistrés."), "success")
     return redirect(url_for("videotheque.show", video_id=video.id))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from core.db import db
@@ -257,7 +259,24 @@ def test_a_chunk_past_the_announced_size_is_refused_and_nothing_is_written(app, 
     assert send(client, url, VIDEO, 0).status_code == 204
 
 
-def test_captions_that_are_not_webvtt_are_refused_on_the_video_page(app, client, village):
+def captioned_actions(app) -> int:
+    with app.app_context():
+        return len(
+            db.scalars(
+                select(AuditEvent).where(AuditEvent.action == "videotheque.video.captioned")
+            ).all()
+        )
+
+
+def send_captions(client, video_id: int, captions: tuple[bytes, str] | None):
+    shown = f"{LIBRARY}/video/{video_id}"
+    data = {"captions": (io.BytesIO(captions[0]), captions[1])} if captions else {}
+    return client.submit(
+        f"{shown}/sous-titres", data, page=shown, content_type="multipart/form-data"
+    )
+
+
+def test_captions_refused_for_a_video_waiting_for_them_leave_it_unpublished(app, client, village):
     client.login(village.maire.email)
     started = start(client, captions=None)
     assert send(client, started.json["upload_url"], VIDEO, 0).status_code == 204
@@ -265,18 +284,72 @@ def test_captions_that_are_not_webvtt_are_refused_on_the_video_page(app, client,
     client.login(village.moderator.email)
     approve(client, video_id)
     client.login(village.maire.email)
-    shown = f"{LIBRARY}/video/{video_id}"
     srt = b"1\n00:00:01,000 --> 00:00:02,000\nSRT, pas WebVTT\n"
-    refused = client.submit(
-        f"{shown}/sous-titres",
-        {"captions": (io.BytesIO(srt), "fr.srt")},
-        page=shown,
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
+    refused = send_captions(client, video_id, (srt, "fr.srt"))
+    assert refused.status_code == 415
     assert says(refused.get_data(as_text=True), "n'est pas au format WebVTT")
     row = video(app, video_id)
     assert row.captions_vtt is None and row.published_at is None
+    assert captioned_actions(app) == 0
+    # Then the right file publishes it, from the same form.
+    assert send_captions(client, video_id, (CAPTIONS, "fr.vtt")).status_code == 302
+    assert video(app, video_id).published_at is not None
+
+
+@pytest.mark.parametrize(
+    ("captions", "status", "message"),
+    [
+        (None, 400, "Choisissez un fichier de sous-titres."),
+        ((b"", "fr.vtt"), 400, "Le fichier de sous-titres est vide."),
+        (
+            (b"1\n00:00:01,000 --> 00:00:02,000\nSRT, pas WebVTT\n", "fr.srt"),
+            415,
+            "Ce fichier n'est pas au format WebVTT (il doit commencer par « WEBVTT »).",
+        ),
+        (
+            (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "photo.vtt"),
+            415,
+            "Le fichier de sous-titres doit être un fichier WebVTT en UTF-8.",
+        ),
+        (
+            (CAPTIONS + b"\n00:02.500 --> 00:61.000\nUne minute de 61 secondes.\n", "fr.vtt"),
+            400,
+            "Ce fichier WebVTT contient une erreur : vérifiez les horodatages.",
+        ),
+        ((b"WEBVTT\n", "fr.vtt"), 400, "Ce fichier WebVTT ne contient aucun sous-titre."),
+        (
+            (CAPTIONS + b"Encore.\n" * 70_000, "fr.vtt"),
+            413,
+            "Le fichier de sous-titres dépasse 512 Ko.",
+        ),
+    ],
+    ids=["no-file", "empty", "srt", "not-text", "bad-timestamps", "no-cue", "too-big"],
+)
+def test_refused_captions_answer_with_the_page_and_its_error_and_keep_the_video_as_it_was(
+    app, client, village, captions, status, message
+):
+    client.login(village.maire.email)
+    video_id = upload(client)  # captioned, waiting for a moderator: the form replaces them
+    before = video(app, video_id)
+    assert before.captions_vtt == CAPTIONS.decode()
+
+    refused = send_captions(client, video_id, captions)
+
+    assert refused.status_code == status
+    html = refused.get_data(as_text=True)
+    assert html.count(str(escape(message))) == 2  # in the summary and under the field
+    assert 'aria-describedby="captions-erreur"' in html and 'aria-invalid="true"' in html
+    assert "<title>Erreur — Rénover l&#39;école sans fermer de classe" in html
+    after = video(app, video_id)
+    assert (after.captions_vtt, after.status, after.moderation, after.published_at) == (
+        before.captions_vtt,
+        before.status,
+        before.moderation,
+        None,
+    )
+    assert captioned_actions(app) == 0
+    track = client.get(f"{LIBRARY}/video/{video_id}/sous-titres.vtt")
+    assert track.data == CAPTIONS
 
 
 def test_another_commune_never_sees_unpublished_videos(
