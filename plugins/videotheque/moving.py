@@ -31,21 +31,20 @@ class Report:
 def move_video(video: Video, target: VideoProvider) -> None:
     """Copy ``video`` to ``target`` (resuming a copy begun before), then switch it over."""
     source = services.provider_of(video)
-    if video.move_provider != target.name or not video.move_ref:
-        stream, size = source.open_file(video.provider_ref, 0)
-        upload = target.start_upload(size, video.title, video.description)
-        video.move_provider, video.move_ref, video.move_resume = (
-            target.name,
-            upload.ref,
-            upload.resume,
-        )
-        toolkit.db.commit()  # remembered before the first byte, to resume this very copy
-        offset = 0
-    else:
+    upload, offset = None, 0
+    if video.move_provider == target.name and video.move_ref:
         upload = VideoUpload(video.move_ref, video.move_resume or "")
         offset = target.upload_offset(upload)
-        stream, size = source.open_file(video.provider_ref, offset)
-    try:
+    stream, size = source.open_file(video.provider_ref, offset)
+    try:  # the stream holds a connection to the source: closed whatever happens
+        if upload is None:
+            upload = target.start_upload(size, video.title, video.description)
+            video.move_provider, video.move_ref, video.move_resume = (
+                target.name,
+                upload.ref,
+                upload.resume,
+            )
+            toolkit.db.commit()  # remembered before the first byte, to resume this very copy
         while offset < size:
             length = min(services.CHUNK_BYTES, size - offset)
             offset = target.upload_chunk(upload, offset, stream, length)

@@ -9,6 +9,9 @@ failure of Vimeo is reported as ``CapabilityUnavailable``, which the library tur
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 from flask import current_app, has_request_context, request
@@ -102,56 +105,90 @@ def test_connection(commune: toolkit.Commune, token: str) -> toolkit.Health:
     )
 
 
+class _FileStream(io.RawIOBase):
+    """A video's file being read from Vimeo, with the client it is read through: closing
+    the stream closes the client, which lives as long as the copy that reads it."""
+
+    def __init__(self, raw: IO[bytes], vimeo: VimeoClient) -> None:
+        super().__init__()
+        self._raw = raw
+        self._vimeo = vimeo
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._raw.read(-1 if size is None else size)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._raw.close()
+            finally:
+                self._vimeo.close()
+        super().close()
+
+
 class VimeoProvider:
-    """A commune's Vimeo account as a ``VideoProvider``."""
+    """A commune's Vimeo account as a ``VideoProvider``.
+
+    The core builds a provider at each use and nobody closes it, so the provider holds no
+    connection: each operation opens its client (one HTTP session, whose connection the
+    operation's calls share) and closes it before returning. Only a file being read keeps
+    its client open, until the stream is closed.
+    """
 
     name = "vimeo"
 
     def __init__(self, commune: toolkit.Commune, settings: dict[str, Any]) -> None:
         if not settings.get("access_token"):
             raise ValueError("no Vimeo access token in the commune's settings")
+        self.commune = commune
         self.settings = settings
-        self.vimeo = client(commune, settings)
+
+    @contextmanager
+    def _vimeo(self) -> Iterator[VimeoClient]:
+        """The account's client for one operation, closed at its end; Vimeo's failures
+        become ``CapabilityUnavailable``."""
+        vimeo = client(self.commune, self.settings)
+        try:
+            yield vimeo
+        except ConnectorError as exc:
+            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        finally:
+            vimeo.close()
 
     def start_upload(self, size: int, title: str, description: str) -> VideoUpload:
-        try:
-            upload = self.vimeo.create_upload(size, title, description)
-        except ConnectorError as exc:
-            raise toolkit.CapabilityUnavailable(str(exc)) from exc
-        try:
-            self.vimeo.restrict_embed(upload.video_id, portal_domain())
-            if self.settings.get("folder_id"):
-                self.vimeo.add_to_folder(self.settings["folder_id"], upload.video_id)
-            if self.settings.get("showcase_id"):
-                self.vimeo.add_to_showcase(self.settings["showcase_id"], upload.video_id)
-        except ConnectorError as exc:
-            # The library keeps nothing of a contribution that could not start: neither does
-            # Vimeo keep a video half set up (embeddable anywhere, outside its folder).
+        with self._vimeo() as vimeo:
+            upload = vimeo.create_upload(size, title, description)
             try:
-                self.vimeo.delete(upload.video_id)
+                vimeo.restrict_embed(upload.video_id, portal_domain())
+                if self.settings.get("folder_id"):
+                    vimeo.add_to_folder(self.settings["folder_id"], upload.video_id)
+                if self.settings.get("showcase_id"):
+                    vimeo.add_to_showcase(self.settings["showcase_id"], upload.video_id)
             except ConnectorError:
-                current_app.logger.warning("vimeo: video %s left unfinished", upload.video_id)
-            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+                # The library keeps nothing of a contribution that could not start: neither
+                # does Vimeo keep a video half set up (embeddable anywhere, outside its folder).
+                try:
+                    vimeo.delete(upload.video_id)
+                except ConnectorError:
+                    current_app.logger.warning("vimeo: video %s left unfinished", upload.video_id)
+                raise
         return VideoUpload(upload.video_id, upload.upload_link)
 
     def upload_offset(self, upload: VideoUpload) -> int:
-        try:
-            offset, _length = self.vimeo.upload_offset(upload.resume)
-        except ConnectorError as exc:
-            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        with self._vimeo() as vimeo:
+            offset, _length = vimeo.upload_offset(upload.resume)
         return offset
 
     def upload_chunk(self, upload: VideoUpload, offset: int, stream: IO[bytes], length: int) -> int:
-        try:
-            return self.vimeo.upload_chunk(upload.resume, offset, stream, length)
-        except ConnectorError as exc:
-            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        with self._vimeo() as vimeo:
+            return vimeo.upload_chunk(upload.resume, offset, stream, length)
 
     def state(self, ref: str) -> str:
-        try:
-            state = self.vimeo.state(ref)
-        except ConnectorError as exc:
-            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        with self._vimeo() as vimeo:
+            state = vimeo.state(ref)
         if state is None:
             return VIDEO_MISSING
         if state.failed:
@@ -159,24 +196,21 @@ class VimeoProvider:
         return VIDEO_READY if state.ready else VIDEO_PROCESSING
 
     def attach_captions(self, ref: str, vtt: bytes, language: str) -> None:
-        try:
-            self.vimeo.add_captions(
-                ref, vtt, language, "Français" if language == "fr" else language
-            )
-        except ConnectorError as exc:
-            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        with self._vimeo() as vimeo:
+            vimeo.add_captions(ref, vtt, language, "Français" if language == "fr" else language)
 
     def open_file(self, ref: str, offset: int = 0) -> tuple[IO[bytes], int]:
+        vimeo = client(self.commune, self.settings)
         try:
-            return self.vimeo.download(ref, offset)
+            raw, size = vimeo.download(ref, offset)
         except ConnectorError as exc:
+            vimeo.close()
             raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        return _FileStream(raw, vimeo), size  # type: ignore[return-value]
 
     def delete(self, ref: str) -> None:
-        try:
-            self.vimeo.delete(ref)
-        except ConnectorError as exc:
-            raise toolkit.CapabilityUnavailable(str(exc)) from exc
+        with self._vimeo() as vimeo:
+            vimeo.delete(ref)
 
     def embed_html(self, video_id: str, title: str, captions_url: str | None = None) -> str:
         # The captions are Vimeo's text track (sent with attach_captions): the player shows
