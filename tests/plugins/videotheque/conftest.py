@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 from click.testing import CliRunner, Result
 
 from connectors.vimeo import RATE_WINDOWS
 from core.cli import main
 from tests.plugins.videotheque import contract
 from tests.plugins.videotheque.fake_vimeo import ACCEPT, FakeVimeo, contract_path
-from tests.plugins.videotheque.helpers import Village
+from tests.plugins.videotheque.helpers import TrackedSession, Village
 
 
 @pytest.fixture
@@ -29,6 +30,15 @@ def fake_vimeo() -> Iterator[FakeVimeo]:
     # Without the version, Vimeo answers with its newest API, not the contract's 3.4.
     unversioned = [f"{m} {p}: {a!r}" for m, p, a in fake.accepts if a != ACCEPT]
     assert not unversioned, "API calls without the 3.4 Accept header: " + "; ".join(unversioned)
+
+
+@pytest.fixture
+def http_sessions(monkeypatch) -> list[TrackedSession]:
+    """Every HTTP session (``requests.Session``) opened from now on, each knowing whether it
+    was closed: one left open holds its connection until the garbage collector comes by."""
+    made: list[TrackedSession] = []
+    monkeypatch.setattr(requests, "Session", lambda: TrackedSession(made))
+    return made
 
 
 @pytest.fixture

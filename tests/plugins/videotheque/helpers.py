@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from flask import Flask
 from markupsafe import escape
 from sqlalchemy import func, select
@@ -145,3 +146,16 @@ def an_hour_later(app: Flask) -> None:
         for found in db.scalars(select(Video).where(Video.checked_at.is_not(None))):
             found.checked_at -= dt.timedelta(minutes=61)
         db.commit()
+
+
+class TrackedSession(requests.Session):
+    """An HTTP session that remembers whether it was closed (and with it its connections)."""
+
+    def __init__(self, made: list[TrackedSession]) -> None:
+        super().__init__()
+        self.was_closed = False
+        made.append(self)
+
+    def close(self) -> None:
+        self.was_closed = True
+        super().close()

@@ -66,3 +66,26 @@ def test_the_copy_command_explains_itself_in_plain_french(viatic):
     assert "Copie les vidéos de la commune INSEE" in text
     assert "reprend là où elle s'était arrêtée" in text
     assert "--vers" in text and "videointerne" in text
+
+
+def test_a_copy_the_target_cannot_start_is_left_to_resume_and_its_source_closed(
+    app, client, vimeo_village, fake_vimeo, viatic, tmp_path, http_sessions
+):
+    client.login(vimeo_village.maire.email)
+    video_id = upload(client)
+    fake_vimeo.advance(video(app, video_id).provider_ref, 3)
+    run_job(app, vimeo_village.commune)
+    (tmp_path / "videos").mkdir(exist_ok=True)
+    (tmp_path / "videos" / "10145").write_bytes(b"")  # a file where the folder should be
+
+    refused = viatic("videotheque", "deplacer", "10145")
+
+    assert refused.exit_code == 1, refused.output
+    assert "0 vidéo(s) déplacée(s), 1 à reprendre." in refused.output
+    assert video(app, video_id).provider == "vimeo" and video(app, video_id).move_ref is None
+    assert http_sessions and all(session.was_closed for session in http_sessions)
+
+    (tmp_path / "videos" / "10145").unlink()
+    again = viatic("videotheque", "deplacer", "10145")
+    assert again.exit_code == 0, again.output
+    assert video(app, video_id).provider == "videointerne"

@@ -6,10 +6,6 @@ storage, after which the older Vimeo videos still play."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-import requests
-
 from connectors.http import BREAKERS
 from tests.plugins.videotheque.helpers import (
     CAPTIONS,
@@ -224,29 +220,12 @@ def audit_count(app) -> int:
         return db.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
-class TrackedSession(requests.Session):
-    """An HTTP session that remembers whether it was closed (and so its connections)."""
-
-    made: ClassVar[list[TrackedSession]] = []
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.was_closed = False
-        TrackedSession.made.append(self)
-
-    def close(self) -> None:
-        self.was_closed = True
-        super().close()
-
-
 def test_no_connection_to_vimeo_is_left_open_after_a_request_a_job_or_a_copy(
-    app, client, vimeo_village, fake_vimeo, viatic, monkeypatch
+    app, client, vimeo_village, fake_vimeo, viatic, http_sessions
 ):
-    """The core builds a provider at each use and never closes it: a session it left open
-    would hold its connection to Vimeo (kept alive by Vimeo, unlike the fake) until the
-    garbage collector came by, one per page, chunk and job run."""
-    monkeypatch.setattr(requests, "Session", TrackedSession)
-    monkeypatch.setattr(TrackedSession, "made", [])
+    """The core builds a provider at each use and never closes it: a session the provider
+    left open would hold its connection to Vimeo (kept alive by Vimeo, unlike the fake)
+    until the garbage collector came by, one per page, chunk and job run."""
     client.login(vimeo_village.maire.email)
     video_id = upload(client)  # started, sent in chunks, captioned, asked about
     ref = video(app, video_id).provider_ref
@@ -257,5 +236,5 @@ def test_no_connection_to_vimeo_is_left_open_after_a_request_a_job_or_a_copy(
     assert f"player.vimeo.com/video/{ref}" in page(client, f"{LIBRARY}/video/{video_id}")
     moved = viatic("videotheque", "deplacer", "10145")  # the file read back from Vimeo
     assert moved.exit_code == 0, moved.output
-    assert len(TrackedSession.made) >= 4  # the upload, the job, the copy: Vimeo was called
-    assert [s for s in TrackedSession.made if not s.was_closed] == []
+    assert len(http_sessions) >= 4  # the upload, the job, the copy: Vimeo was called
+    assert [session for session in http_sessions if not session.was_closed] == []
