@@ -84,6 +84,7 @@ def viatic_permissions() -> list[toolkit.Permission]:
             "chat.moderate",
             _l("Modérer la messagerie : masquer un message, retirer un membre, fermer un canal"),
             ("maire",),
+            commune_admins=True,
         ),
     ]
 

@@ -116,11 +116,10 @@ def is_team(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
 
 
 def can_moderate(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
-    """The commune's admins moderate its chat, and so do the roles granted ``chat.moderate``
-    (the maire, by default)."""
-    return toolkit.has_permission(user, commune, "chat.moderate") or (
-        toolkit.has_permission(user, commune, "chat.view")
-        and toolkit.is_commune_admin(user, commune)
+    """Who holds ``chat.moderate`` (the maire by default, and the commune's admins whatever
+    their role: it is declared ``commune_admins``) moderates the chat they may read."""
+    return toolkit.has_permission(user, commune, "chat.moderate") and toolkit.has_permission(
+        user, commune, "chat.view"
     )
 
 
@@ -131,20 +130,9 @@ def check_moderator(commune: toolkit.Commune, user: toolkit.User | None) -> None
 
 
 def moderators(commune: toolkit.Commune) -> list[toolkit.User]:
-    """Who moderates the commune's chat (to tell them of a report): its admins and the
-    members whose role has ``chat.moderate``, by name."""
-    admins = toolkit.db.scalars(
-        select(toolkit.User)
-        .join(toolkit.Membership, toolkit.Membership.user_id == toolkit.User.id)
-        .where(
-            toolkit.Membership.commune_id == commune.id,
-            toolkit.Membership.is_commune_admin.is_(True),
-            toolkit.User.is_active.is_(True),
-        )
-    )
-    found = {u.id: u for u in toolkit.members_with_permission(commune, "chat.moderate")}
-    found.update({u.id: u for u in admins if can_moderate(commune, u)})
-    return sorted(found.values(), key=lambda u: u.name)
+    """Who moderates the commune's chat (to tell them of a report), by name."""
+    holders = toolkit.members_with_permission(commune, "chat.moderate")
+    return [u for u in holders if can_moderate(commune, u)]
 
 
 def can_create(commune: toolkit.Commune, user: toolkit.User | None) -> bool:
