@@ -269,9 +269,15 @@ def _deliver(enrolment: Enrolment, lms: Any) -> None:
 
 
 def course_url(commune: toolkit.Commune, course: Course) -> str:
-    from flask import url_for
+    return _path("academie.course", course_id=course.id, insee=commune.insee)
 
-    return url_for("academie.course", course_id=course.id, insee=commune.insee)
+
+def _path(endpoint: str, **values: Any) -> str:
+    """A page's path, built without a request: the outbox and the jobs run in the scheduler,
+    where ``url_for`` fails unless VIATIC_SERVER_NAME is set (notifications complete it)."""
+    from flask import current_app
+
+    return current_app.url_map.bind("").build(endpoint, values)
 
 
 # --- progress -------------------------------------------------------------------------------

@@ -109,6 +109,23 @@ def test_an_enrolment_waits_in_the_outbox_then_chamilo_gets_the_account_once(
         assert notice.title == "Inscription confirmée : Le budget communal"
 
 
+def test_the_scheduler_delivers_without_a_server_name(app, client, village, on_chamilo):
+    """The scheduler has no request to build links from, and VIATIC_SERVER_NAME is optional:
+    the confirmation links to the course by its path."""
+    client.login(village.adjoint.email)
+    budget = course_id(app, "Le budget communal")
+    enrol(client, budget)
+    app.config["SERVER_NAME"] = None
+    try:
+        deliver(app)
+    finally:
+        app.config["SERVER_NAME"] = "viatic.test"
+    assert [e.status for e in enrolments(app)] == ["active"]
+    notices = page(client, "/compte/notifications")
+    assert "Inscription confirmée : Le budget communal" in notices
+    assert f'href="{FORMATIONS}/formation/{budget}"' in notices
+
+
 def test_a_double_click_makes_one_enrolment_and_one_message(app, client, village, on_chamilo):
     client.login(village.adjoint.email)
     budget = course_id(app, "Le budget communal")
