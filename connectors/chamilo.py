@@ -11,8 +11,9 @@ The contract is ``shared/contracts/chamilo.md``; what shapes this module:
   the call;
 - the answer is an envelope ``{"error": bool, "data" | "message"}`` sent with HTTP 200 even on
   errors; ``message`` is a translated text with no code, so only the few English keys a fake
-  or an untranslated Chamilo sends are recognised (``InvalidApiKey``, ``InvalidAction``); any
-  other error is a :class:`ChamiloRefused` carrying the message;
+  or an untranslated Chamilo sends are recognised (``InvalidApiKey``, ``InvalidAction``,
+  ``NotAllowed``); any other error is a :class:`ChamiloRefused` carrying the message; a refused
+  ``authenticate`` is :class:`CredentialsRefused` whatever its words (it has no other error);
 - scalar results come wrapped in a list (``[true]``, ``[123]``);
 - a non-JSON answer (PHP's fatal errors give an empty 500; a URL that is not Chamilo gives a
   web page) is :class:`NotChamilo` or ``ConnectorUnavailable``, never an exception of our own
@@ -49,6 +50,7 @@ NAME = "chamilo"
 # Chamilo sends text instead, which is only ever shown, never matched.
 INVALID_API_KEY = "InvalidApiKey"
 INVALID_ACTION = "InvalidAction"
+NOT_ALLOWED = "NotAllowed"
 
 
 class ChamiloRefused(ConnectorError):
@@ -61,6 +63,15 @@ class FeatureMissing(ChamiloRefused):
 
 class InvalidApiKey(ChamiloRefused):
     """The key was refused, and authenticating again did not help."""
+
+
+class CredentialsRefused(ChamiloRefused):
+    """``authenticate`` refused the admin's username and password."""
+
+
+class NotAllowed(ChamiloRefused):
+    """``NotAllowed``: an admin-only action called by a user who is not a platform admin, or
+    while Chamilo's admin-only web services are switched off."""
 
 
 class NotChamilo(ConnectorError):
@@ -161,16 +172,21 @@ class ChamiloClient:
                 raise FeatureMissing(NAME, f"this Chamilo does not know '{form['action']}'")
             if message == INVALID_API_KEY:
                 raise InvalidApiKey(NAME, message)
+            if message == NOT_ALLOWED:
+                raise NotAllowed(NAME, message)
             raise ChamiloRefused(NAME, message or "refused without a message")
         return body.get("data")
 
     def authenticate(self) -> str:
         """A fresh API key of the admin user (Chamilo keeps it stable across calls)."""
-        data = self._post(
-            {"action": "authenticate", "username": self.username, "password": self._password},
-            None,
-            read=True,
-        )
+        try:
+            data = self._post(
+                {"action": "authenticate", "username": self.username, "password": self._password},
+                None,
+                read=True,
+            )
+        except ChamiloRefused as refused:
+            raise CredentialsRefused(NAME, refused.message) from None
         key = data.get("apiKey") if isinstance(data, dict) else None
         if not isinstance(key, str) or not key:
             raise NotChamilo(NAME, "authenticate answered without an API key")
@@ -341,8 +357,10 @@ __all__ = [
     "ConnectorRejected",
     "ConnectorUnavailable",
     "Course",
+    "CredentialsRefused",
     "FeatureMissing",
     "InvalidApiKey",
     "Learnpath",
+    "NotAllowed",
     "NotChamilo",
 ]

@@ -40,6 +40,38 @@ def too_old() -> str:
     return _("Ce Chamilo est trop ancien (version 1.11.20 au moins).")
 
 
+def credentials_refused() -> str:
+    return _(
+        "Chamilo refuse les identifiants enregistrés : vérifiez l'utilisateur et le mot de "
+        "passe dans les réglages du module."
+    )
+
+
+def admin_only_refused(username: str) -> str:
+    return _(
+        "Chamilo refuse à « %(user)s » ses services web réservés aux administrateurs, dont les "
+        "inscriptions ont besoin. Dans Chamilo, activez-les (réglage "
+        "webservice_enable_adminonly_api) et vérifiez que cet utilisateur est administrateur "
+        "de la plateforme.",
+        user=username,
+    )
+
+
+def connection_problem(error: ConnectorError) -> str:
+    """Why « Tester la connexion » failed, in words a commune admin can act on."""
+    if isinstance(error, chamilo.FeatureMissing):
+        return too_old()
+    if isinstance(error, chamilo.ChamiloRefused):
+        return credentials_refused()
+    if isinstance(error, chamilo.NotChamilo | ConnectorRejected):
+        return _(
+            "Cette adresse ne répond pas comme un Chamilo : vérifiez l'URL (la racine du site)."
+        )
+    if isinstance(error, ConnectorUnavailable):
+        return _("Chamilo ne répond pas : service momentanément indisponible.")
+    return _("Cette adresse n'est pas valide.")
+
+
 def loginname_of(user_id: int) -> str:
     return f"viatic-{user_id}"
 
@@ -259,35 +291,32 @@ class ChamiloProvider:
             return None, None, error
 
     def check(self) -> toolkit.Health:
-        """Whether these settings reach a Chamilo that accepts them (a fresh authentication,
-        then one admin call), in words a commune admin can act on."""
+        """Whether these settings reach a Chamilo that accepts them, in words a commune admin
+        can act on: a fresh authentication, the catalogue, then the admin-only call that
+        enrolments need (``get_user_api_key``), which Chamilo refuses while its admin-only web
+        services are switched off."""
         try:
             key = self.client.authenticate()
             self._fresh_key = key
             self.client.api_key = key
             count = len(self.client.courses())
-        except chamilo.FeatureMissing:
-            return toolkit.Health(False, too_old())
+        except ConnectorError as error:
+            return toolkit.Health(False, connection_problem(error))
+        self._save_key()
+        try:
+            self.client.account(self.username)  # the admin's own key: nothing is made
+        except chamilo.FeatureMissing as error:
+            return toolkit.Health(False, connection_problem(error))
         except chamilo.ChamiloRefused:
             return toolkit.Health(
                 False,
-                _("Chamilo refuse ces identifiants : vérifiez l'utilisateur et le mot de passe."),
-            )
-        except (chamilo.NotChamilo, ConnectorRejected):
-            return toolkit.Health(
-                False,
                 _(
-                    "Cette adresse ne répond pas comme un Chamilo : vérifiez l'URL (la "
-                    "racine du site)."
+                    "Identifiants acceptés et catalogue lu, mais %(problem)s",
+                    problem=admin_only_refused(self.username),
                 ),
             )
-        except ConnectorUnavailable:
-            return toolkit.Health(
-                False, _("Chamilo ne répond pas : service momentanément indisponible.")
-            )
-        except ConnectorError:
-            return toolkit.Health(False, _("Cette adresse n'est pas valide."))
-        self._save_key()
+        except ConnectorError as error:
+            return toolkit.Health(False, connection_problem(error))
         return toolkit.Health(
             True,
             toolkit.ngettext(

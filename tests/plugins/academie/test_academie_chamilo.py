@@ -442,7 +442,7 @@ def test_the_admin_tests_the_connection_in_words_they_can_act_on(
 
     assert says(tested(), "Renseignez l'adresse et les identifiants.")
     configure_chamilo(app, village, chamilo, password="mauvais")
-    assert says(tested(), "Chamilo refuse ces identifiants")
+    assert says(tested(), "Chamilo refuse les identifiants enregistrés")
     configure_chamilo(app, village, chamilo, url=f"{chamilo.url}/pas-chamilo")
     assert says(tested(), "Cette adresse ne répond pas comme un Chamilo")
     for wrong in ("0", "100", "beaucoup"):  # the bound of concurrent calls: 1 to 16

@@ -12,6 +12,10 @@ real ``v2.php`` does. It reproduces the contract, not what our client happens to
 - a call without ``api_key`` makes PHP fail outside the envelope: an empty HTTP 500;
 - admin-only actions answer ``NotAllowed`` to learners; the "self or admin" ones let a
   learner act on their own ``user_id`` only;
+- the API-key actions (``get_user_api_key``) are "admin-only web services": they also answer
+  ``NotAllowed`` to the admin while Chamilo's ``webservice_enable_adminonly_api`` is off
+  (``adminonly_api``, on here; a test turns it off). Rest.php (1.11.x, commit 5ee8161) checks
+  that setting in those actions only; ``save_user`` and the rest check the admin alone;
 - ``save_course`` prefixes the code with ``CAMPUS_<id>_``; scalar results are wrapped in lists;
 - ``course_learnpaths`` reports the progress of the calling user (the ``username``);
 - an unknown action answers ``InvalidAction``, as do the actions an older ``v2.php`` lacks
@@ -83,6 +87,7 @@ class FakeChamilo:
         self.mode = "normal"
         self.delay = 0.0
         self.unknown_actions: set[str] = set()  # an older Chamilo: actions it does not know
+        self.adminonly_api = True  # the setting webservice_enable_adminonly_api
         self._next_lp = 1
         self.add_user(admin, password, status=ADMIN, is_admin=True, firstname="Admin")
         self.app = self._make_app()
@@ -295,6 +300,8 @@ class FakeChamilo:
         return [user.id]
 
     def _do_get_user_api_key(self, caller: FakeUser) -> dict[str, Any]:
+        if not self.adminonly_api:
+            raise _Refused("NotAllowed")
         self._admin_only(caller)
         user = self._find(request.args.get("user") or "")  # GET only
         if user is None:

@@ -9,7 +9,9 @@ from connectors.chamilo import (
     Account,
     ChamiloClient,
     ChamiloRefused,
+    CredentialsRefused,
     FeatureMissing,
+    NotAllowed,
     NotChamilo,
 )
 from connectors.http import BreakerRegistry, ConnectorUnavailable
@@ -50,7 +52,7 @@ def test_a_refused_key_means_one_new_authentication_and_the_call_again(chamilo):
 
 
 def test_wrong_credentials_are_refused_with_chamilos_message(chamilo):
-    with pytest.raises(ChamiloRefused) as refused:
+    with pytest.raises(CredentialsRefused) as refused:
         client(chamilo, password="wrong").courses()
     assert refused.value.message == "InvalideUserDetected"
 
@@ -126,12 +128,22 @@ def test_a_learner_may_not_subscribe_someone_else(chamilo):
     learner = fake.add_user("moi", "pw")
     key = ChamiloClient(chamilo.url, "moi", "pw", retries=0).authenticate()
     as_learner = ChamiloClient(chamilo.url, "moi", "pw", api_key=key, retries=0)
-    with pytest.raises(ChamiloRefused) as refused:
+    with pytest.raises(NotAllowed) as refused:
         as_learner.subscribe(other.id, 1)
     assert refused.value.message == "NotAllowed"
     assert as_learner.subscribe(learner.id, 1) is True  # self is allowed
-    with pytest.raises(ChamiloRefused):
+    with pytest.raises(NotAllowed):
         as_learner.account("voisin")  # admin-only
+
+
+def test_the_admin_only_web_services_switched_off_refuse_the_admin_too(chamilo):
+    admin = client(chamilo)
+    chamilo.fake.adminonly_api = False
+    with pytest.raises(NotAllowed):
+        admin.account("admin")
+    assert admin.courses() == []  # the other actions still answer
+    chamilo.fake.adminonly_api = True
+    assert admin.account("admin").username == "admin"
 
 
 def test_a_removed_course_is_reported_as_no_course(chamilo):
