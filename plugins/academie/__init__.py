@@ -80,6 +80,10 @@ def viatic_notification_types() -> list[toolkit.NotificationType]:
     return [
         toolkit.NotificationType("academie.enrolled", _l("Inscription à une formation confirmée")),
         toolkit.NotificationType("academie.completed", _l("Formation terminée")),
+        toolkit.NotificationType(
+            services.SETTINGS_REFUSED,
+            _l("Formations : les inscriptions attendent une connexion qui fonctionne"),
+        ),
     ]
 
 
@@ -102,6 +106,15 @@ def viatic_scheduled_jobs() -> list[toolkit.Job]:
             {"minutes": 30},
             scope="commune",
             max_runtime_seconds=3600,
+        ),
+        # Cheap while nothing waits (one indexed query a commune); while something does, one
+        # call to the provider tells whether its settings were fixed.
+        toolkit.Job(
+            "waiting_enrolments",
+            services.waiting_job,
+            "interval",
+            {"minutes": 5},
+            scope="commune",
         ),
     ]
 

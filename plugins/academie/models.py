@@ -27,15 +27,24 @@ LEVELS = {
 
 # Enrolment states.
 PENDING = "pending"  # waiting for the provider ("inscription en cours")
+# The provider refuses the commune's settings (a wrong password...): kept until a commune
+# admin fixes them, then sent without anyone asking again.
+WAITING = "waiting"
 ACTIVE = "active"
 COMPLETED = "completed"
 FAILED = "failed"  # the provider refused it (the course was removed...)
 STATUS_LABELS = {
     PENDING: _l("Inscription en cours"),
+    WAITING: _l("Inscription en attente"),
     ACTIVE: _l("En cours"),
     COMPLETED: _l("Terminée"),
     FAILED: _l("Inscription impossible"),
 }
+# What a waiting enrolment means, for the person who asked for it.
+WAITING_NOTE = _l(
+    "Votre inscription attend que la commune rétablisse la connexion avec la plateforme de "
+    "formation. Elle se fera ensuite d'elle-même : vous n'avez rien à refaire."
+)
 
 
 class Course(toolkit.Base):
@@ -95,6 +104,12 @@ class Enrolment(toolkit.Base):
     @property
     def status_label(self) -> str:
         return str(STATUS_LABELS[self.status])
+
+    @property
+    def status_note(self) -> str:
+        """A sentence beside the status, when the status alone would leave the person
+        wondering (an enrolment that waits)."""
+        return str(WAITING_NOTE) if self.status == WAITING else ""
 
     @property
     def percent(self) -> int:

@@ -4,7 +4,9 @@ Every operation goes through ``toolkit.capability(commune, "lms")``: nothing her
 provider serves the commune. Pages read local tables only (the catalogue and the progress
 are copied in by the scheduled jobs, or on demand); an enrolment is written locally at once
 and reaches a remote provider through the outbox, so that a provider that is down delays it
-("inscription en cours") without losing it.
+("inscription en cours") without losing it. A provider that refuses the commune's settings
+(:class:`SettingsRefused`) is not an outage: its enrolments wait ("inscription en attente"),
+the commune admins are told once, and a job sends them when the settings work again.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from sqlalchemy.orm import joinedload
 
 from core import toolkit
 from core.toolkit import gettext as _
+from core.toolkit import ngettext
 from plugins.academie.models import (
     ACTIVE,
     COMPLETED,
     FAILED,
     LEVELS,
     PENDING,
+    WAITING,
     Course,
     Enrolment,
 )
@@ -33,6 +37,7 @@ from plugins.academie.models import (
 log = logging.getLogger(__name__)
 
 ENROL_KIND = "academie.enrol"
+SETTINGS_REFUSED = "academie.settings_refused"  # the notification type of commune admins
 SEARCH_MAX = 100
 COMPLETE = 100.0
 
@@ -43,6 +48,13 @@ class AcademieError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class SettingsRefused(Exception):
+    """Raised by a remote ``lms`` provider's ``enrol`` when it refuses the commune's settings
+    (a wrong password, web services switched off): nothing can go through until a commune
+    admin fixes them, so retrying meanwhile is pointless. The message says what to fix, in
+    words for that admin (French, translated)."""
 
 
 # --- the provider ---------------------------------------------------------------------------
@@ -220,6 +232,12 @@ def enrol(commune: toolkit.Commune, user: toolkit.User, course: Course) -> Enrol
         details={"provider": course.provider, "title": course.title},
     )
     if lms.remote:
+        waiting = first_waiting(commune)
+        if waiting is not None:
+            # The provider refuses the settings: this one waits with the others, and
+            # leaves with them once the settings are fixed (waiting_job).
+            enrolment.status, enrolment.error = WAITING, waiting.error
+            return enrolment
         # No idempotency key of ours: the enrolment row is the guard (a message finding it
         # no longer pending does nothing), and the provider's enrol() is idempotent.
         toolkit.outbox_put(ENROL_KIND, {"enrolment_id": enrolment.id}, commune=commune)
@@ -230,7 +248,8 @@ def enrol(commune: toolkit.Commune, user: toolkit.User, course: Course) -> Enrol
 
 def deliver(message: toolkit.OutboxMessage) -> None:
     """Outbox handler: hand a pending enrolment to the commune's provider. Raises while the
-    provider cannot be reached (the outbox retries); a refusal is final and recorded."""
+    provider cannot be reached (the outbox retries); a refusal is final and recorded; refused
+    settings make it wait for the commune's admins (the outbox is done with it)."""
     enrolment = toolkit.db.get(Enrolment, message.payload.get("enrolment_id"))
     if enrolment is None or enrolment.status != PENDING:
         return  # already delivered, or the person's account is gone
@@ -248,6 +267,7 @@ def _deliver(enrolment: Enrolment, lms: Any) -> None:
         enrolment.status = FAILED
         enrolment.error = "provider_changed"
         return
+    commune = toolkit.db.get(toolkit.Commune, enrolment.commune_id)
     try:
         lms.enrol(course.external_id, learner_of(enrolment.user))
     except toolkit.EnrolmentRefused as refused:
@@ -255,9 +275,11 @@ def _deliver(enrolment: Enrolment, lms: Any) -> None:
         enrolment.error = str(refused)[:300]
         log.warning("Enrolment %s refused by %s: %s", enrolment.id, lms.key, refused)
         return
-    enrolment.status = ACTIVE
+    except SettingsRefused as refused:
+        _wait_for_settings(commune, enrolment, lms, str(refused))
+        return
+    enrolment.status, enrolment.error = ACTIVE, None
     enrolment.active_at = toolkit.utcnow()
-    commune = toolkit.db.get(toolkit.Commune, enrolment.commune_id)
     toolkit.notify(
         [enrolment.user],
         "academie.enrolled",
@@ -266,6 +288,87 @@ def _deliver(enrolment: Enrolment, lms: Any) -> None:
         course_url(commune, course),
         commune=commune,
     )
+
+
+def _wait_for_settings(
+    commune: toolkit.Commune, enrolment: Enrolment, lms: Any, reason: str
+) -> None:
+    """Keep the enrolment until the commune's settings work; the commune admins are told
+    when the first enrolment starts waiting, not at each one."""
+    told = first_waiting(commune) is not None  # read before this one waits too
+    enrolment.status, enrolment.error = WAITING, reason[:300]
+    log.warning("Enrolment %s waits for the settings of %s: %s", enrolment.id, lms.key, reason)
+    if told:
+        return
+    admins = toolkit.db.scalars(
+        select(toolkit.User)
+        .join(toolkit.Membership, toolkit.Membership.user_id == toolkit.User.id)
+        .where(
+            toolkit.Membership.commune_id == commune.id,
+            toolkit.Membership.is_commune_admin.is_(True),
+        )
+    )
+    toolkit.notify(
+        admins,
+        SETTINGS_REFUSED,
+        _("Formations : les inscriptions attendent la connexion à %(tool)s", tool=lms.label),
+        " ".join(
+            (
+                reason,
+                _(
+                    "Les inscriptions demandées sont gardées : elles partiront d'elles-mêmes "
+                    "dès que la connexion fonctionnera."
+                ),
+            )
+        ),
+        _path("admin.modules", insee=commune.insee),
+        commune=commune,
+    )
+
+
+def first_waiting(commune: toolkit.Commune) -> Enrolment | None:
+    """The oldest of the commune's enrolments that wait for its settings, if any."""
+    return toolkit.db.scalar(
+        select(Enrolment)
+        .where(Enrolment.commune_id == commune.id, Enrolment.status == WAITING)
+        .order_by(Enrolment.created_at, Enrolment.id)
+        .limit(1)
+    )
+
+
+def waiting_job(commune: toolkit.Commune) -> None:
+    """Scheduled: try the enrolments that wait for the commune's settings again, the oldest
+    first. While the provider still refuses the settings, one call says so: this raises, and
+    the scheduler shows its words as the module's last error. Once one goes through, the
+    others go back to the outbox."""
+    if first_waiting(commune) is None:
+        return  # the usual case, before building any provider
+    lms = provider(commune)
+    if lms is None:
+        return  # no provider to try: they wait for one
+    while (enrolment := first_waiting(commune)) is not None:
+        _deliver(enrolment, lms)  # goes through, is refused for good, or waits again
+        if enrolment.status == WAITING:
+            waiting = toolkit.db.scalar(
+                select(func.count())
+                .select_from(Enrolment)
+                .where(Enrolment.commune_id == commune.id, Enrolment.status == WAITING)
+            )
+            raise SettingsRefused(
+                ngettext(
+                    "%(num)d inscription attend : %(reason)s",
+                    "%(num)d inscriptions attendent : %(reason)s",
+                    waiting,
+                    reason=enrolment.error,
+                )
+            )
+        if enrolment.status == ACTIVE:
+            break
+    for enrolment in toolkit.db.scalars(
+        select(Enrolment).where(Enrolment.commune_id == commune.id, Enrolment.status == WAITING)
+    ):
+        enrolment.status, enrolment.error = PENDING, None
+        toolkit.outbox_put(ENROL_KIND, {"enrolment_id": enrolment.id}, commune=commune)
 
 
 def course_url(commune: toolkit.Commune, course: Course) -> str:
@@ -393,7 +496,8 @@ def require_reader(commune: toolkit.Commune, user: toolkit.User | None) -> None:
 
 
 def in_progress(commune: toolkit.Commune, user: toolkit.User, limit: int) -> list[Enrolment]:
-    return [e for e in my_enrolments(commune, user) if e.status in (PENDING, ACTIVE)][:limit]
+    underway = (PENDING, WAITING, ACTIVE)
+    return [e for e in my_enrolments(commune, user) if e.status in underway][:limit]
 
 
 def can_see_team(commune: toolkit.Commune, user: toolkit.User | None) -> bool:

@@ -125,6 +125,8 @@ def enrol(course_id: int) -> Any:
     toolkit.db.commit()
     if enrolment.status == "pending":
         flash(_("Inscription en cours : elle sera confirmée dans quelques instants."), "success")
+    elif enrolment.status == "waiting":
+        flash(enrolment.status_note, "warning")
     else:
         flash(_("Vous êtes inscrit à cette formation."), "success")
     return redirect(url_for(".course", course_id=found.id)), 303

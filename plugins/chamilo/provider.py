@@ -8,7 +8,10 @@ each learner's account in ``chamilo_account``:
   ``save_user`` as a learner carrying our user id, then ``get_user_api_key``), found again
   later; name and e-mail changes follow (``update_user_from_username``);
 - progress is read as the learner (``course_learnpaths`` reports the caller's own), many
-  learners at once over a bounded pool of threads: a Chamilo server is small.
+  learners at once over a bounded pool of threads: a Chamilo server is small;
+- an enrolment that Chamilo refuses because of the commune's settings (the admin's password,
+  its admin-only web services switched off, an address whose server refuses the call) raises
+  the Académie's ``SettingsRefused``, saying what to fix: the Académie keeps it until then.
 
 Database work stays on the calling thread; the threads only make HTTP calls.
 """
@@ -28,6 +31,7 @@ from connectors import chamilo
 from connectors.http import ConnectorError, ConnectorRejected, ConnectorUnavailable
 from core import toolkit
 from core.toolkit import gettext as _
+from plugins.academie.services import SettingsRefused
 from plugins.chamilo.models import Account, Credential
 
 DEFAULT_CONCURRENCY = 4
@@ -55,6 +59,23 @@ def admin_only_refused(username: str) -> str:
         "de la plateforme.",
         user=username,
     )
+
+
+def settings_problem(error: ConnectorError, username: str) -> str | None:
+    """What a commune admin must fix when ``error`` is Chamilo refusing the module's settings,
+    rather than an outage or a refusal of one request (a course gone); None otherwise."""
+    if isinstance(error, chamilo.CredentialsRefused):
+        return credentials_refused()
+    if isinstance(error, chamilo.NotAllowed):
+        return admin_only_refused(username)
+    if isinstance(error, ConnectorRejected):  # 401, 403, 404...: an address or access rule
+        return _(
+            "Le serveur à l'adresse enregistrée refuse l'appel au service web de Chamilo "
+            "(HTTP %(status)d) : vérifiez l'adresse dans les réglages du module et l'accès à "
+            "ce serveur.",
+            status=error.status,
+        )
+    return None
 
 
 def connection_problem(error: ConnectorError) -> str:
@@ -170,6 +191,11 @@ class ChamiloProvider:
         except chamilo.FeatureMissing:
             # InvalidAction: retrying cannot help until the Chamilo is upgraded.
             raise toolkit.EnrolmentRefused(too_old()) from None
+        except (chamilo.ChamiloRefused, ConnectorRejected) as error:
+            problem = settings_problem(error, self.username)
+            if problem is None:
+                raise
+            raise SettingsRefused(problem) from None
         finally:
             self._save_key()
         raise toolkit.EnrolmentRefused(
@@ -202,7 +228,15 @@ class ChamiloProvider:
                 original_id=str(learner.user_id),
                 extra={"oauth2_id": str(learner.user_id)},
             )
-        found = self.client.account(loginname)
+        try:
+            found = self.client.account(loginname)
+        except (chamilo.FeatureMissing, chamilo.CredentialsRefused, chamilo.InvalidApiKey):
+            raise
+        except chamilo.ChamiloRefused as refused:
+            # The login was just found or made: Chamilo refuses its key only to a user who is
+            # not a platform admin, or while its admin-only web services are off, whatever
+            # words a translated Chamilo says it in.
+            raise chamilo.NotAllowed(refused.connector, refused.message) from None
         row = Account(
             url=self.url,
             user_id=learner.user_id,

@@ -38,6 +38,18 @@ def test_an_app_reads_the_catalogue_enrols_and_follows_progress(app, client, vil
     assert (mine["status"], mine["progress"]) == ("active", 30.0)
 
 
+def test_an_app_reads_that_an_enrolment_waits_for_the_communes_settings(
+    app, client, village, on_chamilo
+):
+    headers = token(app, village.adjoint, "academie:read", "academie:write")
+    on_chamilo.fake.adminonly_api = False  # Chamilo refuses what enrolments need
+    budget = course_id(app, "Le budget communal")
+    assert client.post(f"{API}/formations/{budget}/inscription", headers=headers).status_code == 201
+    deliver(app)
+    [mine] = client.get(f"{API}/mes-formations", headers=headers).json["enrolments"]
+    assert (mine["status"], mine["status_label"]) == ("waiting", "Inscription en attente")
+
+
 def test_each_endpoint_needs_its_scope(app, client, village, on_chamilo):
     read_only = token(app, village.adjoint, "academie:read")
     budget = course_id(app, "Le budget communal")
