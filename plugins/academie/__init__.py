@@ -70,7 +70,10 @@ def viatic_permissions() -> list[toolkit.Permission]:
         toolkit.Permission("academie.view", _l("Voir le catalogue des formations"), OFFICIALS),
         toolkit.Permission("academie.enrol", _l("S'inscrire aux formations"), OFFICIALS),
         toolkit.Permission(
-            "academie.team", _l("Voir la progression de l'équipe en formation"), ("maire",)
+            "academie.team",
+            _l("Voir la progression de l'équipe en formation"),
+            ("maire",),
+            commune_admins=True,
         ),
     ]
 
