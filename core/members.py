@@ -8,7 +8,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
-from core import audit, auth, mail, notifications
+from core import audit, auth, mail, notifications, rights
 from core.db import db, utcnow
 from core.models import ROLES, Commune, Invitation, Membership, User
 
@@ -109,15 +109,8 @@ def accept(invitation: Invitation, user: User) -> Membership:
         object_id=user.id,
         details={"role": invitation.role},
     )
-    admins = db.scalars(
-        select(User)
-        .join(Membership)
-        .where(
-            Membership.commune_id == invitation.commune_id, Membership.is_commune_admin.is_(True)
-        )
-    )
     notifications.notify(
-        [a for a in admins if a.id != user.id],
+        [a for a in rights.commune_admins(invitation.commune) if a.id != user.id],
         "core.member_joined",
         _("%(name)s a rejoint %(commune)s", name=user.name, commune=invitation.commune.name),
         commune=invitation.commune,

@@ -187,6 +187,22 @@ def _admin_permissions() -> frozenset[str]:
     return current_app.extensions["viatic.plugins"].admin_permissions
 
 
+def commune_admins(commune: Commune) -> list[User]:
+    """The active admins of ``commune``, by name (to tell them what needs their hand)."""
+    return list(
+        db.scalars(
+            select(User)
+            .join(Membership)
+            .where(
+                Membership.commune_id == commune.id,
+                Membership.is_commune_admin.is_(True),
+                User.is_active.is_(True),
+            )
+            .order_by(User.name)
+        )
+    )
+
+
 def members_with_permission(commune: Commune, permission: str) -> list[User]:
     """The active members of ``commune`` who have ``permission`` there (to notify them): by
     their role, or as the commune's admins for a permission declared ``commune_admins``."""

@@ -38,6 +38,7 @@ from core.outbox import put as outbox_put
 from core.rights import (
     check,
     commune_admin_required,
+    commune_admins,
     has_permission,
     is_commune_admin,
     login_required,
@@ -143,6 +144,7 @@ __all__ = [
     "capability",
     "check",
     "commune_admin_required",
+    "commune_admins",
     "connector_logger",
     "credential_digest",
     "current_commune",

@@ -167,6 +167,11 @@ def test_a_permission_declared_for_commune_admins_follows_the_admin_flag(
             }
     assert holders == {maire.id, admin_agent.id}
     assert alerted == {maire.id}  # an ordinary permission stays with the roles
+    with app.app_context():
+        db.get(type(admin_agent), admin_agent.id).is_active = False
+        db.commit()
+        here = db.get(Commune, commune.id)
+        assert [u.id for u in rights.commune_admins(here)] == [maire.id]  # the active ones
     assert has == {maire.id: True, admin_agent.id: True, agent.id: False}
 
     client.login(maire.email)

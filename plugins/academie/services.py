@@ -300,16 +300,8 @@ def _wait_for_settings(
     log.warning("Enrolment %s waits for the settings of %s: %s", enrolment.id, lms.key, reason)
     if told:
         return
-    admins = toolkit.db.scalars(
-        select(toolkit.User)
-        .join(toolkit.Membership, toolkit.Membership.user_id == toolkit.User.id)
-        .where(
-            toolkit.Membership.commune_id == commune.id,
-            toolkit.Membership.is_commune_admin.is_(True),
-        )
-    )
     toolkit.notify(
-        admins,
+        toolkit.commune_admins(commune),
         SETTINGS_REFUSED,
         _("Formations : les inscriptions attendent la connexion à %(tool)s", tool=lms.label),
         " ".join(
