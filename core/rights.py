@@ -189,18 +189,7 @@ def _admin_permissions() -> frozenset[str]:
 
 def commune_admins(commune: Commune) -> list[User]:
     """The active admins of ``commune``, by name (to tell them what needs their hand)."""
-    return list(
-        db.scalars(
-            select(User)
-            .join(Membership)
-            .where(
-                Membership.commune_id == commune.id,
-                Membership.is_commune_admin.is_(True),
-                User.is_active.is_(True),
-            )
-            .order_by(User.name)
-        )
-    )
+    return _active_members(commune, Membership.is_commune_admin.is_(True))
 
 
 def members_with_permission(commune: Commune, permission: str) -> list[User]:
@@ -212,15 +201,16 @@ def members_with_permission(commune: Commune, permission: str) -> list[User]:
         holds = or_(holds, Membership.is_commune_admin.is_(True))
     elif not roles:
         return []
+    return _active_members(commune, holds)
+
+
+def _active_members(commune: Commune, condition: Any) -> list[User]:
+    """The active members of ``commune`` whose membership meets ``condition``, by name."""
     return list(
         db.scalars(
             select(User)
             .join(Membership)
-            .where(
-                Membership.commune_id == commune.id,
-                holds,
-                User.is_active.is_(True),
-            )
+            .where(Membership.commune_id == commune.id, condition, User.is_active.is_(True))
             .order_by(User.name)
         )
     )
