@@ -103,7 +103,14 @@ class Learner:
 
 class EnrolmentRefused(Exception):
     """The provider refused an enrolment for good (the course is gone...): retrying will not
-    help. Any other exception of ``enrol`` means "try again later"."""
+    help. Any exception of ``enrol`` other than this one and ``SettingsRefused`` means "try
+    again later"."""
+
+
+class SettingsRefused(Exception):
+    """The provider refuses the commune's settings (a wrong password, web services switched
+    off): nothing goes through until a commune admin fixes them, so retrying meanwhile is
+    pointless. The message says what to fix, in words for that admin (translated)."""
 
 
 @runtime_checkable

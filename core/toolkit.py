@@ -26,6 +26,7 @@ from core.capabilities import (
     CourseInfo,
     EnrolmentRefused,
     Learner,
+    SettingsRefused,
     capability,
 )
 from core.connector_log import connector_logger
@@ -136,6 +137,7 @@ __all__ = [
     "ReferentielTheme",
     "SearchResult",
     "Setting",
+    "SettingsRefused",
     "User",
     "Widget",
     "api_operation",

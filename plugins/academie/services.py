@@ -5,7 +5,7 @@ provider serves the commune. Pages read local tables only (the catalogue and the
 are copied in by the scheduled jobs, or on demand); an enrolment is written locally at once
 and reaches a remote provider through the outbox, so that a provider that is down delays it
 ("inscription en cours") without losing it. A provider that refuses the commune's settings
-(:class:`SettingsRefused`) is not an outage: its enrolments wait ("inscription en attente"),
+(``toolkit.SettingsRefused``) is not an outage: its enrolments wait ("inscription en attente"),
 the commune admins are told once, and a job sends them when the settings work again.
 """
 
@@ -48,13 +48,6 @@ class AcademieError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-class SettingsRefused(Exception):
-    """Raised by a remote ``lms`` provider's ``enrol`` when it refuses the commune's settings
-    (a wrong password, web services switched off): nothing can go through until a commune
-    admin fixes them, so retrying meanwhile is pointless. The message says what to fix, in
-    words for that admin (French, translated)."""
 
 
 # --- the provider ---------------------------------------------------------------------------
@@ -275,7 +268,7 @@ def _deliver(enrolment: Enrolment, lms: Any) -> None:
         enrolment.error = str(refused)[:300]
         log.warning("Enrolment %s refused by %s: %s", enrolment.id, lms.key, refused)
         return
-    except SettingsRefused as refused:
+    except toolkit.SettingsRefused as refused:
         _wait_for_settings(commune, enrolment, lms, str(refused))
         return
     enrolment.status, enrolment.error = ACTIVE, None
@@ -346,7 +339,7 @@ def waiting_job(commune: toolkit.Commune) -> None:
                 .select_from(Enrolment)
                 .where(Enrolment.commune_id == commune.id, Enrolment.status == WAITING)
             )
-            raise SettingsRefused(
+            raise toolkit.SettingsRefused(
                 ngettext(
                     "%(num)d inscription attend : %(reason)s",
                     "%(num)d inscriptions attendent : %(reason)s",

@@ -11,7 +11,7 @@ each learner's account in ``chamilo_account``:
   learners at once over a bounded pool of threads: a Chamilo server is small;
 - an enrolment that Chamilo refuses because of the commune's settings (the admin's password,
   its admin-only web services switched off, an address whose server refuses the call) raises
-  the Académie's ``SettingsRefused``, saying what to fix: the Académie keeps it until then.
+  ``toolkit.SettingsRefused``, saying what to fix: the Académie keeps it until then.
 
 Database work stays on the calling thread; the threads only make HTTP calls.
 """
@@ -31,7 +31,6 @@ from connectors import chamilo
 from connectors.http import ConnectorError, ConnectorRejected, ConnectorUnavailable
 from core import toolkit
 from core.toolkit import gettext as _
-from plugins.academie.services import SettingsRefused
 from plugins.chamilo.models import Account, Credential
 
 DEFAULT_CONCURRENCY = 4
@@ -195,7 +194,7 @@ class ChamiloProvider:
             problem = settings_problem(error, self.username)
             if problem is None:
                 raise
-            raise SettingsRefused(problem) from None
+            raise toolkit.SettingsRefused(problem) from None
         finally:
             self._save_key()
         raise toolkit.EnrolmentRefused(
