@@ -165,3 +165,17 @@ def get_session() -> Session:
 
 
 db: Session = LocalProxy(get_session)  # type: ignore[assignment]
+
+
+def add_once(row: Any) -> bool:
+    """Add ``row`` unless a unique constraint says its twin is there already, added by
+    another request (or run) at the same instant: then False, and nothing of ``row`` stays
+    (a savepoint, so the caller's other work in the transaction is kept); the caller reads
+    the twin if it needs it. The check-then-insert every such row starts with leaves that
+    race open."""
+    try:
+        with db.begin_nested():
+            db.add(row)
+    except exc.IntegrityError:
+        return False
+    return True

@@ -30,7 +30,7 @@ from core.capabilities import (
     capability,
 )
 from core.connector_log import connector_logger
-from core.db import MAX_ID, Base, db, utcnow
+from core.db import MAX_ID, Base, add_once, db, utcnow
 from core.hookspecs import hookimpl
 from core.mail import queue as send_email
 from core.models import ROLES, Commune, Membership, OutboxMessage, User
@@ -140,6 +140,7 @@ __all__ = [
     "SettingsRefused",
     "User",
     "Widget",
+    "add_once",
     "api_operation",
     "audit",
     "audit_history",

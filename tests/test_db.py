@@ -58,6 +58,25 @@ def test_writes_after_reads_are_still_all_or_nothing(app, commune, make_member):
         assert roles == ["maire"]
 
 
+def test_add_once_leaves_a_twin_out_and_keeps_the_rest_of_the_transaction(
+    app, commune, other_commune, make_member
+):
+    maire = make_member(commune, "maire")
+    with app.app_context():
+        db.add(User(email="premier@example.fr", name="Premier"))
+        twin = Membership(user_id=maire.id, commune_id=commune.id, role="agent")
+        assert db_module.add_once(twin) is False
+        fresh = Membership(user_id=maire.id, commune_id=other_commune.id, role="citoyen")
+        assert db_module.add_once(fresh) is True
+        db.commit()
+    with app.app_context():
+        assert db.scalar(select(User.name).where(User.email == "premier@example.fr")) == "Premier"
+        roles = db.scalars(
+            select(Membership.role).where(Membership.user_id == maire.id).order_by(Membership.id)
+        ).all()
+        assert roles == ["maire", "citoyen"]
+
+
 @postgresql_only
 def test_a_connection_dropped_while_idle_is_replaced_before_use(app, commune, monkeypatch):
     with app.app_context():

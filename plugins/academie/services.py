@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import abort
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from core import toolkit
@@ -208,12 +207,8 @@ def enrol(commune: toolkit.Commune, user: toolkit.User, course: Course) -> Enrol
         raise AcademieError(_("Cette formation n'est plus proposée : l'inscription est fermée."))
     enrolment = existing or Enrolment(commune_id=commune.id, user_id=user.id, course_id=course.id)
     enrolment.status, enrolment.error = PENDING, None
-    toolkit.db.add(enrolment)
-    try:
-        toolkit.db.flush()
-    except IntegrityError:
+    if not toolkit.add_once(enrolment):
         # Two clicks raced past the check above: the other one won; show its enrolment.
-        toolkit.db.rollback()
         found = enrolment_of(user, course)
         assert found is not None
         return found

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core import toolkit
 from core.toolkit import gettext as _
@@ -87,12 +86,7 @@ def send_reminders(commune: toolkit.Commune, now: dt.datetime | None = None) -> 
 
 def _record(user_id: int, event: Event, key: str) -> bool:
     """Note the reminder as sent; False if it already was (by this run or another)."""
-    try:
-        with toolkit.db.begin_nested():
-            toolkit.db.add(ReminderSent(user_id=user_id, event_id=event.id, occurrence=key))
-    except IntegrityError:
-        return False
-    return True
+    return toolkit.add_once(ReminderSent(user_id=user_id, event_id=event.id, occurrence=key))
 
 
 def _notify(commune: toolkit.Commune, user_id: int, occurrence: services.Occurrence) -> int:

@@ -40,7 +40,6 @@ import email_validator
 from flask import url_for
 from flask_babel import format_date, format_time
 from sqlalchemy import Select, and_, false, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -248,10 +247,7 @@ def personal_calendar(commune: toolkit.Commune, user: toolkit.User | None) -> Ca
         colour=PERSONAL_COLOUR,
         default_visibility=PRIVATE,
     )
-    try:
-        with toolkit.db.begin_nested():  # another request of theirs may make it meanwhile
-            toolkit.db.add(calendar)
-    except IntegrityError:
+    if not toolkit.add_once(calendar):  # another request of theirs made it meanwhile
         return toolkit.db.scalar(query)
     return calendar
 

@@ -17,7 +17,6 @@ from typing import Any
 import nh3
 from flask import abort
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from core import toolkit
 from core.toolkit import gettext as _
@@ -182,11 +181,8 @@ def complete(user: toolkit.User, lesson: LmsLesson, answers: dict[int, str | Non
             )
     if lesson.id in completed_ids(user, lesson.course):
         return
-    toolkit.db.add(LmsCompletion(lesson_id=lesson.id, user_id=user.id))
-    try:
-        toolkit.db.flush()
-    except IntegrityError:
-        toolkit.db.rollback()  # the same lesson completed twice at once: once is enough
+    # The same lesson completed twice at once: once is enough.
+    toolkit.add_once(LmsCompletion(lesson_id=lesson.id, user_id=user.id))
 
 
 # --- authoring ------------------------------------------------------------------------------

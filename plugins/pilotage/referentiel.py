@@ -21,7 +21,6 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only, selectinload
 from werkzeug.exceptions import Forbidden
 
@@ -347,17 +346,13 @@ def set_adoptions(
     for code, theme in themes.items():
         adoption = current.get(theme.id)
         if code in wanted and adoption is None:
-            try:
-                with toolkit.db.begin_nested():  # the same choice sent twice at the same instant
-                    toolkit.db.add(
-                        Adoption(
-                            commune_id=commune.id,
-                            theme_id=theme.id,
-                            seen_version=theme.version,
-                            adopted_by_id=user.id,
-                        )
-                    )
-            except IntegrityError:
+            new = Adoption(
+                commune_id=commune.id,
+                theme_id=theme.id,
+                seen_version=theme.version,
+                adopted_by_id=user.id,
+            )
+            if not toolkit.add_once(new):  # the same choice sent twice at the same instant
                 continue  # adopted by the other request: not ours to record
             added.append(code)
         elif code not in wanted and adoption is not None:

@@ -25,7 +25,6 @@ import filetype
 import webvtt
 from flask import current_app, url_for
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 from werkzeug.exceptions import HTTPException
@@ -714,15 +713,12 @@ def rate(video: Video, user: toolkit.User, stars: Any, review: str) -> Rating:
 def _first_rating(video: Video, user: toolkit.User, stars: int, review: str) -> Rating:
     """A person's first rating of ``video``; or, when their other click at the same instant
     made it first (the one-per-person constraint), that one, which this click then changes."""
-    try:
-        with toolkit.db.begin_nested():
-            rating = Rating(video_id=video.id, user_id=user.id, stars=stars, review=review)
-            toolkit.db.add(rating)
+    rating = Rating(video_id=video.id, user_id=user.id, stars=stars, review=review)
+    if toolkit.add_once(rating):
         return rating
-    except IntegrityError:
-        return toolkit.db.scalars(
-            select(Rating).where(Rating.video_id == video.id, Rating.user_id == user.id)
-        ).one()
+    return toolkit.db.scalars(
+        select(Rating).where(Rating.video_id == video.id, Rating.user_id == user.id)
+    ).one()
 
 
 def get_rating(video: Video, rating_id: int) -> Rating:
