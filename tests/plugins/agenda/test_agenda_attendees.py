@@ -186,12 +186,10 @@ def test_the_api_names_attendees_and_keeps_them_when_a_change_leaves_them_out(ap
 
 
 def mails(app, subject_start: str) -> list[tuple[str, icalendar.Calendar]]:
-    with app.app_context():
-        return [
-            (m.recipient, icalendar.Calendar.from_ical(m.calendar))
-            for m in db.scalars(select(EmailMessage).order_by(EmailMessage.id))
-            if m.subject.startswith(subject_start)
-        ]
+    """The guests' e-mails whose subject starts so: recipient and calendar part."""
+    return [
+        (to, part) for to, subject, part in guest_mail(app) if subject.startswith(subject_start)
+    ]
 
 
 def test_guests_get_each_change_and_the_cancellation_for_their_calendar(app, village, client):
