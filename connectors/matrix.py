@@ -5,8 +5,8 @@ idempotent calls, circuit breaker, call log). It covers what a bridge needs: sig
 for a long-lived access token (a fixed device, so that transaction ids stay idempotent),
 find and join a room, tell whether it is end-to-end encrypted, send text, images and
 edits and redact events with a transaction id (the same id twice is the same event), upload
-and download media (the authenticated endpoints), and long-poll ``/sync`` from a saved
-``next_batch``.
+and download media (the authenticated endpoints), long-poll ``/sync`` from a saved
+``next_batch`` for the rooms' messages, edits and redactions, and read one event.
 
 Matrix errors (``{"errcode": "M_…", "error": "…"}``) raise :class:`MatrixRejected`,
 carrying the ``errcode``; a homeserver that does not answer raises the base's
@@ -21,17 +21,20 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import requests
+
 from connectors.http import CallRecord, ConnectorRejected, HttpClient
 
 NAME = "matrix"
 CLIENT = "/_matrix/client/v3"
 DEVICE_ID = "VIATICBRIDGE"
-# Only what a bridge reads: messages of joined rooms, without presence or account data.
+# Only what a bridge reads: messages of joined rooms (edits are messages too) and their
+# redactions, without presence or account data.
 SYNC_FILTER = {
     "presence": {"types": []},
     "account_data": {"types": []},
     "room": {
-        "timeline": {"types": ["m.room.message"], "limit": 100},
+        "timeline": {"types": ["m.room.message", "m.room.redaction"], "limit": 100},
         "state": {"types": ["m.room.encryption"]},
         "ephemeral": {"types": []},
         "account_data": {"types": []},
@@ -69,7 +72,9 @@ class Login:
 
 @dataclass(frozen=True)
 class RoomMessage:
-    """One ``m.room.message`` event of a room's timeline."""
+    """One ``m.room.message`` event of a room's timeline. An edit (an ``m.replace``
+    relation) names the event it ``replaces``, and its ``msgtype`` and ``body`` are the
+    new content's (``m.new_content``), not the starred fallback."""
 
     room_id: str
     event_id: str
@@ -79,13 +84,47 @@ class RoomMessage:
     url: str | None  # the mxc:// address of an image
     mimetype: str | None
     timestamp_ms: int
+    replaces: str | None = None
+
+
+@dataclass(frozen=True)
+class RoomRedaction:
+    """One ``m.room.redaction`` event: ``sender`` removed the content of ``redacts``."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    redacts: str
+    timestamp_ms: int
 
 
 @dataclass(frozen=True)
 class SyncBatch:
     next_batch: str
-    messages: list[RoomMessage]
+    events: list[RoomMessage | RoomRedaction]  # in the order of each room's timeline
     encrypted_rooms: set[str]
+
+
+def room_message(room_id: str, event: dict[str, Any]) -> RoomMessage:
+    """The ``m.room.message`` ``event`` of ``room_id`` as a :class:`RoomMessage`."""
+    content = event.get("content") or {}
+    relation = content.get("m.relates_to") or {}
+    replaces = None
+    if isinstance(relation, dict) and relation.get("rel_type") == "m.replace":
+        replaces = str(relation.get("event_id") or "") or None
+        new = content.get("m.new_content")
+        content = new if isinstance(new, dict) else {}
+    return RoomMessage(
+        room_id=room_id,
+        event_id=str(event.get("event_id")),
+        sender=str(event.get("sender")),
+        msgtype=str(content.get("msgtype") or ""),
+        body=str(content.get("body") or ""),
+        url=content.get("url"),
+        mimetype=(content.get("info") or {}).get("mimetype"),
+        timestamp_ms=int(event.get("origin_server_ts") or 0),
+        replaces=replaces,
+    )
 
 
 class MatrixClient:
@@ -111,11 +150,14 @@ class MatrixClient:
             redact_keys=("access_token",),
         )
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         try:
-            response = self.http.request(method, path, **kwargs)
+            return self.http.request(method, path, **kwargs)
         except ConnectorRejected as rejected:
             raise MatrixRejected(rejected) from None
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
         return response.json() if response.content else {}
 
     # --- Account
@@ -166,14 +208,11 @@ class MatrixClient:
 
     def is_encrypted(self, room_id: str) -> bool:
         """Whether the room has end-to-end encryption switched on."""
-        try:
-            response = self.http.request(
-                "GET",
-                f"{CLIENT}/rooms/{quote(room_id, safe='')}/state/m.room.encryption/",
-                expected=(404,),
-            )
-        except ConnectorRejected as rejected:
-            raise MatrixRejected(rejected) from None
+        response = self._request(
+            "GET",
+            f"{CLIENT}/rooms/{quote(room_id, safe='')}/state/m.room.encryption/",
+            expected=(404,),
+        )
         return response.status_code == 200
 
     # --- Messages and media
@@ -216,15 +255,12 @@ class MatrixClient:
         if not mxc.startswith("mxc://") or mxc.count("/") != 3:
             raise ValueError(f"not an mxc address: {mxc!r}")
         server, media_id = mxc.removeprefix("mxc://").split("/")
-        try:
-            response = self.http.request(
-                "GET",
-                f"/_matrix/client/v1/media/download/{quote(server, safe='')}/"
-                f"{quote(media_id, safe='')}",
-                timeout=(5.0, 60.0),
-            )
-        except ConnectorRejected as rejected:
-            raise MatrixRejected(rejected) from None
+        response = self._request(
+            "GET",
+            f"/_matrix/client/v1/media/download/{quote(server, safe='')}/"
+            f"{quote(media_id, safe='')}",
+            timeout=(5.0, 60.0),
+        )
         return response.content, response.headers.get("Content-Type", "")
 
     def sync(self, since: str | None, timeout_ms: int = 0) -> SyncBatch:
@@ -239,30 +275,45 @@ class MatrixClient:
             params=params,
             timeout=(5.0, timeout_ms / 1000 + 20.0),
         )
-        messages, encrypted = [], set()
+        events: list[RoomMessage | RoomRedaction] = []
+        encrypted: set[str] = set()
         for room_id, room in (answer.get("rooms", {}).get("join") or {}).items():
             for event in room.get("state", {}).get("events", []):
                 if event.get("type") == "m.room.encryption":
                     encrypted.add(room_id)
             for event in room.get("timeline", {}).get("events", []):
-                if event.get("type") == "m.room.encryption":
+                kind = event.get("type")
+                if kind == "m.room.encryption":
                     encrypted.add(room_id)
-                if event.get("type") != "m.room.message":
-                    continue
-                content = event.get("content") or {}
-                messages.append(
-                    RoomMessage(
-                        room_id=room_id,
-                        event_id=str(event.get("event_id")),
-                        sender=str(event.get("sender")),
-                        msgtype=str(content.get("msgtype") or ""),
-                        body=str(content.get("body") or ""),
-                        url=content.get("url"),
-                        mimetype=(content.get("info") or {}).get("mimetype"),
-                        timestamp_ms=int(event.get("origin_server_ts") or 0),
-                    )
-                )
-        return SyncBatch(str(answer["next_batch"]), messages, encrypted)
+                elif kind == "m.room.message":
+                    events.append(room_message(room_id, event))
+                elif kind == "m.room.redaction":
+                    # Top-level before room version 11, in the content since.
+                    redacts = event.get("redacts") or (event.get("content") or {}).get("redacts")
+                    if redacts:
+                        events.append(
+                            RoomRedaction(
+                                room_id=room_id,
+                                event_id=str(event.get("event_id")),
+                                sender=str(event.get("sender")),
+                                redacts=str(redacts),
+                                timestamp_ms=int(event.get("origin_server_ts") or 0),
+                            )
+                        )
+        return SyncBatch(str(answer["next_batch"]), events, encrypted)
+
+    def message(self, room_id: str, event_id: str) -> RoomMessage | None:
+        """The ``m.room.message`` ``event_id`` of the room (None when it is no such
+        message or the homeserver does not show it to this account)."""
+        response = self._request(
+            "GET",
+            f"{CLIENT}/rooms/{quote(room_id, safe='')}/event/{quote(event_id, safe='')}",
+            expected=(403, 404),
+        )
+        event = response.json() if response.status_code == 200 else {}
+        if event.get("type") != "m.room.message":
+            return None
+        return room_message(room_id, event)
 
     def close(self) -> None:
         self.http.close()

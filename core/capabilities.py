@@ -171,9 +171,20 @@ class ChatBridgeProvider(Protocol):
 
     ``connect_room`` joins a room and returns its id; it raises ``ValueError`` with a
     sentence for the person when the room does not exist, is end-to-end encrypted or the
-    account is refused. The ``send_*`` calls are idempotent per ``txn_id`` and return the
-    event id. ``receive`` returns the messages of the joined rooms after ``since`` (none:
-    from now on), the provider's own left out, and the position to resume from."""
+    account is refused.
+
+    Out: ``send_message`` and ``send_image`` post a message of the chat in the room;
+    ``edit_message`` replaces the text of an event the provider sent (the room shows it
+    edited) and ``redact`` removes one, so that the room's copy follows the edits and
+    deletions made in the chat. Each is idempotent per ``txn_id`` (the same id twice is
+    the same change) and returns the new event's id.
+
+    In: ``receive`` returns what came in the joined rooms after ``since`` (none: from now
+    on), the provider's own events left out, and the position to resume from. Each item is
+    a message as it is now: a new one, or one given before (the same ``event_id``) that
+    the room changed since, with its new text when its sender edited it (an edit by
+    anyone else is none) or with neither text nor image when it was removed. An edited
+    message keeps the ``timestamp`` of its sending."""
 
     def connect_room(self, room: str) -> str: ...
 
@@ -189,6 +200,12 @@ class ChatBridgeProvider(Protocol):
         size: tuple[int | None, int | None],
         txn_id: str,
     ) -> str: ...
+
+    def edit_message(
+        self, room_id: str, event_id: str, sender: str, text: str, txn_id: str
+    ) -> str: ...
+
+    def redact(self, room_id: str, event_id: str, txn_id: str) -> str: ...
 
     def receive(
         self, since: str | None, wait_seconds: float = 0

@@ -14,24 +14,30 @@ messages brought here.
   line with the message *as it is now*: an edit sends its current text as a replacement
   (``m.replace``), a deletion or hiding redacts the event (and the text that came with a
   photo). An older edit delivered late therefore never brings back an older text, and
-  each change has its own transaction id, so a retry never doubles it. This needs a
-  provider that offers ``ChangesBridge``; with another one, changes stay here.
+  each change has its own transaction id, so a retry never doubles it.
 - **In.** A job reads the rooms from the bridge's saved position (Matrix's ``next_batch``)
   and adds their new messages to the linked channels, the position saved in the same
   transaction as the messages: a failure reads the same batch again, and a message already
   here (its event id is unique) is not added twice. The bridge's own messages are skipped.
+- **Changes in.** A message that comes again (the same event id) is one the room changed:
+  its sender edited it (the provider leaves out a replacement by anyone else, as Matrix
+  clients do), and it reads « modifié » here with its new text; or it was redacted, and
+  it is deleted here as its author would delete it. Only the messages that came from the
+  room change so: the room's copy of a message written here is the bridge's, and a room
+  moderator who redacts it removes that copy, not what the commune's members wrote.
 
-Reactions stay on this side: the bot would have to stand for everyone who reacted (one
-annotation of its own per emoji, redacted when the last person takes theirs back), which
-means keeping the annotations' event ids; the room's own edits, redactions and reactions
-are not read either (``/sync`` asks for new messages only).
+Reactions stay on each side. Ours are not sent: the bot would have to stand for everyone
+who reacted (one annotation of its own per emoji, redacted when the last person takes
+theirs back), which means keeping the annotations' event ids. The room's are not read: a
+reaction here is a member's (one per person and emoji, shown with their name), and
+``ChatBridgeProvider.receive`` carries messages only.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from typing import Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -113,20 +119,6 @@ def queue(commune: toolkit.Commune, channel: Channel, message: Message) -> None:
     )
 
 
-@runtime_checkable
-class ChangesBridge(Protocol):
-    """What a ``chat_bridge`` provider may offer, beyond the core's ``ChatBridgeProvider``,
-    to carry edits and deletions to the room (the ``matrix`` plugin's does); a provider
-    that only sends and receives still serves the chat. Each call is idempotent per
-    ``txn_id`` and returns the new event's id."""
-
-    def edit_message(
-        self, room_id: str, event_id: str, sender: str, text: str, txn_id: str
-    ) -> str: ...
-
-    def redact(self, room_id: str, event_id: str, txn_id: str) -> str: ...
-
-
 def queue_change(commune: toolkit.Commune, channel: Channel, message: Message, seq: int) -> None:
     """Carry the change numbered ``seq`` of ``message`` (edited, deleted or hidden) to the
     linked room, if the message was posted here after the link (in the caller's
@@ -186,11 +178,11 @@ def deliver(outbox: toolkit.OutboxMessage) -> None:
         toolkit.db.commit()
     if "message" in outbox.payload:
         changed = toolkit.db.get(Message, int(outbox.payload["message"]))
-        if changed is not None and isinstance(provider, ChangesBridge):
+        if changed is not None:
             _mirror_change(provider, link.room_id, changed, int(outbox.payload["seq"]))
 
 
-def _mirror_change(provider: ChangesBridge, room_id: str, message: Message, seq: int) -> None:
+def _mirror_change(provider: Any, room_id: str, message: Message, seq: int) -> None:
     """Make the room's copy of ``message`` what the message is now: gone, or its current
     text (change number ``seq`` names the edit's transaction)."""
     if message.bridge_event_id is None:
@@ -220,8 +212,9 @@ def _mirror_change(provider: ChangesBridge, room_id: str, message: Message, seq:
 
 
 def sync(commune: toolkit.Commune, wait_seconds: float = 0) -> int:
-    """Job: bring the linked rooms' new messages into their channels. Returns how many
-    were added."""
+    """Job: bring the linked rooms' new messages into their channels, and the changes
+    made there to the messages that came from them. Returns how many messages were added
+    or changed."""
     links = {
         link.room_id: link
         for link in toolkit.db.scalars(
@@ -233,12 +226,19 @@ def sync(commune: toolkit.Commune, wait_seconds: float = 0) -> int:
     provider = toolkit.capability(commune, "chat_bridge")
     cursor = toolkit.db.scalar(select(BridgeCursor).where(BridgeCursor.commune_id == commune.id))
     received, position = provider.receive(cursor.position if cursor else None, wait_seconds)
-    added = 0
+    brought = 0
     for item in received:
         link = links.get(item.room_id)
-        if link is None or toolkit.db.scalar(
-            select(Message.id).where(Message.bridge_event_id == item.event_id)
-        ):
+        if link is None:
+            continue
+        known = toolkit.db.scalar(select(Message).where(Message.bridge_event_id == item.event_id))
+        if known is not None:
+            # The message again: edited (its new text) or removed (nothing left) there.
+            removed = not item.text and item.image is None
+            if known.channel_id == link.channel_id and services.change_from_room(
+                commune, known, item.sender, None if removed else item.text
+            ):
+                brought += 1
             continue
         if item.timestamp is not None and item.timestamp < link.connected_at:
             continue  # the room's history before the link stays there
@@ -270,10 +270,10 @@ def sync(commune: toolkit.Commune, wait_seconds: float = 0) -> int:
             bridge_event_id=item.event_id,
         )
         services.add_message(commune, channel, message, None)
-        added += 1
+        brought += 1
     if cursor is None:
         cursor = BridgeCursor(commune_id=commune.id, position=position)
         toolkit.db.add(cursor)
     cursor.position, cursor.updated_at = position, toolkit.utcnow()
     services.commit()
-    return added
+    return brought

@@ -18,9 +18,16 @@ is set, so that several gunicorn workers (or servers) share the streams. Each pr
 one listener thread, started on first use (after gunicorn forks), that hands each event to
 the queues of its own streams. A stream waiting for events holds no database connection.
 
-Presence (who has a channel open, to notify the others of a direct message) is kept the
-same way: in memory, or in Redis keys that each process renews for all its streams in one
-round trip, and that expire shortly after the last stream of a person stops.
+Presence (who has a channel open, to notify the others of a direct message or a mention)
+is kept the same way: in memory, or in Redis keys that each process renews for all its
+streams in one round trip, and that expire shortly after the last stream of a person stops.
+An open stream is someone reading only while its page is in view: ``chat.js`` closes the
+stream of a page that goes out of view (another tab, a minimised window, a phone's screen
+turned off: the Page Visibility API) and says so (``away``), and opens it again, resuming,
+when the page comes back. A closed connection alone would be noticed by the server at its
+next write only, up to ``KEEPALIVE_SECONDS`` later; so ``away`` goes as an event to every
+process, and the one that holds the stream (the page names it, ``tab``) ends it at once,
+its presence with it. The person's other tabs keep theirs.
 
 **Workers: gevent.** A stream is a long request that waits most of the time, and an
 event must reach hundreds of them at once. In gunicorn's ``gevent`` worker each stream
@@ -57,6 +64,7 @@ STREAM_SECONDS = 600.0
 PRESENCE_SECONDS = 40
 RETRY_MS = 1500
 CATCH_UP_RETRY_MS = 50  # a stream cut short after a partial backlog: come back at once
+AWAY = "away"  # an event that ends one stream (``away``), never sent to a browser
 
 
 @dataclass(frozen=True)
@@ -280,6 +288,12 @@ def publish(channel_id: int, seq: int, kind: str, message: dict[str, Any]) -> No
         log.exception("chat: could not publish event %s of channel %s", seq, channel_id)
 
 
+def away(channel_id: int, user_id: int, tab: str) -> None:
+    """End the stream ``tab`` of ``user_id`` on ``channel_id``, whichever process holds
+    it: its page went out of view and closed it (see the module's docstring)."""
+    hub().publish(Event(channel_id, 0, AWAY, {"tab": tab, "user": user_id}))
+
+
 def sse(event: str | None, data: str, event_id: int | None = None) -> str:
     """One Server-Sent Event, as the text of the stream."""
     lines = []
@@ -299,10 +313,12 @@ def stream(
     render: Callable[[Event], str],
     seen: int,
     backlog_complete: bool = True,
+    tab: str | None = None,
 ) -> Iterator[str]:
     """The text of one stream: the ``backlog`` of events from the database, then live
     events of the open channel, each as ``render(event)`` makes its Server-Sent Event, and
-    ``unread`` events for the other channels. Ends after ``STREAM_SECONDS``.
+    ``unread`` events for the other channels. Ends after ``STREAM_SECONDS``, or when its
+    page, which named it ``tab``, says it went out of view (``away``).
 
     A client far behind gets its backlog in parts (``services.REPLAY_LIMIT`` events): when
     the backlog is not ``backlog_complete``, the stream ends right after it, asking the
@@ -319,10 +335,14 @@ def stream(
             yield f"retry: {CATCH_UP_RETRY_MS}\n\n"
             return
         deadline = time.monotonic() + STREAM_SECONDS
+        mine = {"tab": tab, "user": user_id}  # the ``away`` that ends this stream
         while time.monotonic() < deadline:
             event = subscription.get(timeout=KEEPALIVE_SECONDS)
             if event is None:
                 yield ": ...\n\n"  # keeps proxies from closing an idle stream
+            elif event.kind == AWAY:
+                if event.channel_id == channel_id and event.message == mine:
+                    return
             elif event.channel_id == channel_id:
                 if event.seq > seen:  # already sent from the backlog otherwise
                     seen = event.seq

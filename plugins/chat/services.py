@@ -573,12 +573,60 @@ def delete_message(commune: toolkit.Commune, user: toolkit.User, message: Messag
         details={"channel": channel.id, "body": message.body},
         actor=user,
     )
+    _erase(message)
+    _record_change(commune, channel, message, DELETED)
+
+
+def _erase(message: Message) -> None:
+    """A deleted message keeps its place, not its text nor its photo."""
     message.body, message.html = "", ""
     if message.photo is not None:
         toolkit.files.delete(message.photo)
         message.photo = None
     message.deleted_at = toolkit.utcnow()
-    _record_change(commune, channel, message, DELETED)
+
+
+def change_from_room(
+    commune: toolkit.Commune, message: Message, sender: str, text: str | None
+) -> bool:
+    """A message that came from a bridged room, as the room has it now: edited by its
+    sender to ``text``, or removed there by ``sender`` (``text`` None): deleted when that
+    is its author, hidden as by a moderator when it is the room's moderation. Messages
+    written here stay as they are (the room's copy is the bridge's, not theirs), and so do
+    deleted or hidden ones. Audited as the local changes are, ``sender`` as the actor.
+    Returns whether it changed."""
+    channel = toolkit.db.get(Channel, message.channel_id)
+    sender = typed(sender)[:200]
+    if message.author_id is not None or message.gone or channel is None:
+        return False
+    details: dict[str, Any] = {"channel": channel.id, "room_event": message.bridge_event_id}
+    if text is None:
+        details["body"] = message.body
+        if sender == message.author_name:
+            _erase(message)
+            kind, action = DELETED, "chat.message_deleted"
+        else:
+            _conceal(message)
+            kind, action = HIDDEN, "chat.message_hidden"
+    else:
+        text = typed(text).strip()[:BODY_MAX]
+        if sender != message.author_name or not text or text == message.body:
+            return False  # only its author edits a message
+        details.update(before=message.body, after=text)
+        message.body, message.html = text, markup.render(text)
+        message.edited_at = toolkit.utcnow()
+        kind, action = EDITED, "chat.message_edited"
+    toolkit.audit(
+        action,
+        commune=commune,
+        module=PLUGIN,
+        object_type="message",
+        object_id=message.id,
+        details=details,
+        actor_label=sender,
+    )
+    _record(channel, message, kind)
+    return True
 
 
 def toggle_reaction(
@@ -804,13 +852,18 @@ def hide_message(
         },
         actor=moderator,
     )
+    _conceal(message)
+    _record_change(commune, channel, message, HIDDEN)
+
+
+def _conceal(message: Message) -> None:
+    """A hidden message keeps its place, not its text; the reports about it are closed."""
     message.hidden_at = toolkit.utcnow()
     message.body, message.html = "", ""
     for report in toolkit.db.scalars(
         select(Report).where(Report.message_id == message.id, Report.resolved_at.is_(None))
     ):
         report.resolved_at = message.hidden_at
-    _record_change(commune, channel, message, HIDDEN)
 
 
 def report_message(
@@ -939,8 +992,8 @@ def _notify(
     marker cannot say it: the notification is made in the transaction that posts the
     message, before anyone can have read it, so no marker is past it yet. A stream that
     reconnects (every ``live.STREAM_SECONDS``, for a second or two) counts as away, and
-    a tab left open in the background counts as reading: the message still counts as
-    unread there until the tab is looked at."""
+    so does a page out of view (a background tab, a phone's screen turned off): its
+    stream is closed until it is looked at again (``live``)."""
     if author is None:
         return
     handles = markup.mentioned_handles(message.body)

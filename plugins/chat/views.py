@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, flash, redirect, request, stream_with_context, url_for
 from flask_babel import format_datetime, get_locale
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from flask_wtf.file import FileField
 from markupsafe import Markup
@@ -53,7 +53,7 @@ bp = Blueprint(
 # --- Forms ------------------------------------------------------------------------------------
 
 
-class MessageForm(FlaskForm):
+class MessageForm(toolkit.Form):
     body = TextAreaField(
         _l("Votre message"),
         [InputRequired(_l("Écrivez un message."))],
@@ -71,7 +71,7 @@ class MessageForm(FlaskForm):
     reply_to = HiddenField()
 
 
-class EditForm(FlaskForm):
+class EditForm(toolkit.Form):
     body = TextAreaField(
         _l("Texte du message"),
         [InputRequired(_l("Écrivez un message."))],
@@ -79,7 +79,7 @@ class EditForm(FlaskForm):
     )
 
 
-class ReportForm(FlaskForm):
+class ReportForm(toolkit.Form):
     reason = StringField(
         _l("Ce qui ne va pas"),
         [InputRequired(_l("Dites en quelques mots ce qui ne va pas."))],
@@ -87,13 +87,13 @@ class ReportForm(FlaskForm):
     )
 
 
-class HideForm(FlaskForm):
+class HideForm(toolkit.Form):
     reason = StringField(
         _l("Raison (pour le journal)"), render_kw={"maxlength": services.REASON_MAX}
     )
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(toolkit.Form):
     name = StringField(
         _l("Nom du canal"),
         [InputRequired(_l("Donnez un nom au canal."))],
@@ -113,7 +113,7 @@ class ChannelForm(FlaskForm):
     members = SelectMultipleField(_l("Membres"), validate_choice=False)
 
 
-class BridgeForm(FlaskForm):
+class BridgeForm(toolkit.Form):
     room = StringField(
         _l("Salon Matrix"),
         [InputRequired(_l("Écrivez l'adresse du salon."))],
@@ -124,7 +124,7 @@ class BridgeForm(FlaskForm):
     )
 
 
-class DirectForm(FlaskForm):
+class DirectForm(toolkit.Form):
     members = SelectMultipleField(
         _l("Avec qui"),
         [InputRequired(_l("Choisissez au moins une personne."))],
@@ -132,7 +132,7 @@ class DirectForm(FlaskForm):
     )
 
 
-def _show_errors(form: FlaskForm, error: services.ChatError) -> None:
+def _show_errors(form: toolkit.Form, error: services.ChatError) -> None:
     for name, message in error.errors.items():
         if name in form:
             form[name].errors = [*form[name].errors, message]
@@ -324,13 +324,28 @@ def render_event(event: live.Event) -> str:
     return text
 
 
+TAB = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def _tab(value: object) -> str | None:
+    """The name a page gives its stream (``onglet``), so that it can end it when it goes
+    out of view; 400 for one that cannot be such a name."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not TAB.match(value):
+        toolkit.refuse(_("Le nom du flux doit faire de 8 à 64 lettres, chiffres, - ou _."))
+    return value
+
+
 @bp.get("/salon/<int:channel_id>/flux")
 @toolkit.requires("chat.view")
 def stream(channel_id: int) -> Response:
     """The channel's live stream (Server-Sent Events, see ``live``). Resumes after the
-    ``Last-Event-ID`` the browser sends back, or the ``depuis`` the page was rendered at."""
+    ``Last-Event-ID`` the browser sends back, or the ``depuis`` the page was rendered at;
+    named ``onglet`` by the page, which ends it with ``away`` when it goes out of view."""
     commune, user = toolkit.current_commune(), toolkit.current_user()
     found = services.get_channel(commune, user, channel_id)
+    tab = _tab(request.args.get("onglet"))
     raw = request.headers.get("Last-Event-ID") or request.args.get("depuis") or ""
     # An id beyond the channel's last event (none such was ever sent) counts as its last.
     seen = min(int(raw), found.last_seq) if raw.isascii() and raw.isdigit() else found.last_seq
@@ -352,11 +367,27 @@ def stream(channel_id: int) -> Response:
         render_event,
         seen,
         backlog_complete=len(backlog) < services.REPLAY_LIMIT,
+        tab=tab,
     )
     response = Response(stream_with_context(body), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
+
+
+@bp.post("/salon/<int:channel_id>/flux/absent")
+@toolkit.requires("chat.view")
+def away(channel_id: int) -> tuple[str, int]:
+    """The page went out of view and closed its stream (``{"onglet": ...}``): end it on
+    the server at once, so that its reader counts as away (``live.away``)."""
+    commune, user = toolkit.current_commune(), toolkit.current_user()
+    found = services.get_channel(commune, user, channel_id)
+    data = request.get_json(silent=True)
+    tab = _tab(data.get("onglet") if isinstance(data, dict) else None)
+    if tab is None:
+        toolkit.refuse(_("Indiquez le flux qui s'arrête (onglet)."))
+    live.away(found.id, user.id, tab)
+    return "", 204
 
 
 @bp.get("/message/<int:message_id>/photo")
@@ -480,7 +511,7 @@ def close(channel_id: int) -> Any:
 # --- One message ------------------------------------------------------------------------------
 
 
-def _message_page(message: Any, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
+def _message_page(message: Any, status: int = 200, **forms: toolkit.Form) -> tuple[str, int]:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     channel_row = toolkit.db.get(Channel, message.channel_id)
     own = message.author_id == user.id and not message.gone

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from connectors.http import CallRecord
-from connectors.matrix import MatrixClient, MatrixRejected, RoomMessage
+from connectors.matrix import MatrixClient, MatrixRejected, RoomMessage, RoomRedaction
 from core import toolkit
 from core.capabilities import BridgedMessage
 from core.toolkit import gettext as _
@@ -181,17 +181,50 @@ class MatrixBridge:
     def receive(
         self, since: str | None, wait_seconds: float = 0
     ) -> tuple[list[BridgedMessage], str]:
+        """The rooms' new messages, and the messages changed since they came: an edit by
+        its sender gives the message again with its new text, a redaction gives it again
+        empty (see ``ChatBridgeProvider``)."""
         me = self.own_id()
         batch = self._call(lambda client: client.sync(since, timeout_ms=int(wait_seconds * 1000)))
         found = []
-        for event in batch.messages:
+        for event in batch.events:
             if event.sender == me or event.room_id in batch.encrypted_rooms:
                 continue
-            found.append(self._bridged(event))
+            if isinstance(event, RoomRedaction):
+                found.append(
+                    BridgedMessage(
+                        event.room_id, event.redacts, event.sender, "", timestamp=_at(event)
+                    )
+                )
+            elif event.replaces is not None:
+                edited = self._edited(event)
+                if edited is not None:
+                    found.append(edited)
+            else:
+                found.append(self._bridged(event))
         return found, batch.next_batch
 
+    def _edited(self, edit: RoomMessage) -> BridgedMessage | None:
+        """The message ``edit`` replaces, with its new text; None when Matrix's rules make
+        it no edit: another sender than the message's (clients ignore such a replacement),
+        a replaced edit, or what is not text on either side."""
+        room_id, replaced = edit.room_id, edit.replaces or ""
+        original = self._call(lambda client: client.message(room_id, replaced))
+        if (
+            original is None
+            or original.sender != edit.sender
+            or original.replaces is not None
+            or original.msgtype == "m.image"
+            or edit.msgtype == "m.image"
+            or not edit.body
+        ):
+            return None
+        return BridgedMessage(
+            room_id, original.event_id, edit.sender, edit.body, timestamp=_at(original)
+        )
+
     def _bridged(self, event: RoomMessage) -> BridgedMessage:
-        sent = dt.datetime.fromtimestamp(event.timestamp_ms / 1000, dt.UTC)
+        sent = _at(event)
         if event.msgtype == "m.image" and event.url:
             url = event.url
             data, media_type = self._call(lambda client: client.download(url))
@@ -218,3 +251,8 @@ class MatrixBridge:
             return toolkit.Health(
                 False, _("Le serveur Matrix ne répond pas (%(error)s).", error=type(error).__name__)
             )
+
+
+def _at(event: RoomMessage | RoomRedaction) -> dt.datetime:
+    """When the homeserver received ``event``."""
+    return dt.datetime.fromtimestamp(event.timestamp_ms / 1000, dt.UTC)

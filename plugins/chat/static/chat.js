@@ -1,7 +1,10 @@
 /* The live chat, on top of pages that work without it: new messages appear as they come
    (Server-Sent Events, resumed by the browser with Last-Event-ID), the form posts without
    reloading the page, the read marker follows what is on screen and the other channels'
-   unread counts go up. */
+   unread counts go up. The stream is open only while the page is in view: an open stream
+   tells the server that its reader sees the channel, so that a mention does not notify
+   them (see live.py); a page out of view closes it and says so, and opens it again,
+   resuming where it stopped, when it comes back. */
 (function () {
   "use strict";
   var main = document.querySelector(".chat-main[data-stream]");
@@ -11,8 +14,10 @@
   var form = document.getElementById("chat-ecrire");
   var csrf = main.dataset.csrf;
   var me = main.dataset.me;
-  var lastSeq = 0;
+  var lastSeq = parseInt(main.dataset.since, 10) || 0;
   var readTimer = null;
+  var source = null;
+  var tab = null;  // the open stream's name, for the server to end it
 
   function markRead() {
     if (!csrf || document.hidden) { return; }
@@ -58,29 +63,76 @@
     }
   }
 
-  var source = new EventSource(main.dataset.stream);
   function onEvent(event) {
     lastSeq = Math.max(lastSeq, parseInt(event.lastEventId, 10) || 0);
     place(event.data);
     markRead();
   }
-  ["posted", "edited", "deleted", "hidden", "reacted"].forEach(function (kind) {
-    source.addEventListener(kind, onEvent);
-  });
-  source.addEventListener("unread", function (event) {
-    var channel = JSON.parse(event.data).channel;
+  // The unread count shown for another channel: ``count(shown)`` gives the new one.
+  function setUnread(channel, count) {
     var item = document.querySelector('#chat-canaux li[data-channel="' + channel + '"]');
     if (!item) { return; }
     var badge = item.querySelector(".chat-unread");
-    var count = badge.querySelector(".chat-unread-count");
-    count.textContent = String((parseInt(count.textContent, 10) || 0) + 1);
-    badge.hidden = false;
+    var shown = badge.querySelector(".chat-unread-count");
+    var n = count(parseInt(shown.textContent, 10) || 0);
+    shown.textContent = String(n);
+    badge.hidden = !n;
+  }
+  function onUnread(event) {
+    setUnread(JSON.parse(event.data).channel, function (n) { return n + 1; });
+  }
+  // A page back in view missed the other channels' news while its stream was closed.
+  function refreshUnread() {
+    fetch(main.dataset.channels, {credentials: "same-origin"}).then(function (response) {
+      return response.ok ? response.json() : [];
+    }).then(function (channels) {
+      channels.forEach(function (channel) {
+        if (String(channel.id) === main.dataset.channel) { return; }
+        setUnread(channel.id, function () { return channel.unread; });
+      });
+    }).catch(function () {});
+  }
+
+  function openStream() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    tab = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    source = new EventSource(main.dataset.stream + "?" + new URLSearchParams({depuis: lastSeq, onglet: tab}));
+    ["posted", "edited", "deleted", "hidden", "reacted"].forEach(function (kind) {
+      source.addEventListener(kind, onEvent);
+    });
+    source.addEventListener("unread", onUnread);
+    source.addEventListener("open", function () { status.textContent = ""; });
+    source.addEventListener("error", function () {
+      status.textContent = main.dataset.offline || "";
+    });
+  }
+
+  function closeStream() {
+    source.close();
+    source = null;
+    // The server would notice the closed connection only at its next write.
+    fetch(main.dataset.away, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true,
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+      body: JSON.stringify({onglet: tab})
+    }).catch(function () {});
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) {
+      if (source) { closeStream(); }
+    } else {
+      if (!source) {
+        openStream();
+        refreshUnread();
+      }
+      markRead();
+    }
   });
-  source.addEventListener("open", function () { status.textContent = ""; });
-  source.addEventListener("error", function () {
-    status.textContent = main.dataset.offline || "";
-  });
-  document.addEventListener("visibilitychange", markRead);
+  if (!document.hidden) { openStream(); }
 
   // A reaction goes through the API; the stream brings the message back with it.
   list.addEventListener("submit", function (event) {

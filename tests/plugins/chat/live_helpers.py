@@ -1,17 +1,22 @@
-"""A small Server-Sent Events client and a signed-in HTTP session, for the live tests and
-the benchmarks: what a browser's EventSource does, over a real socket."""
+"""For the live tests: a small Server-Sent Events client (what a browser's EventSource
+does, over a real socket), a signed-in HTTP session, and what they read of the app: who
+is present on a channel, who was mailed."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
 from core.testing import PASSWORD
+from plugins.chat import live
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+MENTIONED = "Claire Martin vous mentionne dans « Équipe municipale »"
 
 
 @dataclass
@@ -109,3 +114,37 @@ def start_direct(session: requests.Session, base: str, *member_ids: int) -> int:
     )
     assert opened.status_code == 302, opened.text
     return int(opened.headers["Location"].rsplit("/", 1)[1])
+
+
+def wait_until_present(app, channel_id: int, user_id: int, present: bool = True) -> None:
+    """Wait for a stream just opened to record its presence (it does so as it starts), or
+    with ``present=False`` for the person's last stream to end; fails after 10 s."""
+    hub = live.hub(app)
+    deadline = time.monotonic() + 10
+    while bool(hub.present(channel_id, [user_id])) != present:
+        assert time.monotonic() < deadline, f"presence of {user_id} is not {present}"
+        time.sleep(0.05)
+
+
+def say_away(session: requests.Session, base: str, channel_id: int, tab: object) -> Any:
+    """What ``chat.js`` sends when its page goes out of view: the stream ``tab`` stops."""
+    token = CSRF.search(session.get(f"{base}/c/10145/chat/", timeout=30).text).group(1)
+    return session.post(
+        f"{base}/c/10145/chat/salon/{channel_id}/flux/absent",
+        json={"onglet": tab},
+        headers={"X-CSRFToken": token},
+        timeout=30,
+    )
+
+
+def mailed(app, person) -> list[str]:
+    """The subjects of the e-mails sent to ``person`` (the development mailbox)."""
+    from sqlalchemy import select
+
+    from core.db import db
+    from core.models import EmailMessage
+
+    with app.app_context():
+        return list(
+            db.scalars(select(EmailMessage.subject).where(EmailMessage.recipient == person.email))
+        )

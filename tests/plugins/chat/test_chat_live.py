@@ -18,14 +18,17 @@ import pytest
 import requests
 
 from core.testing import unavailable
-from plugins.chat import live
 from tests.plugins.chat.helpers import general_id
 from tests.plugins.chat.live_helpers import (
     CSRF,
+    MENTIONED,
     EventStream,
     api_post,
+    mailed,
+    say_away,
     signed_in,
     start_direct,
+    wait_until_present,
 )
 
 sqlite_only = pytest.mark.parametrize("database_backend", ["sqlite"], indirect=True)
@@ -266,34 +269,10 @@ def test_two_gunicorn_workers_share_the_live_stream_through_redis(app, village, 
     resumed.close()
 
 
-def wait_until_present(app, channel_id: int, user_id: int) -> None:
-    """Wait for a stream just opened to record its presence (it does so as it starts)."""
-    hub = live.hub(app)
-    deadline = time.monotonic() + 10
-    while not hub.present(channel_id, [user_id]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 def notifications_page(session: requests.Session, base: str) -> str:
     answer = session.get(f"{base}/compte/notifications", timeout=30)
     assert answer.status_code == 200
     return answer.text
-
-
-def mailed(app, person) -> list[str]:
-    """The subjects of the e-mails sent to ``person`` (the development mailbox)."""
-    from sqlalchemy import select
-
-    from core.db import db
-    from core.models import EmailMessage
-
-    with app.app_context():
-        return list(
-            db.scalars(select(EmailMessage.subject).where(EmailMessage.recipient == person.email))
-        )
-
-
-MENTIONED = "Claire Martin vous mentionne dans « Équipe municipale »"
 
 
 @sqlite_only
@@ -335,6 +314,44 @@ def test_a_mention_notifies_only_the_people_not_reading_the_channel_live(app, vi
     assert mailed(app, village.agent) == []
 
 
+@sqlite_only
+def test_a_page_out_of_view_ends_its_stream_and_its_reader_is_notified(app, village, live_server):
+    general = general_id(app)
+    maire = signed_in(live_server, village.maire.email)
+    agent = signed_in(live_server, village.agent.email)
+    # Julie has the general channel open in two tabs.
+    hidden = EventStream(agent, f"{stream_url(live_server, general)}?onglet=onglet-cache-1")
+    shown = EventStream(agent, f"{stream_url(live_server, general)}?onglet=onglet-visible")
+    wait_until_present(app, general, village.agent.id)
+
+    # One goes out of view: its stream ends at once; she still reads the other.
+    assert say_away(agent, live_server, general, "onglet-cache-1").status_code == 204
+    with pytest.raises(EOFError):
+        hidden.next_event()
+    api_post(maire, live_server, general, "@julie.morel première question")
+    assert "première question" in shown.next_of("posted").data
+    assert mailed(app, village.agent) == []
+
+    # The other one too: she is away, and the mention tells her.
+    assert say_away(agent, live_server, general, "onglet-visible").status_code == 204
+    with pytest.raises(EOFError):
+        shown.next_event()
+    wait_until_present(app, general, village.agent.id, present=False)
+    api_post(maire, live_server, general, "@julie.morel seconde question")
+    assert mailed(app, village.agent) == [MENTIONED]
+    assert MENTIONED in notifications_page(agent, live_server)
+
+    # A stream's name is checked, and a channel she cannot read is none of hers.
+    for wrong in ("court", "pas un nom!", 42, None):
+        refused = say_away(agent, live_server, general, wrong)
+        assert refused.status_code == 400, wrong
+    assert "8 à 64 lettres" in say_away(agent, live_server, general, "court").text
+    unnamed = agent.get(f"{stream_url(live_server, general)}?onglet=a/b", timeout=30)
+    assert unnamed.status_code == 400
+    other = start_direct(maire, live_server, village.conseiller.id)
+    assert say_away(agent, live_server, other, "onglet-cache-1").status_code == 404
+
+
 @pytest.mark.slow
 @postgresql_only
 def test_a_mention_of_someone_reading_live_through_another_worker_does_not_notify(
@@ -345,7 +362,7 @@ def test_a_mention_of_someone_reading_live_through_another_worker_does_not_notif
     general = general_id(app)
     one, two = two_workers.one, two_workers.two
     agent = signed_in(two, village.agent.email)
-    stream = EventStream(agent, stream_url(two, general))
+    stream = EventStream(agent, f"{stream_url(two, general)}?onglet=onglet-de-julie")
     present = redis.Redis.from_url(two_workers.redis_url)
     key = f"{two_workers.prefix}chat:present:{general}:{village.agent.id}"
     deadline = time.monotonic() + 10
@@ -354,8 +371,16 @@ def test_a_mention_of_someone_reading_live_through_another_worker_does_not_notif
     maire = signed_in(one, village.maire.email)
     api_post(maire, one, general, "@julie.morel @nadia.benali la salle est prête ?")
     assert "la salle est prête" in stream.next_of("posted").data
-    stream.close()
 
     assert MENTIONED in notifications_page(signed_in(one, village.conseiller.email), one)
     assert MENTIONED not in notifications_page(agent, two)
     assert mailed(app, village.agent) == []
+
+    # Her page goes out of view, and says so to the other worker: the stream that the
+    # second holds ends at once, her presence with it, and the next mention tells her.
+    assert say_away(agent, one, general, "onglet-de-julie").status_code == 204
+    with pytest.raises(EOFError):
+        stream.next_event()
+    assert not present.exists(key)
+    api_post(maire, one, general, "@julie.morel vous revenez ?")
+    assert mailed(app, village.agent) == [MENTIONED]

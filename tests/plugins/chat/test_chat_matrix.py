@@ -26,7 +26,7 @@ from core.models import Commune, OutboxMessage
 from core.testing import unavailable
 from plugins.chat import bridge
 from plugins.chat.models import BridgeLink
-from tests.plugins.chat.helpers import CHAT, general_id, messages, page, post
+from tests.plugins.chat.helpers import CHAT, audit, general_id, messages, page, post
 from tests.plugins.chat.synapse import PYTHON, Account, Synapse
 from tests.test_files import png_bytes
 
@@ -82,6 +82,32 @@ class Person:
         self.txn += 1
         path = f"/rooms/{quote(room_id)}/send/m.room.message/t{self.txn}"
         return self.call("PUT", path, json=content)["event_id"]
+
+    def edit(self, room_id: str, event_id: str, text: str) -> str:
+        """Replace the text of ``event_id`` as Element does (``m.replace``, with the
+        starred fallback that clients without edits show)."""
+        return self.say(
+            room_id,
+            {
+                "msgtype": "m.text",
+                "body": f"* {text}",
+                "m.new_content": {"msgtype": "m.text", "body": text},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+            },
+        )
+
+    def redact(self, room_id: str, event_id: str) -> str:
+        self.txn += 1
+        path = f"/rooms/{quote(room_id)}/redact/{quote(event_id)}/r{self.txn}"
+        return self.call("PUT", path, json={})["event_id"]
+
+    def invite_and_join(self, room_id: str, other: Person) -> None:
+        self.call("POST", f"/rooms/{quote(room_id)}/invite", json={"user_id": other.user_id})
+        other.call("POST", f"/join/{quote(room_id)}", json={})
+
+    @property
+    def user_id(self) -> str:
+        return self.account.user_id
 
     def send_image(self, room_id: str, data: bytes, name: str) -> str:
         media = self.session.post(
@@ -385,6 +411,85 @@ def test_a_message_changed_before_it_went_goes_as_it_is_now(app, village, client
     ]
 
 
+def test_edits_and_redactions_made_in_the_room_change_the_mirrored_messages(
+    app, village, client, matrix, synapse
+):
+    bot, alice, room = matrix
+    bob = Person(synapse, synapse.register(f"bob-{alice.user_id[7:15]}"))
+    alice.invite_and_join(room, bob)
+    general = general_id(app)
+    assert connect(client, general, room).status_code == 302
+    meeting = alice.say(room, {"msgtype": "m.text", "body": "Réunion jeudi à 18 h"})
+    extra = alice.say(room, {"msgtype": "m.text", "body": "Un message de trop"})
+    photo = alice.send_image(room, png_bytes((20, 10)), "photo.png")
+    rude = bob.say(room, {"msgtype": "m.text", "body": "Un propos déplacé"})
+    post(client, general, "Depuis la mairie")
+    assert deliver(app) == 1
+    assert sync(app) == 4
+    ours, meeting_here, extra_here, photo_here, rude_here = messages(app, general)
+    assert client.get(f"{CHAT}/message/{photo_here.id}/photo").status_code == 200
+
+    alice.edit(room, meeting, "Réunion vendredi à 18 h")
+    bob.edit(room, meeting, "Réunion annulée")  # not his message: Matrix ignores it
+    alice.redact(room, extra)
+    alice.redact(room, photo)
+    alice.redact(room, rude)  # the room's moderation (alice made the room)
+    [bot_copy] = [e["event_id"] for e in alice.timeline(room, bot.user_id)]
+    alice.redact(room, bot_copy)  # only the room's copy of what was written here
+    assert sync(app) == 4
+    assert sync(app) == 0
+
+    shown = page(client, f"{CHAT}/salon/{general}")
+    assert "Réunion vendredi à 18 h</p></div>" in shown
+    assert shown.count("(modifié)") == 1
+    assert "Réunion annulée" not in shown and "* Réunion" not in shown
+    assert "Un message de trop" not in shown and "Un propos déplacé" not in shown
+    assert shown.count("Message supprimé par son auteur.") == 2  # the text and the photo
+    assert shown.count("Message masqué par la modération.") == 1
+    assert "Depuis la mairie" in shown
+    assert client.get(f"{CHAT}/message/{photo_here.id}/photo").status_code == 404
+    # No message was added for the edits and redactions.
+    assert [m.id for m in messages(app, general)] == [
+        ours.id,
+        meeting_here.id,
+        extra_here.id,
+        photo_here.id,
+        rude_here.id,
+    ]
+    changes = [(action, details.get("after")) for action, details in audit(app, "chat.message_")]
+    assert changes == [
+        ("chat.message_edited", "Réunion vendredi à 18 h"),
+        ("chat.message_deleted", None),
+        ("chat.message_deleted", None),
+        ("chat.message_hidden", None),
+    ]
+
+
+def test_a_message_edited_before_the_bridge_read_it_comes_with_its_last_text(
+    app, village, client, matrix
+):
+    _bot, alice, room = matrix
+    general = general_id(app)
+    assert connect(client, general, room).status_code == 302
+    first = alice.say(room, {"msgtype": "m.text", "body": "Premier jet"})
+    alice.edit(room, first, "Premier jet, relu")
+    alice.edit(room, first, "Version **finale**")
+    assert sync(app) == 3  # added, then changed twice
+    [message] = messages(app, general)
+    assert (message.body, message.edited_at is not None) == ("Version **finale**", True)
+    # Open pages get the new message, then its edits, live: a stream from the start.
+    stream = client.get(f"{CHAT}/salon/{general}/flux?depuis=0", buffered=False)
+    chunks = iter(stream.response)
+    events = [next(chunks).decode() for _ in range(4)][1:]  # after the "retry:" line
+    stream.close()
+    assert [e.split("\n")[1] for e in events] == [
+        "event: posted",
+        "event: edited",
+        "event: edited",
+    ]
+    assert "<strong>finale</strong>" in events[-1] and "(modifié)" in events[-1]
+
+
 def test_a_bot_whose_sessions_were_closed_signs_in_again_with_its_password(
     app, village, client, matrix, synapse
 ):
@@ -460,3 +565,37 @@ def test_a_bot_signed_in_with_its_access_token_whose_secrets_stay_encrypted(
     alice.say(room, {"msgtype": "m.text", "body": "Bien reçu par le salon"})
     assert sync(app) == 1
     assert messages(app, general)[-1].body == "Bien reçu par le salon"
+
+
+class SendsOnly:
+    """A bridge that sends and receives, but cannot carry edits and deletions."""
+
+    def __init__(self, settings: dict, on_call=None) -> None:
+        self.settings = settings
+
+    def connect_room(self, room: str) -> str:
+        return room
+
+    def send_message(self, room_id: str, sender: str, text: str, txn_id: str) -> str:
+        return f"$sent-{txn_id}"
+
+    def send_image(self, room_id, sender, data, media_type, name, size, txn_id) -> str:
+        return f"$sent-{txn_id}"
+
+    def receive(self, since, wait_seconds=0):
+        return [], since or "start"
+
+
+def test_a_bridge_provider_without_edits_and_redactions_is_refused(
+    app, village, client, monkeypatch
+):
+    """Carrying edits and deletions to the room is part of ``chat_bridge``'s contract: the
+    core refuses a provider that lacks it, and the page says the bridge is not usable."""
+    client.login(village.maire.email)
+    assert client.submit(f"{MODULES}/matrix/activer", page=MODULES).status_code == 302
+    monkeypatch.setattr("plugins.matrix.MatrixBridge", SendsOnly)
+    refused = connect(client, general_id(app), "!salon:localhost")
+    assert refused.status_code == 400
+    assert "Aucun pont n&#39;est réglé pour la commune" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert list(db.scalars(select(BridgeLink))) == []
