@@ -310,8 +310,12 @@ def update_event(event_id: int) -> Any:
     commune, user = toolkit.current_commune(), toolkit.current_user()
     event = services.get_event(commune, user, event_id)
     body = _body()
-    # What is not sent stays as it is.
+    # What is not sent stays as it is: for one date of a series, that date's times.
     current = {**_event(event), "calendar": event.calendar_id}
+    occurrence = services.find_occurrence(event, _key(body)) if event.rrule else None
+    if occurrence is not None:
+        current["start"] = _moment(occurrence.start, event.all_day)
+        current["end"] = _moment(occurrence.end, event.all_day)
     data = services.validate(commune, user, _raw({**current, **body}))
     scope = body.get("scope", "all")
     shown = services.change(commune, user, event, data, str(scope), _key(body))

@@ -8,8 +8,10 @@ of who is expected), RRULE and EXDATE carry the recurrence, and an occurrence ch
 own is a VEVENT of the series' UID with a RECURRENCE-ID. Built with the ``icalendar``
 library, which folds lines, escapes text and ends lines with CRLF.
 
-Guests from outside get iTIP messages (RFC 5546) by e-mail: a ``REQUEST`` to invite them or
-to update what they hold, a ``CANCEL`` when the event is deleted or they are taken off it.
+Guests from outside get iTIP messages (RFC 5546) by e-mail, of what they hold
+(``services.GuestCopy``): a ``REQUEST`` to invite them or to update it, a ``CANCEL`` when it
+is deleted or they are taken off it. A guest of single dates of a series holds those dates
+alone, each with its RECURRENCE-ID and without the series' RRULE.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ def _calendar(name: str | None = None, method: str | None = None) -> icalendar.C
     return cal
 
 
-def vevent(event: Event, url: str | None = None) -> icalendar.Event:
+def vevent(event: Event, url: str | None = None, skipped: Iterable[str] = ()) -> icalendar.Event:
+    """``event`` as a VEVENT; ``skipped`` names dates of a series to list as EXDATEs with
+    its own (the dates a guest is not expected at, in their copy)."""
     component = icalendar.Event()
     component.add("uid", event.uid)
     component.add("dtstamp", event.updated_at.astimezone(dt.UTC))
@@ -92,18 +96,20 @@ def vevent(event: Event, url: str | None = None) -> icalendar.Event:
         component.add("recurrence-id", _key_value(event, event.recurrence_id))
     if event.rrule:
         component.add("rrule", icalendar.vRecur.from_ical(event.rrule))
-        removed = [_key_value(event, key) for key in event.exdates or ()]
+        removed = [_key_value(event, key) for key in sorted({*(event.exdates or ()), *skipped})]
         if removed:
             component.add("exdate", removed)
     return component
 
 
 def _key_value(event: Event, key: str) -> dt.date | dt.datetime:
-    """An occurrence key as EXDATE and RECURRENCE-ID want it: a DATE for an all-day
-    event, else the local time with its TZID."""
+    """An occurrence key as EXDATE and RECURRENCE-ID want it: a DATE for a date of an
+    all-day series, else the local time with its TZID. The key says which, so that a date
+    of a timed series changed on its own into an all-day event keeps the type of its
+    series' DTSTART, as RFC 5545 wants of RECURRENCE-ID (3.8.4.4)."""
     start = services.key_start(event, key)
     assert start is not None, key
-    return start.date() if event.all_day else start
+    return start if "T" in key else start.date()
 
 
 def event_ics(event: Event, url: str | None = None) -> bytes:
@@ -117,38 +123,37 @@ def event_ics(event: Event, url: str | None = None) -> bytes:
     return cal.to_ical()
 
 
-def invitation_ics(event: Event, organiser: User, guest: str) -> str:
+def invitation_ics(copy: services.GuestCopy, organiser: User) -> str:
     """The invitation e-mailed to a guest from outside the commune (iTIP ``REQUEST``, RFC
-    5546): the event with its organiser and the guest as an attendee whose answer is asked,
-    which mail and calendar apps offer to add, or update when they hold an older SEQUENCE.
-    No URL: the portal's page is for members."""
-    series = event.parent or event
+    5546) with what they hold, which mail and calendar apps offer to add, or update when
+    they hold an older SEQUENCE: the series (its dates they are not expected at as
+    EXDATEs) with its dates changed on their own they are expected at, or those dates
+    alone (RFC 5546, 3.2.2). Each has its organiser and the guest as an attendee whose
+    answer is asked. No URL: the portal's page is for members."""
     cal = _calendar(method="REQUEST")
-    for component in (series, *services.overrides_of(series)):
-        cal.add_component(_addressed(vevent(component), organiser, guest))
+    if copy.series is not None:
+        skipped = [date.recurrence_id for date in copy.skipped]
+        cal.add_component(_addressed(vevent(copy.series, skipped=skipped), organiser, copy.address))
+    for date in copy.dates:
+        cal.add_component(_addressed(vevent(date), organiser, copy.address))
     return cal.to_ical().decode()
 
 
-def cancellation_ics(event: Event, organiser: User, guest: str) -> str:
-    """iTIP ``CANCEL`` of a deleted event (a whole one, or a whole series): its UID, a
-    SEQUENCE above the last one sent, STATUS:CANCELLED."""
-    return _cancel(event, organiser, guest, event.sequence + 1)
+def cancel_ics(held: Iterable[Event], organiser: User, guest: str, cancelled: bool) -> str:
+    """iTIP ``CANCEL`` of what a guest held: a whole event (a series: its UID alone) or
+    dates of a series (each with its RECURRENCE-ID), STATUS:CANCELLED.
 
-
-def withdrawal_ics(event: Event, organiser: User, guest: str) -> str:
-    """iTIP ``CANCEL`` to a guest taken off an event that goes on, which their calendar
-    drops. Nothing changed in the event, so the SEQUENCE is the one they hold, and the
-    later DTSTAMP makes the message newer: invited again, they take the REQUEST of that
-    same SEQUENCE, where a higher one here would make it look outdated."""
-    return _cancel(event, organiser, guest, event.sequence)
-
-
-def _cancel(event: Event, organiser: User, guest: str, sequence: int) -> str:
+    ``cancelled``: they were deleted, and SEQUENCE goes above the last one sent. Else the
+    guest is taken off what goes on without them: nothing changed in it, so the SEQUENCE
+    is the one they hold, and the later DTSTAMP makes the message newer; invited again,
+    they take the REQUEST of that same SEQUENCE, where a higher one here would make it
+    look outdated."""
     cal = _calendar(method="CANCEL")
-    found = _addressed(vevent(event), organiser, guest)
-    found["sequence"] = sequence
-    found.add("status", "CANCELLED")
-    cal.add_component(found)
+    for event in held:
+        found = _addressed(vevent(event), organiser, guest)
+        found["sequence"] = event.sequence + 1 if cancelled else event.sequence
+        found.add("status", "CANCELLED")
+        cal.add_component(found)
     return cal.to_ical().decode()
 
 

@@ -215,11 +215,13 @@ def _incoming(component: icalendar.Event, line: int) -> Incoming:
             for group in _as_list(component.get("EXDATE"))
             for value in group.dts
         ]
-        recurrence_id = (
-            occurrence_key_at(_local(component.decoded("RECURRENCE-ID")), all_day)
-            if "RECURRENCE-ID" in component
-            else ""
-        )
+        recurrence_id = ""
+        if "RECURRENCE-ID" in component:
+            # Of its series' type, which a date changed into an all-day one (or back) keeps.
+            replaced = component.decoded("RECURRENCE-ID")
+            recurrence_id = occurrence_key_at(
+                _local(replaced), not isinstance(replaced, dt.datetime)
+            )
     except recurrence.RecurrenceError as error:
         raise IcsError(_("%(where)s : %(reason)s", where=where, reason=error.message)) from None
     except (ValueError, TypeError, KeyError) as error:

@@ -31,7 +31,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ import email_validator
 from flask import url_for
 from flask_babel import format_date, format_time
 from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import defer, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -1107,106 +1108,251 @@ def _apply(event: Event, data: EventInput) -> None:
         event.guests = list(data.guests)
 
 
+@dataclass(frozen=True)
+class GuestCopy:
+    """What one guest from outside holds of an event, as their calendar app has it.
+
+    A guest of the whole event (``series``: the series, or a single event) holds it with
+    the dates changed on their own they are expected at (``dates``), less those they are
+    not (``skipped``, which their copy lists as EXDATEs). A guest named on single dates of
+    a series only holds those dates (``series`` None), each a VEVENT with its
+    RECURRENCE-ID: they are invited to that occurrence, not to the series (RFC 5546,
+    3.2.2)."""
+
+    address: str
+    series: Event | None
+    dates: tuple[Event, ...] = ()
+    skipped: tuple[Event, ...] = ()
+
+    @property
+    def keys(self) -> set[str]:
+        return {date.recurrence_id for date in self.dates}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Who an event expects, taken before a change so that ``invite`` tells each person
+    what changed for them: the members, and what each guest holds (by lower-case address,
+    copied as it was: the change may move or delete the rows)."""
+
+    members: frozenset[int] = frozenset()
+    guests: Mapping[str, GuestCopy] = field(default_factory=dict)
+
+
+def expected(event: Event) -> Expected:
+    """Who ``event`` expects now, to compare after a change (``invite``'s ``before``)."""
+    return Expected(frozenset(a.user_id for a in event.attendees), guest_copies(event, True))
+
+
+def guest_copies(event: Event, frozen: bool = False) -> dict[str, GuestCopy]:
+    """What each guest from outside holds of ``event`` (of its series, with its dates
+    changed on their own, each of which lists its own guests), by lower-case address.
+    ``frozen``: on copies of the rows, which the change to come leaves as they are."""
+    series = event.parent or event
+    if _gone(series):
+        return {}
+    changed = overrides_of(series)
+    if frozen:
+        series, changed = _frozen(series), [_frozen(date) for date in changed]
+    on = {date.recurrence_id: {g.lower() for g in date.guests or ()} for date in changed}
+    copies: dict[str, GuestCopy] = {}
+    for address in series.guests or ():
+        key = address.lower()
+        copies[key] = GuestCopy(
+            address,
+            series,
+            tuple(d for d in changed if key in on[d.recurrence_id]),
+            tuple(d for d in changed if key not in on[d.recurrence_id]),
+        )
+    for date in changed:
+        for address in date.guests or ():
+            held = copies.get(address.lower())
+            if held is None:
+                copies[address.lower()] = GuestCopy(address, None, (date,))
+            elif held.series is None:
+                copies[address.lower()] = dataclasses.replace(held, dates=(*held.dates, date))
+    return copies
+
+
+def _gone(event: Event) -> bool:
+    """Whether ``event`` was deleted in this transaction (flushed or not)."""
+    return event in toolkit.db.deleted or sa_inspect(event).deleted
+
+
+def _frozen(event: Event) -> Event:
+    """A copy of ``event`` outside the session, as it is now."""
+    values = {column.key: getattr(event, column.key) for column in sa_inspect(Event).column_attrs}
+    return Event(**{k: list(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def guest_view(copy: GuestCopy) -> tuple[Any, ...]:
+    """What a guest's calendar shows of the event they hold (``copy``): a change of it is
+    « Modifié » to them, and any other change tells them nothing.
+
+    It counts the title (SUMMARY), the start and end (DTSTART, DTEND), all-day or not, the
+    place (LOCATION), the description and the recurrence (RRULE) of the series they hold,
+    and each of its dates that is not as the series gives it: removed (EXDATE, or a date
+    they are not expected at) or changed on its own (what it says). A date changed on its
+    own only to name a guest of that date shows as before to the others. The organiser and
+    the status count too, but no edit changes them: the organiser is the event's author
+    (``organiser_of``), and cancellations are CANCEL messages.
+
+    It leaves out what is the commune's own business or bookkeeping: the calendar, the
+    category, the visibility, the members expected, the guest lists (a guest added or
+    removed is told alone), SEQUENCE and the timestamps."""
+    dates: dict[str, tuple[Any, ...] | None] = {d.recurrence_id: _shown(d) for d in copy.dates}
+    if copy.series is None:
+        return (None, tuple(sorted(dates.items(), key=lambda item: item[0])))
+    series = copy.series
+    for key in (*(series.exdates or ()), *(d.recurrence_id for d in copy.skipped)):
+        dates[key] = None
+    unlike = {k: v for k, v in dates.items() if v != _as_series_gives(series, k)}
+    return (_shown(series), tuple(sorted(unlike.items(), key=lambda item: item[0])))
+
+
+def _shown(event: Event) -> tuple[Any, ...]:
+    return (
+        event.title,
+        event.all_day,
+        local_start(event),
+        local_end(event),
+        event.place,
+        event.description,
+        event.rrule,
+    )
+
+
+def _as_series_gives(series: Event, key: str) -> tuple[Any, ...]:
+    """What the date ``key`` of ``series`` shows when not changed on its own."""
+    begin = key_start(series, key)
+    if begin is None:
+        return ()
+    finish = (begin.replace(tzinfo=None) + (series.end_at - series.start_at)).replace(
+        tzinfo=begin.tzinfo
+    )
+    return (series.title, series.all_day, begin, finish, series.place, series.description, None)
+
+
 def invite(
     commune: toolkit.Commune,
     author: toolkit.User,
     event: Event,
-    before: tuple[set[int], set[str]] = (set(), set()),
-    changed: bool = True,
+    before: Expected | None = None,
+    cancelled: bool = False,
 ) -> None:
-    """Tell the people newly expected at ``event`` (not those named ``before``): members by
-    a notification, guests from outside by e-mail. When ``changed`` (something they see
-    changed: ``guest_view``), the guests told before get the changed event, which their
-    calendar app updates (same UID, SEQUENCE up)."""
-    from plugins.agenda import ics  # which builds on this module
-
-    members = [a.user for a in event.attendees if a.user_id not in before[0]]
-    toolkit.notify(
-        [p for p in members if p.id != author.id],
-        "agenda.invited",
-        _("%(name)s vous attend : %(title)s", name=author.name, title=event.title),
-        describe_event_when(event),
-        url=event_url(event),
-        commune=commune,
-    )
-    organiser = organiser_of(event, author)
-    told = {g.lower() for g in before[1]}
-    guests = event.guests or ()
-    _email_guests(
-        commune,
-        event,
-        [g for g in guests if g.lower() not in told],
-        _("Invitation : %(title)s", title=event.title),
-        _("%(name)s (%(commune)s) vous invite :", name=author.name, commune=commune.name),
-        lambda guest: ics.invitation_ics(event, organiser, guest),
-    )
-    if not changed:
-        return
-    _email_guests(
-        commune,
-        event,
-        [g for g in guests if g.lower() in told],
-        _("Modifié : %(title)s", title=event.title),
-        _("%(name)s (%(commune)s) a modifié :", name=author.name, commune=commune.name),
-        lambda guest: ics.invitation_ics(event, organiser, guest),
-    )
+    """Tell the people expected at ``event`` what changed for them since ``before``
+    (nobody yet: a new event). Members newly expected get a notification; each guest from
+    outside gets by e-mail what changed in the copy their calendar holds (``GuestCopy``):
+    an invitation, the changed event, or what they no longer hold, cancelled
+    (``cancelled``: those dates were deleted) or withdrawn (they are taken off it)."""
+    before = before or Expected()
+    series = event.parent or event
+    if not _gone(event):
+        members = [a.user for a in event.attendees if a.user_id not in before.members]
+        toolkit.notify(
+            [p for p in members if p.id != author.id],
+            "agenda.invited",
+            _("%(name)s vous attend : %(title)s", name=author.name, title=event.title),
+            describe_event_when(event),
+            url=event_url(event),
+            commune=commune,
+        )
+    organiser = organiser_of(series, author)
+    after = guest_copies(series)
+    told = _Teller(commune, author, organiser)
+    for key in [*after, *(k for k in before.guests if k not in after)]:
+        told.guest(before.guests.get(key), after.get(key), cancelled)
 
 
-def uninvite(
-    commune: toolkit.Commune, author: toolkit.User, event: Event, before: set[str]
-) -> None:
-    """Tell the guests of ``before`` no longer expected at ``event``, which goes on without
-    them, that their invitation is withdrawn: an iTIP ``CANCEL`` their calendar app
-    applies by dropping the event."""
-    from plugins.agenda import ics  # which builds on this module
+@dataclass
+class _Teller:
+    """The e-mails to guests from outside after a change: the words, and the iTIP message
+    (RFC 5546) their calendar app applies, of what they hold."""
 
-    kept = {g.lower() for g in event.guests or ()}
-    organiser = organiser_of(event, author)
-    _email_guests(
-        commune,
-        event,
-        sorted(g for g in before if g.lower() not in kept),
-        _("Invitation retirée : %(title)s", title=event.title),
-        _(
-            "%(name)s (%(commune)s) a retiré votre invitation à :",
-            name=author.name,
-            commune=commune.name,
-        ),
-        lambda guest: ics.withdrawal_ics(event, organiser, guest),
-    )
+    commune: toolkit.Commune
+    author: toolkit.User
+    organiser: toolkit.User
+
+    def guest(self, before: GuestCopy | None, after: GuestCopy | None, cancelled: bool) -> None:
+        """Tell one guest what changed for them between two copies (None: nothing held)."""
+        if before is not None and (
+            after is None or (before.series is not None and after.series is None)
+        ):
+            self.cancel(before, before.dates if before.series is None else (), cancelled)
+            before = None
+        if after is None:
+            return
+        if before is None or (after.series is not None and before.series is None):
+            self.request(after, after.series or after.dates[0], invited=True)
+        elif after.series is not None:
+            seen, now = guest_view(before), guest_view(after)
+            if seen != now:
+                skipped = _newly_skipped(seen, now, after)
+                if skipped:  # taken off dates that go on: those alone are withdrawn
+                    self.cancel(after, skipped, cancelled=False)
+                else:
+                    self.request(after, after.series, invited=False)
+        else:
+            lost = [d for d in before.dates if d.recurrence_id not in after.keys]
+            if lost:
+                self.cancel(before, lost, cancelled)
+            was = {d.recurrence_id: _shown(d) for d in before.dates}
+            new = [d for d in after.dates if d.recurrence_id not in was]
+            moved = [d for d in after.dates if was.get(d.recurrence_id, _shown(d)) != _shown(d)]
+            if new or moved:
+                self.request(after, (new or moved)[0], invited=bool(new))
+
+    def request(self, copy: GuestCopy, shown: Event, invited: bool) -> None:
+        """An iTIP ``REQUEST`` of all they hold, which their calendar app adds or updates;
+        the words tell of ``shown``."""
+        from plugins.agenda import ics  # which builds on this module
+
+        if invited:
+            subject = _("Invitation : %(title)s", title=shown.title)
+            heading = _("%(name)s (%(commune)s) vous invite :", **self._names())
+        else:
+            subject = _("Modifié : %(title)s", title=shown.title)
+            heading = _("%(name)s (%(commune)s) a modifié :", **self._names())
+        self._send(copy.address, shown, subject, heading, ics.invitation_ics(copy, self.organiser))
+
+    def cancel(self, copy: GuestCopy, dates: Iterable[Event], cancelled: bool) -> None:
+        """An iTIP ``CANCEL`` of ``dates`` (none: of all ``copy`` holds), deleted
+        (``cancelled``) or going on without the guest."""
+        from plugins.agenda import ics  # which builds on this module
+
+        what = list(dates) or ([copy.series] if copy.series is not None else list(copy.dates))
+        if cancelled:
+            subject = _("Annulé : %(title)s", title=what[0].title)
+            heading = _("%(name)s (%(commune)s) a annulé :", **self._names())
+        else:
+            subject = _("Invitation retirée : %(title)s", title=what[0].title)
+            heading = _("%(name)s (%(commune)s) a retiré votre invitation à :", **self._names())
+        calendar = ics.cancel_ics(what, self.organiser, copy.address, cancelled)
+        self._send(copy.address, what[0], subject, heading, calendar)
+
+    def _names(self) -> dict[str, str]:
+        return {"name": self.author.name, "commune": self.commune.name}
+
+    def _send(self, guest: str, shown: Event, subject: str, heading: str, calendar: str) -> None:
+        lines = [heading, "", shown.title, describe_event_when(shown)]
+        if shown.place:
+            lines.append(_("Lieu : %(place)s", place=shown.place))
+        if shown.description:
+            lines += ["", shown.description]
+        toolkit.send_email(guest, subject, "\n".join(lines), self.commune, calendar=calendar)
 
 
-def cancel_for_guests(commune: toolkit.Commune, author: toolkit.User, event: Event) -> None:
-    """Tell the guests from outside that ``event`` (a whole event, deleted) will not take
-    place, in words and as an iTIP ``CANCEL`` their calendar app applies."""
-    from plugins.agenda import ics  # which builds on this module
-
-    organiser = organiser_of(event, author)
-    _email_guests(
-        commune,
-        event,
-        list(event.guests or ()),
-        _("Annulé : %(title)s", title=event.title),
-        _("%(name)s (%(commune)s) a annulé :", name=author.name, commune=commune.name),
-        lambda guest: ics.cancellation_ics(event, organiser, guest),
-    )
-
-
-def _email_guests(
-    commune: toolkit.Commune,
-    event: Event,
-    guests: list[str],
-    subject: str,
-    heading: str,
-    calendar: Callable[[str], str],
-) -> None:
-    lines = [heading, "", event.title, describe_event_when(event)]
-    if event.place:
-        lines.append(_("Lieu : %(place)s", place=event.place))
-    if event.description:
-        lines += ["", event.description]
-    for guest in guests:
-        toolkit.send_email(guest, subject, "\n".join(lines), commune, calendar=calendar(guest))
+def _newly_skipped(seen: tuple[Any, ...], now: tuple[Any, ...], after: GuestCopy) -> list[Event]:
+    """The dates a guest of the series was taken off, when nothing else changed for them
+    (else the changed series tells it, with those dates as EXDATEs)."""
+    if seen[0] != now[0]:
+        return []
+    before, present = dict(seen[1]), dict(now[1])
+    differ = {k for k in before.keys() | present.keys() if before.get(k, ()) != present.get(k, ())}
+    skipped = {d.recurrence_id: d for d in after.skipped}
+    if not differ <= skipped.keys() or any(present.get(k, ()) is not None for k in differ):
+        return []
+    return [skipped[k] for k in sorted(differ)]
 
 
 def organiser_of(event: Event, acting: toolkit.User) -> toolkit.User:
@@ -1214,43 +1360,6 @@ def organiser_of(event: Event, acting: toolkit.User) -> toolkit.User:
     event (of its series), whoever changes it; the person ``acting`` when it has none (an
     event from a synced calendar, or whose author's account was deleted)."""
     return (event.parent or event).author or acting
-
-
-def guest_view(event: Event) -> tuple[tuple[Any, ...], ...]:
-    """What a guest's calendar shows of ``event`` (its series, with the occurrences changed
-    on their own): a change of it is « Modifié » to the guests already invited, and any
-    other change tells them nothing.
-
-    It counts, for the series and each changed occurrence: the title (SUMMARY), the start
-    and end (DTSTART, DTEND), all-day or not, the place (LOCATION), the description, the
-    recurrence (RRULE) and its exceptions (EXDATE; a changed occurrence's RECURRENCE-ID).
-    The organiser and the status count too, but no edit changes them: the organiser is the
-    event's author (``organiser_of``), and an event is cancelled whole (« Annulé »,
-    ``cancel_for_guests``) or date by date (EXDATE).
-
-    It leaves out what is the commune's own business or bookkeeping: the calendar, the
-    category, the visibility, the members expected, the guest list (a guest added or
-    removed is told alone: ``invite``, ``uninvite``), SEQUENCE and the timestamps."""
-    series = event.parent or event
-    return tuple(
-        (
-            shown.recurrence_id,
-            shown.title,
-            shown.all_day,
-            local_start(shown),
-            local_end(shown),
-            shown.place,
-            shown.description,
-            shown.rrule,
-            tuple(shown.exdates or ()),
-        )
-        for shown in (series, *overrides_of(series))
-    )
-
-
-def expected(event: Event) -> tuple[set[int], set[str]]:
-    """Who ``event`` expects now, to compare after a change (``invite``'s ``before``)."""
-    return {a.user_id for a in event.attendees}, set(event.guests or ())
 
 
 def describe_event_when(event: Event) -> str:
@@ -1314,6 +1423,7 @@ def update_event(
         return False
     if was_series:
         _shift_keys(event, old_start, old_all_day)
+        _carry_guests(overrides_of(event), before["guests"], event.guests)
     if _published(after) != _published(before):
         _bump(event)
     record(
@@ -1345,13 +1455,10 @@ def delete_event(commune: toolkit.Commune, user: toolkit.User, event: Event) -> 
     changed on its own is cancelled in its series (an EXDATE), not brought back."""
     check_write(commune, user, event)
     series = event.parent
-    if series is None:
-        cancel_for_guests(commune, user, event)
-    else:
+    if series is not None:
         series.exdates = sorted({*(series.exdates or ()), event.recurrence_id})
         series.overridden = [k for k in series.overridden or () if k != event.recurrence_id]
         _bump(series)
-        invite(commune, user, series, expected(series))
     record(
         "agenda.occurrence_deleted" if series is not None else "agenda.event_deleted",
         commune,
@@ -1409,7 +1516,7 @@ def change(
     series); returns the event to show afterwards, or None when nothing changed."""
     if scope not in SCOPES:
         raise EventError({"scope": _("Choisissez à quelles dates s'applique la modification.")})
-    before, seen = expected(event), guest_view(event)
+    before = expected(event)
     if scope == "all":
         shown = event if update_event(commune, user, event, data, from_key=key) else None
     elif not key:
@@ -1420,12 +1527,10 @@ def change(
         shown = update_following(commune, user, event, key, data)
     if shown is not None and shown.uid != event.uid:
         # Cut in two: the first part ends earlier, the second is a new event (a new UID).
-        invite(commune, user, event, expected(event))
-        invite(commune, user, shown, (before[0], set()))
+        invite(commune, user, event, before)
+        invite(commune, user, shown, Expected(before.members))
     elif shown is not None:
-        invite(commune, user, shown, before, changed=guest_view(shown) != seen)
-        if shown is event:  # not a date changed on its own, whose row has a list of its own
-            uninvite(commune, user, event, before[1])
+        invite(commune, user, shown, before)
     return shown
 
 
@@ -1439,24 +1544,26 @@ def remove(
     """Delete the way the person chose; returns the first date removed, None for all."""
     if scope not in SCOPES:
         raise EventError({"scope": _("Choisissez quelles dates supprimer.")})
+    if scope != "all" and not key:
+        raise EventError({"date": _("Indiquez la date de la série à supprimer.")})
+    before = expected(event)
+    removed = None
     if scope == "all":
         delete_event(commune, user, event)
-        return None
-    if not key:
-        raise EventError({"date": _("Indiquez la date de la série à supprimer.")})
-    if scope == "occurrence":
-        removed = delete_occurrence(commune, user, event, key)
+    elif scope == "occurrence":
+        removed = delete_occurrence(commune, user, event, key or "")
     else:
-        removed = delete_following(commune, user, event, key)
-    if event not in toolkit.db.deleted:  # the series lost dates: its guests get what is left
-        invite(commune, user, event, expected(event))
+        removed = delete_following(commune, user, event, key or "")
+    invite(commune, user, event, before, cancelled=True)
     return removed
 
 
 def key_start(event: Event, key: str) -> dt.datetime | None:
-    """The local start an occurrence key names, or None if it is not a key of ``event``."""
+    """The local start an occurrence key names (midnight for a day's), in the zone of
+    ``event``; None if it is no key. Read by its own form, not the event's: a date of a
+    timed series changed on its own into an all-day event keeps its series' key."""
     try:
-        if event.all_day:
+        if len(key) == len("20261027"):
             day = dt.datetime.strptime(key, "%Y%m%d").date()
             return dt.datetime.combine(day, dt.time(), tzinfo=zone_of(event))
         return dt.datetime.strptime(key, "%Y%m%dT%H%M%S").replace(tzinfo=zone_of(event))
@@ -1503,6 +1610,7 @@ def update_occurrence(
         author_id=user.id,
     )
     override.exdates, override.overridden = [], []
+    override.guests = list(series.guests or ())  # unless the date's form names others
     _apply(override, data)
     _follow_series(override, series)
     series.overridden = sorted({*(series.overridden or ()), occurrence.key})
@@ -1516,6 +1624,18 @@ def update_occurrence(
         {"recurrence_id": occurrence.key, "override": override.id, **_snapshot(override)},
     )
     return override
+
+
+def _carry_guests(dates: Iterable[Event], before: list[str], after: list[str]) -> None:
+    """Guests added to or taken off a series are so on its dates changed on their own
+    too, each of which keeps a list of its own (a guest of that date alone, a guest of the
+    series not expected that date), as an iCalendar exception lists its attendees."""
+    was = {g.lower() for g in before}
+    now = {g.lower() for g in after}
+    for date in dates:
+        kept = [g for g in date.guests or () if g.lower() in now or g.lower() not in was]
+        present = {g.lower() for g in kept}
+        date.guests = kept + [g for g in after if g.lower() not in was | present]
 
 
 def _follow_series(override: Event, series: Event) -> None:
@@ -1550,6 +1670,7 @@ def update_following(
         rule = recurrence.with_count(rule, int(count) - kept)
     following = Event(commune_id=commune.id, uid=new_uid(commune), sequence=0, author_id=user.id)
     following.exdates, following.overridden = [], []
+    following.guests = list(series.guests or ())
     _apply(following, data)
     following.rrule = rule
     following.recurrence_end_at = series_end(rule, data.start, data.end)
@@ -1567,6 +1688,7 @@ def update_following(
             toolkit.db.delete(override)
             continue
         override.parent_id, override.uid = following.id, following.uid
+        _carry_guests([override], series.guests, following.guests)
         moved.append(override.recurrence_id)
     following.overridden = sorted(moved)
     series.overridden = [k for k in (series.overridden or ()) if k < occurrence.key]
@@ -1753,6 +1875,8 @@ def _write_incoming(
                 author_id=author_id,
             )
             event.overridden = []
+            # A date of a series changed elsewhere: the series' guests are expected at it.
+            event.guests = list(series.guests or ()) if series is not None else []
             _apply(event, data)
             event.exdates = item.exdates
             toolkit.db.add(event)

@@ -17,7 +17,6 @@ from typing import Any
 import babel.dates
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
 from flask_babel import format_date, get_locale
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup, escape
 from wtforms import (
@@ -64,7 +63,7 @@ bp = Blueprint(
 # --- Forms ------------------------------------------------------------------------------------
 
 
-class EventForm(FlaskForm):
+class EventForm(toolkit.Form):
     # The services check every rule (and say which field is at fault): the JSON API will go
     # through them too. InputRequired is here so that the page marks the fields as required.
     calendar = SelectField(_l("Agenda"), validate_choice=False)
@@ -172,7 +171,7 @@ class EventForm(FlaskForm):
     )
 
 
-class ImportForm(FlaskForm):
+class ImportForm(toolkit.Form):
     file = FileField(
         _l("Fichier iCalendar (.ics)"),
         [FileRequired(_l("Choisissez un fichier .ics."))],
@@ -184,7 +183,7 @@ class ImportForm(FlaskForm):
     )
 
 
-class AttachmentForm(FlaskForm):
+class AttachmentForm(toolkit.Form):
     file = FileField(
         _l("Document ou photo"),
         [FileRequired(_l("Choisissez un fichier."))],
@@ -196,7 +195,7 @@ class AttachmentForm(FlaskForm):
     )
 
 
-class CalendarForm(FlaskForm):
+class CalendarForm(toolkit.Form):
     name = StringField(_l("Nom de l'agenda"), [InputRequired(_l("Donnez un nom à l'agenda."))])
     colour = SelectField(
         _l("Couleur"),
@@ -257,7 +256,7 @@ def _calendar_choices(
     return own
 
 
-def _show_errors(form: FlaskForm, error: services.EventError) -> None:
+def _show_errors(form: toolkit.Form, error: services.EventError) -> None:
     for name, message in error.errors.items():
         if name in form:
             if message not in form[name].errors:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, flash, redirect, url_for
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField, URLField
 from wtforms.validators import URL, InputRequired, Length
 
@@ -25,7 +24,7 @@ HERE = Path(__file__).parent
 bp = Blueprint("caldav", __name__, template_folder=str(HERE / "templates"))
 
 
-class ConnectionForm(FlaskForm):
+class ConnectionForm(toolkit.Form):
     calendar = SelectField(_l("Agenda de la commune"), coerce=int)
     url = URLField(
         _l("Adresse de l'agenda CalDAV"),

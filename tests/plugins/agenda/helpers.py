@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from core.db import db
-from core.models import AuditEvent
+from core.models import AuditEvent, EmailMessage
 from plugins.agenda.models import Calendar, Event
 
 AGENDA = "/c/10145/agenda"
@@ -95,6 +96,19 @@ def create(client: Any, app: Flask, **values: Any) -> Any:
     return client.submit(f"{AGENDA}/nouvel-evenement", event_form(app, **values))
 
 
+def upload(client: Any, calendar: int, body: str | bytes, name: str = "agenda.ics") -> Any:
+    """Import a .ics file into a calendar, from the calendars page."""
+    data = body.encode() if isinstance(body, str) else body
+    return client.post(
+        f"{AGENDA}/agendas/{calendar}/import",
+        data={
+            "csrf_token": client.csrf_token(f"{AGENDA}/agendas"),
+            f"i{calendar}-file": (io.BytesIO(data), name, "text/calendar"),
+        },
+        content_type="multipart/form-data",
+    )
+
+
 def says(html: str, message: str) -> bool:
     """Whether the page shows ``message`` (escaped or not: a lazy string is markup)."""
     return str(escape(message)) in html or message in html
@@ -116,3 +130,19 @@ def parse(body: bytes) -> icalendar.Calendar:
 def starts(cal: icalendar.Calendar, first: dt.date, last: dt.date) -> list[dt.datetime]:
     """The starts of every occurrence between two dates, expanded by recurring-ical-events."""
     return [o["DTSTART"].dt for o in recurring_ical_events.of(cal).between(first, last)]
+
+
+def guest_mail(app: Flask) -> list[tuple[str, str, icalendar.Calendar]]:
+    """The e-mails with a calendar part (those to guests), in order: recipient, subject
+    and the calendar part read back."""
+    with app.app_context():
+        return [
+            (m.recipient, m.subject, icalendar.Calendar.from_ical(m.calendar))
+            for m in db.scalars(select(EmailMessage).order_by(EmailMessage.id))
+            if m.calendar
+        ]
+
+
+def attendees(vevent: icalendar.Event) -> list[str]:
+    found = vevent.get("ATTENDEE")
+    return [str(a) for a in (found if isinstance(found, list) else [found])]

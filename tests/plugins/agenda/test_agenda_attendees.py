@@ -15,10 +15,12 @@ from core.models import AuditEvent, EmailMessage, Notification
 from plugins.agenda.models import Event
 from tests.plugins.agenda.helpers import (
     AGENDA,
+    attendees,
     count_events,
     create,
     event_form,
     events,
+    guest_mail,
     page,
     says,
 )
@@ -252,22 +254,6 @@ def test_a_date_removed_from_a_series_reaches_its_guests(app, village, client):
     [vevent] = calendar.walk("VEVENT")
     assert recipient == "alice.durand@exemple.org"
     assert [d.dt.isoformat() for d in vevent["EXDATE"].dts] == ["2026-11-03T18:00:00+01:00"]
-
-
-def guest_mail(app) -> list[tuple[str, str, icalendar.Calendar]]:
-    """The e-mails with a calendar part (those to guests), in order: recipient, subject
-    and the calendar part read back."""
-    with app.app_context():
-        return [
-            (m.recipient, m.subject, icalendar.Calendar.from_ical(m.calendar))
-            for m in db.scalars(select(EmailMessage).order_by(EmailMessage.id))
-            if m.calendar
-        ]
-
-
-def attendees(vevent) -> list[str]:
-    found = vevent.get("ATTENDEE")
-    return [str(a) for a in (found if isinstance(found, list) else [found])]
 
 
 def ics_sequence(client, event_id: int) -> int:

@@ -20,6 +20,7 @@ from tests.plugins.agenda.helpers import (
     parse,
     says,
     starts,
+    upload,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -80,18 +81,6 @@ THUNDERBIRD = (
     "END:VEVENT\r\n"
     "END:VCALENDAR\r\n"
 )
-
-
-def upload(client, calendar: int, body: str | bytes, name: str = "agenda.ics"):
-    data = body.encode() if isinstance(body, str) else body
-    return client.post(
-        f"{AGENDA}/agendas/{calendar}/import",
-        data={
-            "csrf_token": client.csrf_token(f"{AGENDA}/agendas"),
-            f"i{calendar}-file": (io.BytesIO(data), name, "text/calendar"),
-        },
-        content_type="multipart/form-data",
-    )
 
 
 def as_instant(start: dt.date | dt.datetime) -> dt.datetime:
