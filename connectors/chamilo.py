@@ -12,8 +12,13 @@ The contract is ``shared/contracts/chamilo.md``; what shapes this module:
 - the answer is an envelope ``{"error": bool, "data" | "message"}`` sent with HTTP 200 even on
   errors; ``message`` is a translated text with no code, so only the few English keys a fake
   or an untranslated Chamilo sends are recognised (``InvalidApiKey``, ``InvalidAction``,
-  ``NotAllowed``); any other error is a :class:`ChamiloRefused` carrying the message; a refused
-  ``authenticate`` is :class:`CredentialsRefused` whatever its words (it has no other error);
+  ``NotAllowed``); a refused ``authenticate`` is :class:`CredentialsRefused` whatever its words
+  (it has no other error);
+- a refusal of the admin's call in other words (a translated Chamilo's) is not read but
+  asked about (:meth:`ChamiloClient.refuses_admin_calls`): :class:`NotAllowed` when Chamilo
+  refuses the user its admin-only web services, the call again when the probe's fresh
+  authentication replaced a key Chamilo had rotated, otherwise a :class:`ChamiloRefused`
+  carrying the message;
 - scalar results come wrapped in a list (``[true]``, ``[123]``);
 - a non-JSON answer (PHP's fatal errors give an empty 500; a URL that is not Chamilo gives a
   web page) is :class:`NotChamilo` or ``ConnectorUnavailable``, never an exception of our own
@@ -71,7 +76,8 @@ class CredentialsRefused(ChamiloRefused):
 
 class NotAllowed(ChamiloRefused):
     """``NotAllowed``: an admin-only action called by a user who is not a platform admin, or
-    while Chamilo's admin-only web services are switched off."""
+    while Chamilo's admin-only web services are switched off (said with that key, or in other
+    words that :meth:`ChamiloClient.refuses_admin_calls` found to mean it)."""
 
 
 class NotChamilo(ConnectorError):
@@ -214,8 +220,36 @@ class ChamiloClient:
         try:
             return self._post({**form, "api_key": key}, query, read)
         except InvalidApiKey:
-            # The key was rotated or the account recreated: authenticate once more.
-            return self._post({**form, "api_key": self._key(stale=key)}, query, read)
+            pass  # the key was rotated or the account recreated: authenticate once more
+        except ChamiloRefused as refused:
+            if type(refused) is not ChamiloRefused:
+                raise  # a key this client knows said what it was
+            # Words this client does not know, a translated Chamilo's: what they mean is
+            # asked, never read from them.
+            if self.refuses_admin_calls():
+                raise NotAllowed(NAME, refused.message) from None
+            if self.api_key == key:
+                raise
+            # The probe's authentication brought a key other than the one refused.
+        return self._post({**form, "api_key": self._key(stale=key)}, query, read)
+
+    def refuses_admin_calls(self) -> bool:
+        """Whether Chamilo refuses this user its admin-only web services (the user is not a
+        platform admin, or they are switched off), told by what Chamilo does rather than by
+        its words: a fresh authentication (so that a key Chamilo rotated is not mistaken for
+        a refusal: the new one is reported through ``on_api_key``), then ``get_user_api_key``
+        of the user itself, an admin-only call that changes nothing (the authentication made
+        the key it reads). Raises what the probe meets on its way: refused credentials, an
+        outage, a Chamilo too old for the call."""
+        key = self._key(stale=self.api_key)
+        probe = {"action": "get_user_api_key", "username": self.username, "api_key": key}
+        try:
+            self._post(probe, {"user": self.username, "force": "true"}, read=True)
+        except FeatureMissing:
+            raise
+        except ChamiloRefused:
+            return True
+        return False
 
     def call_as(self, account: Account, action: str, params: dict[str, Any] | None = None) -> Any:
         """A read action as a learner (``course_learnpaths`` reports the caller's own

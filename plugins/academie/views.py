@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
 
 from core import toolkit
@@ -25,7 +24,7 @@ HERE = Path(__file__).parent
 bp = Blueprint("academie", __name__, template_folder=str(HERE / "templates"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(toolkit.Form):
     """A button that posts: only its CSRF token."""
 
 

@@ -13,15 +13,20 @@ each learner's account in ``chamilo_account``:
   its admin-only web services switched off, an address whose server refuses the call) raises
   ``toolkit.SettingsRefused``, saying what to fix: the Académie keeps it until then.
 
-Database work stays on the calling thread; the threads only make HTTP calls.
+The core builds a provider at each use and nobody closes it, so the provider holds no
+connection: each operation opens its client (one HTTP session, whose connections the
+operation's calls and threads share) and closes it before returning. Database work stays on
+the calling thread; the threads only make HTTP calls.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import nh3
@@ -126,23 +131,37 @@ class ChamiloProvider:
         self.concurrency = max(
             1, min(int(settings.get("concurrency") or DEFAULT_CONCURRENCY), MAX_CONCURRENCY)
         )
-        stored = toolkit.db.get(Credential, commune.id)
-        key = None
-        if stored is not None and (stored.url, stored.username) == (self.url, self.username):
-            key = toolkit.decrypt_secret(stored.api_key)
+        self._password = str(password)
         self._fresh_key: str | None = None
-        self.client = chamilo.ChamiloClient(
+
+    @contextmanager
+    def _chamilo(self) -> Iterator[chamilo.ChamiloClient]:
+        """The Chamilo's client for one operation, with the admin's stored key: closed at the
+        operation's end, and the key Chamilo gave meanwhile stored."""
+        client = chamilo.ChamiloClient(
             self.url,
             self.username,
-            str(password),
-            api_key=key,
+            self._password,
+            api_key=self._stored_key(),
             on_api_key=self._remember,
             timeout=TIMEOUT,
-            on_call=toolkit.connector_logger(commune),
+            on_call=toolkit.connector_logger(self.commune),
             pool_size=self.concurrency,
         )
+        try:
+            yield client
+        finally:
+            client.close()
+            self._save_key()
 
     # -- the admin's key
+
+    def _stored_key(self) -> str | None:
+        """The key kept for these settings (new settings mean a new key)."""
+        stored = toolkit.db.get(Credential, self.commune.id)
+        if stored is None or (stored.url, stored.username) != (self.url, self.username):
+            return None
+        return toolkit.decrypt_secret(stored.api_key)
 
     def _remember(self, key: str) -> None:
         self._fresh_key = key  # may run on a worker thread: stored by _save_key()
@@ -163,10 +182,8 @@ class ChamiloProvider:
     # -- the capability
 
     def list_courses(self) -> list[toolkit.CourseInfo]:
-        try:
-            courses = self.client.courses()
-        finally:
-            self._save_key()
+        with self._chamilo() as client:
+            courses = client.courses()
         return [
             toolkit.CourseInfo(
                 id=str(course.id),
@@ -180,13 +197,14 @@ class ChamiloProvider:
 
     def enrol(self, course_id: str, learner: toolkit.Learner) -> None:
         try:
-            account = self._account(learner)
-            target = int(course_id)
-            if self.client.subscribe(account.chamilo_id, target):
-                return
-            # [false]: already subscribed (a delivery repeated), or no such course any more.
-            if target in self.client.user_course_ids(account.chamilo_id):
-                return
+            with self._chamilo() as client:
+                account = self._account(client, learner)
+                target = int(course_id)
+                if client.subscribe(account.chamilo_id, target):
+                    return
+                # [false]: already subscribed (a delivery repeated), or no such course any more.
+                if target in client.user_course_ids(account.chamilo_id):
+                    return
         except chamilo.FeatureMissing:
             # InvalidAction: retrying cannot help until the Chamilo is upgraded.
             raise toolkit.EnrolmentRefused(too_old()) from None
@@ -195,13 +213,11 @@ class ChamiloProvider:
             if problem is None:
                 raise
             raise toolkit.SettingsRefused(problem) from None
-        finally:
-            self._save_key()
         raise toolkit.EnrolmentRefused(
             _("Chamilo a refusé l'inscription : la formation n'y existe peut-être plus.")
         )
 
-    def _account(self, learner: toolkit.Learner) -> Account:
+    def _account(self, client: chamilo.ChamiloClient, learner: toolkit.Learner) -> Account:
         """The learner's Chamilo account: made once, found again, its profile kept current."""
         row = toolkit.db.scalar(
             select(Account).where(Account.url == self.url, Account.user_id == learner.user_id)
@@ -209,15 +225,15 @@ class ChamiloProvider:
         digest = profile_digest(learner)
         if row is not None:
             if row.profile_digest != digest:
-                self._send_profile(row.loginname, learner)
+                self._send_profile(client, row.loginname, learner)
                 row.profile_digest = digest
             return row
         loginname = loginname_of(learner.user_id)
         firstname, lastname = split_name(learner.name)
-        if self.client.username_exists(loginname):
-            self._send_profile(loginname, learner)  # found again: bring it up to date
+        if client.username_exists(loginname):
+            self._send_profile(client, loginname, learner)  # found again: bring it up to date
         else:
-            self.client.create_learner(
+            client.create_learner(
                 loginname=loginname,
                 # Never used: officials come in through single sign-on (see the README).
                 password=secrets.token_urlsafe(24),
@@ -227,15 +243,7 @@ class ChamiloProvider:
                 original_id=str(learner.user_id),
                 extra={"oauth2_id": str(learner.user_id)},
             )
-        try:
-            found = self.client.account(loginname)
-        except (chamilo.FeatureMissing, chamilo.CredentialsRefused, chamilo.InvalidApiKey):
-            raise
-        except chamilo.ChamiloRefused as refused:
-            # The login was just found or made: Chamilo refuses its key only to a user who is
-            # not a platform admin, or while its admin-only web services are off, whatever
-            # words a translated Chamilo says it in.
-            raise chamilo.NotAllowed(refused.connector, refused.message) from None
+        found = client.account(loginname)
         row = Account(
             url=self.url,
             user_id=learner.user_id,
@@ -248,11 +256,11 @@ class ChamiloProvider:
         toolkit.db.flush()
         return row
 
-    def _send_profile(self, loginname: str, learner: toolkit.Learner) -> None:
+    def _send_profile(
+        self, client: chamilo.ChamiloClient, loginname: str, learner: toolkit.Learner
+    ) -> None:
         firstname, lastname = split_name(learner.name)
-        self.client.update_user(
-            loginname, firstname=firstname, lastname=lastname, email=learner.email
-        )
+        client.update_user(loginname, firstname=firstname, lastname=lastname, email=learner.email)
 
     def progress(
         self, items: Sequence[tuple[str, toolkit.Learner]]
@@ -270,11 +278,6 @@ class ChamiloProvider:
             )
         }
         learners = {learner.user_id: learner for _c, learner in items}
-        for user_id, row in rows.items():
-            digest = profile_digest(learners[user_id])
-            if row.profile_digest != digest:
-                self._send_profile(row.loginname, learners[user_id])
-                row.profile_digest = digest
         # Each learner's key decrypted once, not once per course.
         accounts = {
             user_id: chamilo.Account(
@@ -287,9 +290,14 @@ class ChamiloProvider:
             for course_id, learner in items
             if learner.user_id in accounts
         ]
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="chamilo") as pool:
-            outcomes = list(pool.map(self._read_progress, work))
-        self._save_key()
+        with self._chamilo() as client:
+            for user_id, row in rows.items():
+                digest = profile_digest(learners[user_id])
+                if row.profile_digest != digest:
+                    self._send_profile(client, row.loginname, learners[user_id])
+                    row.profile_digest = digest
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="chamilo") as pool:
+                outcomes = list(pool.map(partial(self._read_progress, client), work))
         results: dict[tuple[str, int], float | None] = {}
         failures: list[ConnectorError] = []
         for (course_id, user_id, _account), (value, new_key, error) in zip(
@@ -306,16 +314,16 @@ class ChamiloProvider:
         return results
 
     def _read_progress(
-        self, job: tuple[str, int, chamilo.Account]
+        self, client: chamilo.ChamiloClient, job: tuple[str, int, chamilo.Account]
     ) -> tuple[float | None, str | None, ConnectorError | None]:
         """(progress, the learner's new key if it had to be fetched again, an outage)."""
         course_id, _user_id, account = job
         try:
             try:
-                return self.client.progress(account, int(course_id)), None, None
+                return client.progress(account, int(course_id)), None, None
             except chamilo.InvalidApiKey:
-                fresh = self.client.account(account.username)
-                return self.client.progress(fresh, int(course_id)), fresh.api_key, None
+                fresh = client.account(account.username)
+                return client.progress(fresh, int(course_id)), fresh.api_key, None
         except chamilo.FeatureMissing as error:
             return None, None, error  # too old a Chamilo: the sync fails, and says why
         except chamilo.ChamiloRefused:
@@ -325,22 +333,16 @@ class ChamiloProvider:
 
     def check(self) -> toolkit.Health:
         """Whether these settings reach a Chamilo that accepts them, in words a commune admin
-        can act on: a fresh authentication, the catalogue, then the admin-only call that
-        enrolments need (``get_user_api_key``), which Chamilo refuses while its admin-only web
-        services are switched off."""
-        try:
-            key = self.client.authenticate()
-            self._fresh_key = key
-            self.client.api_key = key
-            count = len(self.client.courses())
-        except ConnectorError as error:
-            return toolkit.Health(False, connection_problem(error))
-        self._save_key()
-        try:
-            self.client.account(self.username)  # the admin's own key: nothing is made
-        except chamilo.FeatureMissing as error:
-            return toolkit.Health(False, connection_problem(error))
-        except chamilo.ChamiloRefused:
+        can act on: the catalogue, then a fresh authentication and the admin-only call that
+        enrolments need (the client's probe of the admin-only web services, which Chamilo
+        refuses while they are switched off or to a user who is not a platform admin)."""
+        with self._chamilo() as client:
+            try:
+                count = len(client.courses())
+                refused = client.refuses_admin_calls()
+            except ConnectorError as error:
+                return toolkit.Health(False, connection_problem(error))
+        if refused:
             return toolkit.Health(
                 False,
                 _(
@@ -348,8 +350,6 @@ class ChamiloProvider:
                     problem=admin_only_refused(self.username),
                 ),
             )
-        except ConnectorError as error:
-            return toolkit.Health(False, connection_problem(error))
         return toolkit.Health(
             True,
             toolkit.ngettext(

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, url_for
-from flask_wtf import FlaskForm
 
 from core import toolkit
 from plugins.chamilo.provider import ChamiloProvider
@@ -16,7 +15,7 @@ HERE = Path(__file__).parent
 bp = Blueprint("chamilo", __name__, template_folder=str(HERE / "templates"))
 
 
-class TestForm(FlaskForm):
+class TestForm(toolkit.Form):
     """The « Tester la connexion » button: its CSRF token only."""
 
 

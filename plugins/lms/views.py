@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     SelectChoice,
@@ -40,11 +39,11 @@ LEVEL_CHOICES = [
 ]
 
 
-class QuizForm(FlaskForm):
+class QuizForm(toolkit.Form):
     """« J'ai terminé cette leçon »: the answers are read from the posted radios."""
 
 
-class CourseForm(FlaskForm):
+class CourseForm(toolkit.Form):
     title = StringField(
         _l("Titre"),
         [InputRequired(_l("Donnez un titre à la formation."))],
@@ -68,7 +67,7 @@ class CourseForm(FlaskForm):
     published = BooleanField(_l("Publiée (visible dans les catalogues)"))
 
 
-class LessonForm(FlaskForm):
+class LessonForm(toolkit.Form):
     title = StringField(
         _l("Titre de la leçon"),
         [InputRequired(_l("Donnez un titre à la leçon."))],
@@ -100,7 +99,7 @@ class LessonForm(FlaskForm):
     )
 
 
-def _show(form: FlaskForm, error: services.LmsError) -> None:
+def _show(form: toolkit.Form, error: services.LmsError) -> None:
     if error.field in form:
         form[error.field].errors = [*form[error.field].errors, error.message]
     else:

@@ -10,7 +10,10 @@ import pytest
 
 from tests.plugins.academie.helpers import Village, configure_chamilo, run_job
 from tests.plugins.chamilo.fake_chamilo import Served, serve
-from tests.plugins.videotheque.conftest import fake_vimeo  # noqa: F401 - for lessons' videos
+from tests.plugins.videotheque.conftest import (  # noqa: F401 - shared fixtures
+    fake_vimeo,  # lessons' videos
+    http_sessions,  # the HTTP sessions a test opens, to see them closed
+)
 
 
 @pytest.fixture

@@ -521,3 +521,43 @@ def test_the_portals_search_finds_courses_for_officials_only(app, client, villag
     resident = app.test_client()
     resident.login(village.habitant.email)
     assert "Le budget communal" not in page(resident, "/c/10145/recherche?q=budget")
+
+
+def test_no_connection_to_chamilo_is_left_open_by_the_pages_the_jobs_or_the_outbox(
+    app, client, village, on_chamilo, http_sessions
+):
+    """The core builds a provider at each use and never closes it: a session it left open
+    would hold its connections to Chamilo (kept alive by a real one, unlike the fake) until
+    the garbage collector came by, one per page, job run and delivery."""
+    fake = on_chamilo.fake
+    catalogue = f"{FORMATIONS}/"
+    client.login(village.maire.email)
+    assert "Le budget communal" in page(client, catalogue)  # builds a provider for its label
+    client.submit(f"{FORMATIONS}/catalogue/actualiser", {}, page=catalogue)
+    run_job(app, "academie.catalogue")
+    enrol(client, course_id(app, "Le budget communal"))
+    deliver(app)
+    run_job(app, "academie.progress")
+    client.submit(
+        f"{FORMATIONS}/mes-formations/actualiser", {}, page=f"{FORMATIONS}/mes-formations"
+    )
+    connection = "/c/10145/chamilo/connexion"
+    assert "Connexion réussie" in client.submit(connection, {}, page=connection).get_data(
+        as_text=True
+    )
+    assert "Fonctionne" in page(client, "/c/10145/admin/modules")  # the health check
+    # Failures close their client too: an enrolment refused for the settings, then an outage.
+    fake.adminonly_api = False
+    official = app.test_client()
+    official.login(village.adjoint.email)  # an account to make: its key is refused
+    enrol(official, course_id(app, "Urbanisme et PLU"))
+    deliver(app)
+    run_job(app, "academie.waiting_enrolments")
+    fake.adminonly_api = True
+    fake.mode = "down"
+    run_job(app, "academie.catalogue")
+    fake.mode = "normal"
+    BREAKERS.clear()
+    assert [e.status for e in enrolments(app)] == ["active", "waiting"]
+    assert len(http_sessions) >= 9  # each operation opened its own
+    assert [session for session in http_sessions if not session.was_closed] == []

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from connectors.http import BREAKERS
 from core.db import db
 from core.models import EmailMessage, Notification
 from tests.plugins.academie.helpers import (
@@ -45,6 +46,21 @@ def admin_only_web_services_off(app: Any, village: Any, chamilo: Served) -> Fix:
     return lambda: setattr(chamilo.fake, "adminonly_api", True)
 
 
+def admin_only_web_services_off_in_a_french_chamilo(app: Any, village: Any, chamilo: Served) -> Fix:
+    chamilo.fake.language = "french"  # NotAllowed said in French
+    return admin_only_web_services_off(app, village, chamilo)
+
+
+def admin_no_longer_platform_admin_in_a_french_chamilo(
+    app: Any, village: Any, chamilo: Served
+) -> Fix:
+    """Chamilo's admin account was made a teacher: save_user is refused, in French."""
+    chamilo.fake.language = "french"
+    admin = chamilo.fake.user("admin")
+    admin.is_admin = False
+    return lambda: setattr(admin, "is_admin", True)
+
+
 def address_mistyped(app: Any, village: Any, chamilo: Served) -> Fix:
     configure_chamilo(app, village, chamilo, url=f"{chamilo.url}/formation")
     return lambda: configure_chamilo(app, village, chamilo)
@@ -56,6 +72,14 @@ def address_mistyped(app: Any, village: Any, chamilo: Served) -> Fix:
         (admin_password_changed_in_chamilo, "Chamilo refuse les identifiants enregistrés"),
         (
             admin_only_web_services_off,
+            "Chamilo refuse à « admin » ses services web réservés aux administrateurs",
+        ),
+        (
+            admin_only_web_services_off_in_a_french_chamilo,
+            "Chamilo refuse à « admin » ses services web réservés aux administrateurs",
+        ),
+        (
+            admin_no_longer_platform_admin_in_a_french_chamilo,
             "Chamilo refuse à « admin » ses services web réservés aux administrateurs",
         ),
         (address_mistyped, "refuse l'appel au service web de Chamilo (HTTP 404)"),
@@ -138,6 +162,39 @@ def test_enrolments_wait_for_the_settings_then_go_by_themselves(
     assert len(told) == 2  # still once each
     run_job(app, RETRY_JOB)  # nothing waits any more: Chamilo is not called
     assert fake.requests["subscribe_user_to_course"] == 3
+
+
+def test_a_french_chamilo_down_retries_and_its_refusal_of_save_user_waits(
+    app, client, village, on_chamilo
+):
+    """A French Chamilo words its refusals in French: an outage is still retried without a
+    word to the admins, and its refusal of save_user still makes the enrolment wait."""
+    fake = on_chamilo.fake
+    fake.language = "french"
+    client.login(village.adjoint.email)
+    budget = course_id(app, "Le budget communal")
+    fake.mode = "down"
+    enrol(client, budget)
+    assert deliver(app) == 0
+    assert deliver(app) == 0
+    assert [(m.status, m.attempts) for m in outbox_messages(app)] == [("pending", 2)]
+    assert "Inscription en cours" in page(client, f"{FORMATIONS}/formation/{budget}")
+    with app.app_context():
+        assert db.scalar(select(Notification).where(Notification.title == TOLD)) is None
+
+    # Back, but the account Viatic uses is no platform admin any more.
+    fake.mode = "normal"
+    BREAKERS.clear()  # the breaker the outage opened
+    fake.user("admin").is_admin = False
+    assert deliver(app) == 1
+    assert fake.requests["save_user"] == 1
+    assert f"viatic-{village.adjoint.id}" not in fake.by_name  # refused, in French
+    course = page(client, f"{FORMATIONS}/formation/{budget}")
+    assert "Inscription en attente" in course and says(course, WAITS)
+    with app.app_context():
+        told = list(db.scalars(select(Notification.user_id).where(Notification.title == TOLD)))
+    assert sorted(told) == sorted([village.maire.id, village.agent_admin.id])
+    assert [(m.status, m.attempts) for m in outbox_messages(app)] == [("delivered", 3)]
 
 
 def test_a_later_refusal_tells_the_admins_again(app, client, village, on_chamilo):

@@ -162,8 +162,8 @@ def test_switching_from_chamilo_keeps_the_pages_and_the_progress_earned(
     admin = app.test_client()
     admin.login(village.maire.email)
     chosen = admin.submit(
-        "/c/10145/admin/fournisseurs",
-        {"capability": "lms", "provider": "lms"},
+        "/c/10145/admin/fournisseurs/lms",
+        {"lms-provider": "lms"},
         page="/c/10145/admin/modules",
     )
     assert chosen.status_code == 302

@@ -7,7 +7,8 @@ real ``v2.php`` does. It reproduces the contract, not what our client happens to
   password of ``authenticate`` from the form only; most parameters from the form; the few
   the contract marks GET from the query string only (``get_user_api_key``: ``user``, ``force``);
 - every handled answer is HTTP 200 with ``{"error": bool, "data" | "message"}``; messages
-  are the English ``get_lang`` keys (``InvalidApiKey``, ``NotAllowed``...);
+  are the English ``get_lang`` keys (``InvalidApiKey``, ``NotAllowed``...), or, once a test
+  sets ``language = "french"``, the words a French Chamilo answers instead (:data:`FRENCH`);
 - the API key is made on the first ``authenticate`` and stays the same afterwards;
 - a call without ``api_key`` makes PHP fail outside the envelope: an empty HTTP 500;
 - admin-only actions answer ``NotAllowed`` to learners; the "self or admin" ones let a
@@ -42,6 +43,22 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 ADMIN, TEACHER, LEARNER = 1, 1, 5
+
+# What ``get_lang`` returns on a Chamilo whose platform language is French, for the keys this
+# fake answers with. NotAllowed and NoCourse are worded as in Chamilo's French language file
+# (main/lang/french/trad4all.inc.php); the others are ours, in its manner. None is a key.
+FRENCH = {
+    "InvalideUserDetected": "Utilisateur non valide détecté",
+    "InvalidApiKey": "Clé d'API non valide",
+    "InvalidAction": "Action non valide",
+    "NotAllowed": (
+        "Vous n'êtes pas autorisé à accéder à cette page. Peut-être votre session a-t-elle expiré?"
+    ),
+    "NoCourse": "Impossible de trouver ce cours",
+    "UserNameNotAvailable": "Ce nom d'utilisateur n'est pas disponible",
+    "UserNotFound": "Utilisateur introuvable",
+    "UnsupportedUpdate": "Mise à jour non prise en charge",
+}
 
 
 @dataclass
@@ -88,6 +105,7 @@ class FakeChamilo:
         self.delay = 0.0
         self.unknown_actions: set[str] = set()  # an older Chamilo: actions it does not know
         self.adminonly_api = True  # the setting webservice_enable_adminonly_api
+        self.language = "english"  # the platform language its messages are said in
         self._next_lp = 1
         self.add_user(admin, password, status=ADMIN, is_admin=True, firstname="Admin")
         self.app = self._make_app()
@@ -146,7 +164,8 @@ class FakeChamilo:
             except _PhpFatal:
                 return Response("", 500)
             except _Refused as refused:
-                body = {"error": True, "message": refused.key}
+                words = FRENCH[refused.key] if self.language == "french" else refused.key
+                body = {"error": True, "message": words + refused.detail}
             else:
                 body = {"error": False, "data": data}
             response = jsonify(body)
@@ -321,7 +340,7 @@ class FakeChamilo:
             if name in {"action", "username", "api_key", "loginname"}:
                 continue
             if name not in self.UPDATABLE:
-                raise _Refused(f"UnsupportedUpdate '{name}'")
+                raise _Refused("UnsupportedUpdate", f" '{name}'")
             if name in {"email", "firstname", "lastname"}:
                 setattr(user, name, value)
         return [True]
@@ -396,8 +415,11 @@ class FakeChamilo:
 
 
 class _Refused(Exception):
-    def __init__(self, key: str) -> None:
+    """``throw new Exception(get_lang(key) . detail)``: the envelope's message."""
+
+    def __init__(self, key: str, detail: str = "") -> None:
         self.key = key
+        self.detail = detail
 
 
 class _PhpFatal(Exception):

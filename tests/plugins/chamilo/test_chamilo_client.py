@@ -15,6 +15,7 @@ from connectors.chamilo import (
     NotChamilo,
 )
 from connectors.http import BreakerRegistry, ConnectorUnavailable
+from tests.plugins.chamilo.fake_chamilo import FRENCH
 
 
 def client(chamilo, **options) -> ChamiloClient:
@@ -144,6 +145,66 @@ def test_the_admin_only_web_services_switched_off_refuse_the_admin_too(chamilo):
     assert admin.courses() == []  # the other actions still answer
     chamilo.fake.adminonly_api = True
     assert admin.account("admin").username == "admin"
+
+
+def test_a_french_chamilos_refusal_of_the_admin_calls_is_asked_about_not_read(chamilo):
+    """A French Chamilo says NotAllowed in French: the client does not read the words, it
+    asks Chamilo whether the admin-only web services are refused to the user."""
+    fake = chamilo.fake
+    fake.language = "french"
+    fake.add_user("formateur", "formateur-secret", status=1)  # no platform admin
+    teacher = ChamiloClient(
+        chamilo.url, "formateur", "formateur-secret", retries=0, breakers=BreakerRegistry()
+    )
+    options = dict(password="p", firstname="A", lastname="B", email="a@b.fr", original_id="1")
+    with pytest.raises(NotAllowed) as refused:
+        teacher.create_learner(loginname="viatic-1", **options)
+    assert refused.value.message == FRENCH["NotAllowed"]  # shown, never matched
+    # The probe: a fresh authentication, then the user's own key, an admin-only call.
+    assert fake.requests == {"authenticate": 2, "save_user": 1, "get_user_api_key": 1}
+    assert "viatic-1" not in fake.by_name
+
+    admin = client(chamilo)
+    admin.create_learner(loginname="viatic-1", **options)
+    fake.adminonly_api = False
+    with pytest.raises(NotAllowed):
+        admin.account("viatic-1")  # the admin too, while they are switched off
+    fake.adminonly_api = True
+    # A refusal of the request, not of the settings, stays one, in Chamilo's words.
+    with pytest.raises(ChamiloRefused) as taken:
+        admin.create_learner(loginname="viatic-1", **options)
+    assert type(taken.value) is ChamiloRefused
+    assert taken.value.message == "Ce nom d'utilisateur n'est pas disponible"
+
+
+def test_a_key_a_french_chamilo_rotated_is_renewed_by_the_probe_and_the_call_repeated(chamilo):
+    fake = chamilo.fake
+    fake.add_course("Le budget communal")
+    stale = client(chamilo).authenticate()
+    fake.rotate_key("admin")
+    fake.language = "french"
+    fake.requests.clear()
+    keys = []
+    courses = client(chamilo, api_key=stale, on_api_key=keys.append).courses()
+    assert [c.title for c in courses] == ["Le budget communal"]
+    assert keys == [fake.user("admin").api_key]
+    assert fake.requests == {"get_courses": 2, "authenticate": 1, "get_user_api_key": 1}
+
+
+def test_a_probe_that_meets_an_outage_is_an_outage(chamilo):
+    fake = chamilo.fake
+    fake.language = "french"
+    api = client(chamilo)
+    original = fake._do_get_user_api_key
+
+    def down_after_the_refusal(caller):
+        fake.mode = "down"  # the refusal went out; the probe's authentication finds it down
+        return original(caller)
+
+    fake.adminonly_api = False
+    fake._do_get_user_api_key = down_after_the_refusal
+    with pytest.raises(ConnectorUnavailable):
+        api.account("admin")
 
 
 def test_a_removed_course_is_reported_as_no_course(chamilo):
