@@ -176,6 +176,20 @@ def check_captions(data: bytes) -> str:
         raise VideoError({"captions": bad_timings})
     if not captions.captions:
         raise VideoError({"captions": _("Ce fichier WebVTT ne contient aucun sous-titre.")})
+    # WebVTT wants a cue to end after it starts; the parser does not check it, and players
+    # would never show such a cue.
+    for number, caption in enumerate(captions.captions, start=1):
+        if caption.end_in_seconds <= caption.start_in_seconds:
+            raise VideoError(
+                {
+                    "captions": _(
+                        "Le sous-titre n° %(num)d (%(start)s) finit avant de commencer : "
+                        "vérifiez ses horodatages.",
+                        num=number,
+                        start=caption.start,
+                    )
+                }
+            )
     return text
 
 

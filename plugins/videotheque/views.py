@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -51,7 +50,7 @@ POPULATION_LABELS = {
 }
 
 
-class ContributeForm(FlaskForm):
+class ContributeForm(toolkit.Form):
     title = StringField(
         _l("Titre"),
         [InputRequired(_l("Donnez un titre au témoignage."))],
@@ -87,11 +86,11 @@ class ContributeForm(FlaskForm):
     )
 
 
-class CaptionsForm(FlaskForm):
+class CaptionsForm(toolkit.Form):
     captions = FileField(_l("Sous-titres (WebVTT)"), render_kw={"accept": ".vtt,text/vtt"})
 
 
-class RatingForm(FlaskForm):
+class RatingForm(toolkit.Form):
     stars = SelectField(
         _l("Votre note"),
         choices=[SelectChoice(str(n), _l("%(n)s sur 5", n=n)) for n in range(5, 0, -1)],
@@ -104,11 +103,11 @@ class RatingForm(FlaskForm):
     )
 
 
-class ModerationForm(FlaskForm):
+class ModerationForm(toolkit.Form):
     """A button's form: only the CSRF token."""
 
 
-def _show_errors(form: FlaskForm, error: services.VideoError) -> None:
+def _show_errors(form: toolkit.Form, error: services.VideoError) -> None:
     for name, message in error.errors.items():
         if name in form:
             form[name].errors = [*form[name].errors, message]

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, url_for
-from flask_wtf import FlaskForm
 from wtforms import PasswordField
 
 from core import toolkit
@@ -19,7 +18,7 @@ HERE = Path(__file__).parent
 bp = Blueprint("vimeo", __name__, template_folder=str(HERE / "templates"))
 
 
-class TestForm(FlaskForm):
+class TestForm(toolkit.Form):
     access_token = PasswordField(
         _l("Jeton à tester (facultatif)"),
         description=_l("Laissez vide pour tester le jeton enregistré dans les réglages."),

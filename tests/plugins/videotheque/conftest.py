@@ -76,8 +76,8 @@ def vimeo_village(app, village, fake_vimeo, enable_module, client) -> Village:
     )
     assert saved.status_code == 302, saved.get_data(as_text=True)
     chosen = client.submit(
-        "/c/10145/admin/fournisseurs",
-        {"capability": "video", "provider": "vimeo"},
+        "/c/10145/admin/fournisseurs/video",
+        {"video-provider": "vimeo"},
         page="/c/10145/admin/modules",
     )
     assert chosen.status_code == 302

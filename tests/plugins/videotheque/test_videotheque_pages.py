@@ -316,6 +316,12 @@ def test_captions_refused_for_a_video_waiting_for_them_leave_it_unpublished(app,
             400,
             "Ce fichier WebVTT contient une erreur : vérifiez les horodatages.",
         ),
+        (
+            (CAPTIONS + "\n00:09.000 --> 00:08.500\nÀ l'envers.\n".encode(), "fr.vtt"),
+            400,
+            "Le sous-titre n° 2 (00:00:09.000) finit avant de commencer : "
+            "vérifiez ses horodatages.",
+        ),
         ((b"WEBVTT\n", "fr.vtt"), 400, "Ce fichier WebVTT ne contient aucun sous-titre."),
         (
             (CAPTIONS + b"Encore.\n" * 70_000, "fr.vtt"),
@@ -323,7 +329,16 @@ def test_captions_refused_for_a_video_waiting_for_them_leave_it_unpublished(app,
             "Le fichier de sous-titres dépasse 512 Ko.",
         ),
     ],
-    ids=["no-file", "empty", "srt", "not-text", "bad-timestamps", "no-cue", "too-big"],
+    ids=[
+        "no-file",
+        "empty",
+        "srt",
+        "not-text",
+        "bad-timestamps",
+        "ends-before-start",
+        "no-cue",
+        "too-big",
+    ],
 )
 def test_refused_captions_answer_with_the_page_and_its_error_and_keep_the_video_as_it_was(
     app, client, village, captions, status, message

@@ -135,8 +135,8 @@ def test_after_the_switch_new_videos_stay_home_and_older_vimeo_videos_still_play
     old = upload(client, title="Sur Vimeo")
     fake_vimeo.advance(video(app, old).provider_ref, 3)
     switched = client.submit(
-        "/c/10145/admin/fournisseurs",
-        {"capability": "video", "provider": "videointerne"},
+        "/c/10145/admin/fournisseurs/video",
+        {"video-provider": "videointerne"},
         page="/c/10145/admin/modules",
     )
     assert switched.status_code == 302
