@@ -34,7 +34,7 @@ from core import api, auth, federation, oauth2, rights, throttle, tokens
 from core import db as database
 from core.db import MAX_ID, db
 from core.models import Commune
-from core.plugins import CORE, PluginError, PluginRegistry
+from core.plugins import CORE, LoadedPlugin, PluginError, PluginRegistry
 from core.views import refuse, wants_json
 from core.views.security import SECOND_FACTOR_REQUIRED
 
@@ -164,6 +164,11 @@ def _register_plugin_blueprints(app: Flask, registry: PluginRegistry) -> None:
             app.register_blueprint(
                 plugin.api_blueprint, url_prefix=f"/api/v1/c/<insee>/{plugin.name}"
             )
+        if plugin.platform_blueprint is not None:
+            app.register_blueprint(
+                plugin.platform_blueprint, url_prefix=f"/admin/modules/{plugin.name}"
+            )
+            _check_platform_views(app, plugin)
         endpoint = plugin.info.admin_endpoint
         if endpoint and (
             endpoint.split(".", 1)[0] != plugin.name
@@ -173,6 +178,30 @@ def _register_plugin_blueprints(app: Flask, registry: PluginRegistry) -> None:
             raise PluginError(
                 f"Plugin '{plugin.name}': admin_endpoint '{endpoint}' is not a page of its "
                 "blueprint"
+            )
+        endpoint = plugin.info.platform_endpoint
+        if endpoint and (
+            endpoint.split(".", 1)[0] != f"{plugin.name}_platform"
+            or endpoint not in app.view_functions
+        ):
+            raise PluginError(
+                f"Plugin '{plugin.name}': platform_endpoint '{endpoint}' is not a page of its "
+                "platform blueprint"
+            )
+
+
+def _check_platform_views(app: Flask, plugin: LoadedPlugin) -> None:
+    """A plugin's platform pages are the platform admins' alone: each view says so, and no
+    other access is accepted (a commune permission means nothing outside a commune)."""
+    prefix = f"{plugin.name}_platform."
+    for endpoint, view in app.view_functions.items():
+        if not endpoint.startswith(prefix) or endpoint.endswith(".static"):
+            continue
+        access = rights.access_of(view)
+        if access is None or access.kind != "platform_admin":
+            raise PluginError(
+                f"Plugin '{plugin.name}': platform page '{endpoint}' must be declared "
+                "toolkit.platform_admin_required"
             )
 
 

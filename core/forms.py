@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -36,13 +38,25 @@ SLUG_RULE = _l("De 2 à 40 caractères : lettres minuscules, chiffres et tirets.
 URL_RULE = _l("Indiquez une adresse web complète (https://…).")
 
 
+class Form(FlaskForm):
+    """Base of every form of the core and the plugins: Flask-WTF's, with a CSRF token, whose
+    hidden field has no ``id``. A page often holds several forms, and an id must name one
+    element (HTML, RGAA 8.2); nothing refers to the token by its id."""
+
+    class Meta:
+        def render_field(self, field: Any, render_kw: dict[str, Any]) -> Any:
+            if field.type == "CSRFTokenField":
+                render_kw = {**render_kw, "id": False}  # WTForms leaves a False attribute out
+            return super().render_field(field, render_kw)  # type: ignore[misc]
+
+
 def role_choices() -> list[SelectChoice]:
     from core.i18n import role_label
 
     return [SelectChoice(key, role_label(key)) for key in ROLES]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(
         _l("Adresse e-mail"),
         [InputRequired(REQUIRED), Length(max=254)],
@@ -56,7 +70,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     password = PasswordField(
         _l("Nouveau mot de passe"),
         [
@@ -91,7 +105,7 @@ class AcceptInvitationForm(NewPasswordForm):
     )
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = EmailField(
         _l("Adresse e-mail"),
         [InputRequired(REQUIRED), Email(message=_l("Saisissez une adresse e-mail valide."))],
@@ -99,7 +113,7 @@ class ResetRequestForm(FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField(
         _l("Adresse e-mail de la personne"),
         [InputRequired(REQUIRED), Email(message=_l("Saisissez une adresse e-mail valide."))],
@@ -108,16 +122,16 @@ class InviteForm(FlaskForm):
     is_commune_admin = BooleanField(_l("Administrateur de la commune"))
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     role = SelectField(_l("Rôle"), choices=role_choices, validate_choice=True)
     is_commune_admin = BooleanField(_l("Administrateur de la commune"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A form with nothing but its CSRF token, for buttons that change something."""
 
 
-class IdentityProviderForm(FlaskForm):
+class IdentityProviderForm(Form):
     """An OpenID Connect provider registered by the platform admin. The secret is never
     shown again: left empty on an edit, the stored one is kept."""
 
@@ -158,7 +172,7 @@ class IdentityProviderForm(FlaskForm):
     enabled = BooleanField(_l("Proposé sur la page de connexion"), default=True)
 
 
-class ProveAccountForm(FlaskForm):
+class ProveAccountForm(Form):
     """Prove an existing account is yours, before linking an identity to it: its password,
     or (``send_link``) a link e-mailed to it."""
 
@@ -168,8 +182,7 @@ class ProveAccountForm(FlaskForm):
     send_link = SubmitField(_l("Recevoir un lien par e-mail"))
 
 
-class ProviderForm(FlaskForm):
-    capability = HiddenField(validators=[InputRequired()])
+class ProviderForm(Form):
     provider = SelectField(_l("Fournisseur"), choices=[], validate_choice=False)
 
     def validate_provider(self, field: SelectField) -> None:
@@ -177,7 +190,7 @@ class ProviderForm(FlaskForm):
             raise ValidationError(REQUIRED)
 
 
-class TotpCodeForm(FlaskForm):
+class TotpCodeForm(Form):
     """The 6-digit code of an authenticator app."""
 
     code = StringField(
@@ -188,7 +201,7 @@ class TotpCodeForm(FlaskForm):
     )
 
 
-class RecoveryCodeForm(FlaskForm):
+class RecoveryCodeForm(Form):
     """One of the recovery codes, when the phone is not at hand."""
 
     recovery_code = StringField(
@@ -199,7 +212,7 @@ class RecoveryCodeForm(FlaskForm):
     )
 
 
-class DisableTotpForm(FlaskForm):
+class DisableTotpForm(Form):
     """Turning the second factor off takes a current code, or a recovery code."""
 
     code = StringField(
@@ -209,7 +222,7 @@ class DisableTotpForm(FlaskForm):
     )
 
 
-class PersonalTokenForm(FlaskForm):
+class PersonalTokenForm(Form):
     """A personal access token: a name to recognise it, what it may do, how long it lasts."""
 
     name = StringField(
@@ -235,7 +248,7 @@ class PersonalTokenForm(FlaskForm):
     )
 
 
-class OAuthClientForm(FlaskForm):
+class OAuthClientForm(Form):
     """An app that signs people in through Viatic, or calls its API for them, registered by
     the platform admin. Its type is chosen once; its secret is shown once."""
 

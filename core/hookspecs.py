@@ -81,6 +81,17 @@ def viatic_api_blueprint() -> Blueprint | None:
 
 
 @hookspec
+def viatic_platform_blueprint() -> Blueprint | None:
+    """Return the plugin's pages for platform admins, a blueprint named ``<plugin>_platform``.
+
+    Global. Mounted under ``/admin/modules/<plugin>/``, outside any commune: what the plugin
+    keeps for every commune (a référentiel, a catalogue). Every view must be declared
+    ``toolkit.platform_admin_required``; start-up fails otherwise. ``PluginInfo``'s
+    ``platform_endpoint`` puts one of them in the platform admin's menu.
+    """
+
+
+@hookspec
 def viatic_cli_group() -> click.Group | None:
     """Return the plugin's ``viatic`` sub-commands, as a click group named after the plugin.
 

@@ -452,8 +452,12 @@ class CommuneModule(Base):
     # Secret values are stored encrypted (see core.settings).
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The last failure of the module's work for the commune, for its admin: what failed
+    # (``core.modules.record_error``) stays until that same work succeeds or the admin
+    # clears it.
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None]
+    last_error_source: Mapped[str | None] = mapped_column(String(200))
 
 
 class CommuneCapability(Base):

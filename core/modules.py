@@ -154,13 +154,45 @@ def usage() -> dict[str, Usage]:
     return {plugin: Usage(enabled, failing) for plugin, enabled, failing in rows}
 
 
-def record_error(commune_id: int, name: str, error: str) -> None:
-    """Remember a module's last error for the commune admin's status page, in a transaction
-    of its own: it must stay even when the work that failed is rolled back."""
+def record_error(commune_id: int, name: str, error: str, source: str) -> None:
+    """Remember a module's last error for the commune admin's modules page, in a transaction
+    of its own: it must stay even when the work that failed is rolled back. ``source`` names
+    that work (``job <name>``, ``outbox <kind>``, ``page``): the error lasts until the same
+    work succeeds (``clear_error``) or the admin clears it."""
     engine = get_database().engine
     with engine.begin() as connection:
         connection.execute(
             update(CommuneModule)
             .where(CommuneModule.commune_id == commune_id, CommuneModule.plugin == name)
-            .values(last_error=error[:2000], last_error_at=utcnow())
+            .values(last_error=error[:2000], last_error_at=utcnow(), last_error_source=source)
         )
+
+
+def clear_error(commune_id: int, name: str, source: str | None = None) -> None:
+    """Forget a module's last error, in the caller's transaction: only the one ``source``
+    recorded when given (that work now succeeds), any error otherwise (the admin says it
+    is dealt with)."""
+    query = update(CommuneModule).where(
+        CommuneModule.commune_id == commune_id,
+        CommuneModule.plugin == name,
+        CommuneModule.last_error.is_not(None),
+    )
+    if source is not None:
+        query = query.where(CommuneModule.last_error_source == source)
+    db.execute(
+        query.values(last_error=None, last_error_at=None, last_error_source=None).execution_options(
+            synchronize_session=False
+        )
+    )
+
+
+def failing_communes(name: str, source: str) -> set[int]:
+    """The communes where ``source`` left module ``name`` an error: a job clears it where it
+    then succeeds, without a statement for every other commune."""
+    return set(
+        db.scalars(
+            select(CommuneModule.commune_id).where(
+                CommuneModule.plugin == name, CommuneModule.last_error_source == source
+            )
+        )
+    )

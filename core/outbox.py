@@ -92,7 +92,10 @@ def deliver_due(limit: int = 100) -> int:
             if message.commune_id is not None:
                 # The commune admin sees it beside the module: "its tool does not answer".
                 modules.record_error(
-                    message.commune_id, message.kind.split(".", 1)[0], message.last_error
+                    message.commune_id,
+                    message.kind.split(".", 1)[0],
+                    message.last_error,
+                    f"outbox {message.kind}",
                 )
             message.next_attempt_at = utcnow() + backoff(message.attempts)
             log.warning("Outbox message %s (%s) failed: %s", message.id, message.kind, exc)
@@ -101,6 +104,10 @@ def deliver_due(limit: int = 100) -> int:
             message.delivered_at = utcnow()
             message.attempts += 1
             message.last_error = None
+            if message.commune_id is not None:  # the tool answers again
+                modules.clear_error(
+                    message.commune_id, message.kind.split(".", 1)[0], f"outbox {message.kind}"
+                )
             delivered += 1
         db.commit()
     return delivered

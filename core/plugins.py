@@ -46,6 +46,7 @@ class LoadedPlugin:
     module: object
     blueprint: Blueprint | None = None
     api_blueprint: Blueprint | None = None
+    platform_blueprint: Blueprint | None = None
     cli_group: click.Group | None = None
     permissions: tuple[Permission, ...] = ()
     api_scopes: tuple[ApiScope, ...] = ()
@@ -179,6 +180,15 @@ class PluginRegistry:
             raise PluginError(
                 f"Plugin '{name}': its API blueprint is named '{plugin.api_blueprint.name}', "
                 f"it must be named '{name}_api'"
+            )
+        plugin.platform_blueprint = self._call_one(plugin, "viatic_platform_blueprint")
+        if (
+            plugin.platform_blueprint is not None
+            and plugin.platform_blueprint.name != f"{name}_platform"
+        ):
+            raise PluginError(
+                f"Plugin '{name}': its platform blueprint is named "
+                f"'{plugin.platform_blueprint.name}', it must be named '{name}_platform'"
             )
         plugin.cli_group = self._call_one(plugin, "viatic_cli_group")
         if plugin.cli_group is not None and plugin.cli_group.name != name:

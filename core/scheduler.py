@@ -127,9 +127,13 @@ def _run_per_commune(scheduled: ScheduledJob) -> None:
         .join(CommuneModule, CommuneModule.commune_id == Commune.id)
         .where(CommuneModule.plugin == scheduled.plugin, CommuneModule.enabled.is_(True))
     ).all()
+    source = f"job {scheduled.name}"
+    failing = modules.failing_communes(scheduled.plugin, source)
     for commune in communes:
         try:
             scheduled.job.func(commune)
+            if commune.id in failing:  # it works again: the modules page stops saying it fails
+                modules.clear_error(commune.id, scheduled.plugin, source)
             db.commit()
         except Exception as exc:
             db.rollback()
@@ -137,7 +141,7 @@ def _run_per_commune(scheduled: ScheduledJob) -> None:
             # What the commune admin reads on the modules page: the error's own words (a
             # plugin's exception says what went wrong), its type only when it has none.
             said = str(exc) or type(exc).__name__
-            modules.record_error(commune.id, scheduled.plugin, f"{scheduled.name} : {said}")
+            modules.record_error(commune.id, scheduled.plugin, f"{scheduled.name} : {said}", source)
 
 
 def _prune_runs(name: str) -> None:

@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -29,6 +28,7 @@ from wtforms import (
 from wtforms.validators import URL, Email, InputRequired, Length, Optional
 
 from core.audit import SECRET_MASK
+from core.forms import Form
 from core.models import CommuneModule
 from core.types import Setting
 
@@ -71,10 +71,10 @@ def current_values(schema: tuple[Setting, ...], row: CommuneModule | None) -> di
     return values
 
 
-def build_form(schema: tuple[Setting, ...], row: CommuneModule | None) -> FlaskForm:
+def build_form(schema: tuple[Setting, ...], row: CommuneModule | None) -> Form:
     """A form for ``schema``, filled with the current values (secrets left empty)."""
 
-    class SettingsForm(FlaskForm):
+    class SettingsForm(Form):
         pass
 
     stored = row.settings if row is not None else {}
@@ -143,7 +143,7 @@ def _field(setting: Setting, has_secret: bool) -> Any:
 
 
 def apply_form(
-    schema: tuple[Setting, ...], form: FlaskForm, row: CommuneModule
+    schema: tuple[Setting, ...], form: Form, row: CommuneModule
 ) -> dict[str, tuple[Any, Any]]:
     """Store the validated form into ``row``; return ``{name: (before, after)}`` of what
     changed, with secrets masked so the result can go to the audit log as it is."""

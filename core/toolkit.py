@@ -31,6 +31,7 @@ from core.capabilities import (
 )
 from core.connector_log import connector_logger
 from core.db import MAX_ID, Base, add_once, db, utcnow
+from core.forms import Form
 from core.hookspecs import hookimpl
 from core.mail import queue as send_email
 from core.models import ROLES, Commune, Membership, OutboxMessage, User
@@ -44,6 +45,7 @@ from core.rights import (
     is_commune_admin,
     login_required,
     members_with_permission,
+    platform_admin_required,
     public,
     requires,
 )
@@ -125,6 +127,7 @@ __all__ = [
     "Commune",
     "CourseInfo",
     "EnrolmentRefused",
+    "Form",
     "Health",
     "Job",
     "Learner",
@@ -168,6 +171,7 @@ __all__ = [
     "ngettext",
     "notify",
     "outbox_put",
+    "platform_admin_required",
     "problem",
     "public",
     "referentiel_themes",

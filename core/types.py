@@ -31,7 +31,9 @@ class PluginInfo:
     ``translations`` the folder of its gettext catalogs (``en/LC_MESSAGES/messages.po``).
     ``admin_endpoint`` names a page of its blueprint for commune admins (``"vimeo.connection"``:
     connecting an account, testing it); the modules page links to it, with ``admin_label``,
-    while the module is enabled.
+    while the module is enabled. ``platform_endpoint`` names a page of its platform blueprint
+    (``viatic_platform_blueprint``), which the platform admin's menu lists as
+    ``platform_label``.
     """
 
     name: str
@@ -47,6 +49,8 @@ class PluginInfo:
     translations: Path | None = None
     admin_endpoint: str = ""
     admin_label: str = ""
+    platform_endpoint: str = ""
+    platform_label: str = ""
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,9 @@ class PageChecker:
         violations = self.axe.run(page).response["violations"]
         if violations:
             self.problems.append(_axe_report(name + " (360 px)", violations))
+        repeated = page.evaluate(REPEATED_IDS)
+        if repeated:
+            self.problems.append(f"{name}: ids given to several elements: {repeated}")
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
             wide = page.evaluate(WIDEST_ELEMENTS, PHONE["width"])
@@ -297,6 +300,14 @@ class PageChecker:
         if screenshot:
             page.screenshot(path=self.screenshots / f"{name}-360.png", full_page=True)
         page.set_viewport_size(DESKTOP)
+
+
+# An id names one element (HTML, RGAA 8.2): labels, descriptions and links to it rely on it.
+REPEATED_IDS = """() => {
+  const seen = {};
+  document.querySelectorAll('[id]').forEach(e => { seen[e.id] = (seen[e.id] || 0) + 1; });
+  return Object.keys(seen).filter(id => seen[id] > 1);
+}"""
 
 
 # What sticks out on the right (to say what to fix when the page scrolls sideways): elements

@@ -22,16 +22,16 @@ def test_switching_video_provider_changes_the_backend_not_the_page(
     client.login(make_member(commune, role="maire", admin=True).email)
     assert (
         client.submit(
-            "/c/10145/admin/fournisseurs",
-            {"capability": "video", "provider": "videoa"},
+            "/c/10145/admin/fournisseurs/video",
+            {"video-provider": "videoa"},
             page="/c/10145/admin/modules",
         ).status_code
         == 302
     )
     with_a = client.get("/c/10145/videos/").get_data(as_text=True)
     client.submit(
-        "/c/10145/admin/fournisseurs",
-        {"capability": "video", "provider": "videob"},
+        "/c/10145/admin/fournisseurs/video",
+        {"video-provider": "videob"},
         page="/c/10145/admin/modules",
     )
     with_b = client.get("/c/10145/videos/").get_data(as_text=True)
@@ -73,12 +73,18 @@ def test_a_provider_that_is_not_enabled_cannot_be_chosen(
     enable_module(commune, "videos")
     client.login(make_member(commune, role="maire", admin=True).email)
     response = client.submit(
-        "/c/10145/admin/fournisseurs",
-        {"capability": "video", "provider": "videoa"},
+        "/c/10145/admin/fournisseurs/video",
+        {"video-provider": "videoa"},
         page="/c/10145/admin/modules",
         follow_redirects=True,
     )
     assert "Activez d&#39;abord ce module." in response.get_data(as_text=True)
+    unknown = client.submit(
+        "/c/10145/admin/fournisseurs/meteo",
+        {"meteo-provider": "videoa"},
+        page="/c/10145/admin/modules",
+    )
+    assert unknown.status_code == 404
 
 
 def test_a_named_provider_is_reached_after_the_commune_chose_another(app, commune, enable_module):

@@ -159,7 +159,7 @@ def test_plugins_list_shows_installed_plugins_and_their_use(app, cli, commune):
     with app.app_context():
         from core import modules
 
-        modules.record_error(commune.id, "idees", "délai dépassé")
+        modules.record_error(commune.id, "idees", "délai dépassé", "job idees.sync")
         db.commit()
     result = cli("plugins", "list")
     assert result.exit_code == 0

@@ -28,6 +28,21 @@ def test_hook_viatic_api_blueprint(app):
     assert rules == {"/api/v1/c/<insee>/meteo/bulletin"}
 
 
+def test_hook_viatic_platform_blueprint(app, client, commune, make_member):
+    rules = {r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("meteo_platform.")}
+    assert rules == {"/admin/modules/meteo/stations"}
+    assert client.get("/admin/modules/meteo/stations").status_code == 302  # signed out
+    client.login(make_member(commune, role="maire", admin=True).email)
+    assert client.get("/admin/modules/meteo/stations").status_code == 403
+    client.login(make_member(None, platform_admin=True).email)
+    page = client.get("/admin/modules/meteo/stations")
+    assert page.status_code == 200 and "Romilly" in page.get_data(as_text=True)
+    # The platform admin's menu leads there, from any platform page; the page marks itself.
+    home = client.get("/admin/").get_data(as_text=True)
+    assert '<a href="/admin/modules/meteo/stations" >Stations météo</a>' in home
+    assert 'href="/admin/modules/meteo/stations" aria-current="page"' in page.get_data(as_text=True)
+
+
 def test_hook_viatic_permissions(app):
     permissions = app.extensions["viatic.plugins"].permissions
     assert permissions["meteo.alert"].default_roles == ("maire",)

@@ -111,6 +111,37 @@ def test_a_failing_search_provider_leaves_the_other_results(
     assert "Module momentanément indisponible." in html
 
 
+def test_the_admin_clears_a_module_s_error_and_the_journal_keeps_it(
+    client, commune, make_member, enable_module
+):
+    enable_module(commune, "fragile")
+    member = make_member(commune)
+    client.login(member.email)
+    client.get("/c/10145/")  # its widget fails: the error is recorded
+    client.login(make_member(commune, role="maire", admin=True).email)
+    page = client.get("/c/10145/admin/modules").get_data(as_text=True)
+    assert "exploded" in page
+    url = "/c/10145/admin/modules/fragile/erreur/effacer"
+    assert client.post(url).status_code == 400  # no CSRF token
+    response = client.submit(url, page="/c/10145/admin/modules", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "L&#39;erreur du module « Fragile » est effacée." in page
+    assert "Dernière erreur" not in page and "exploded" not in page
+    with client.application.app_context():
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "module.error_cleared"))
+    assert event.module == "fragile" and "exploded" in event.details["error"]
+    assert (
+        client.submit(
+            "/c/10145/admin/modules/inconnu/erreur/effacer", page="/c/10145/admin/modules"
+        ).status_code
+        == 404
+    )
+
+    client.login(member.email)
+    assert client.submit(url, page="/c/10145/").status_code == 403
+
+
 def test_search_without_match_says_so(client, commune, make_member, enable_module):
     enable_module(commune, "meteo")
     client.login(make_member(commune).email)

@@ -141,7 +141,7 @@ def test_an_unknown_kind_is_refused(app):
         outbox.put("inconnu.push", {})
 
 
-def test_a_failing_delivery_shows_on_the_commune_admins_modules_page(
+def test_a_failing_delivery_shows_on_the_modules_page_until_one_goes_through(
     app, client, commune, make_member, enable_module
 ):
     TOOL.failures = 1
@@ -153,3 +153,8 @@ def test_a_failing_delivery_shows_on_the_commune_admins_modules_page(
     client.login(make_member(commune, role="maire", admin=True).email)
     page = client.get("/c/10145/admin/modules").get_data(as_text=True)
     assert "Dernière erreur" in page and "service indisponible" in page
+    _due_now(app)
+    with app.app_context():
+        assert outbox.deliver_due() == 1
+    page = client.get("/c/10145/admin/modules").get_data(as_text=True)
+    assert "Dernière erreur" not in page and "service indisponible" not in page

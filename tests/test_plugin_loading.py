@@ -59,6 +59,49 @@ def test_api_blueprint_must_be_named_plugin_api():
         load(plugin(viatic_api_blueprint=lambda: Blueprint("essai", __name__)))
 
 
+def test_platform_blueprint_must_be_named_plugin_platform():
+    with pytest.raises(PluginError, match="it must be named 'essai_platform'"):
+        load(plugin(viatic_platform_blueprint=lambda: Blueprint("essai_admin", __name__)))
+
+
+def _platform_plugin(view_access, platform_endpoint: str = "essai_platform.page"):
+    blueprint = Blueprint("essai_platform", __name__)
+    blueprint.get("/")(view_access(lambda: "page"))
+    info = PluginInfo(
+        name="essai", label="Essai", version="1.0", platform_endpoint=platform_endpoint
+    )
+    return plugin(info=info, viatic_platform_blueprint=lambda: blueprint)
+
+
+def test_a_platform_page_open_to_others_than_platform_admins_stops_the_start_up(app):
+    from core import toolkit
+    from core.testing import make_app
+
+    for access in (toolkit.public, toolkit.login_required, toolkit.requires("essai.voir")):
+        with pytest.raises(
+            PluginError,
+            match=re.escape(
+                "'essai': platform page 'essai_platform.<lambda>' must be declared "
+                "toolkit.platform_admin_required"
+            ),
+        ):
+            make_app(app.config["DATABASE_URL"], [_platform_plugin(access)])
+
+
+def test_a_platform_endpoint_outside_the_platform_blueprint_stops_the_start_up(app):
+    from core import toolkit
+    from core.testing import make_app
+
+    broken = _platform_plugin(toolkit.platform_admin_required, "platform.home")
+    with pytest.raises(
+        PluginError,
+        match=re.escape(
+            "'essai': platform_endpoint 'platform.home' is not a page of its platform blueprint"
+        ),
+    ):
+        make_app(app.config["DATABASE_URL"], [broken])
+
+
 def test_unmet_requirement_is_refused():
     info = PluginInfo(name="essai", label="Essai", version="1.0", requires=("agenda",))
     expected = re.escape("'essai' requires 'agenda', which is not installed")

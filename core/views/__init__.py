@@ -72,6 +72,7 @@ def register(app: Flask) -> None:
         role_label=role_label,
         has_permission=has_permission,
         get_locale=get_locale,
+        platform_pages=platform_pages,
     )
 
 
@@ -85,6 +86,21 @@ def _catalog(context: Context) -> Any:
 def has_permission(permission: str) -> bool:
     """Whether the person of this request has ``permission`` in its commune."""
     return rights.has_permission(g.get("user"), g.get("commune"), permission)
+
+
+def platform_pages() -> list[tuple[str, str]]:
+    """The plugins' pages in the platform admin's menu: ``(endpoint, label)`` by label."""
+    from flask import current_app
+
+    infos = [p.info for p in current_app.extensions["viatic.plugins"].plugins.values()]
+    return sorted(
+        (
+            (i.platform_endpoint, str(i.platform_label or i.label))
+            for i in infos
+            if i.platform_endpoint
+        ),
+        key=lambda page: page[1],
+    )
 
 
 def my_communes() -> list[Commune]:
@@ -234,7 +250,7 @@ def hook_failed(failure: HookFailure) -> None:
     from core import modules
 
     if g.get("commune") is not None and failure.plugin != "core":
-        modules.record_error(g.commune.id, failure.plugin, failure.error)
+        modules.record_error(g.commune.id, failure.plugin, failure.error, "page")
 
 
 def unavailable() -> Markup:

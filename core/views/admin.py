@@ -166,7 +166,7 @@ def modules_page() -> Any:
     choices = []
     for name in capability_names:
         providers = [p for p in registry.providers_of(name) if p in enabled]
-        form = ProviderForm(capability=name, provider=capabilities.chosen_provider(g.commune, name))
+        form = ProviderForm(prefix=name, provider=capabilities.chosen_provider(g.commune, name))
         form.provider.choices = [
             SelectChoice(p, str(registry.plugins[p].info.label)) for p in providers
         ]
@@ -215,6 +215,36 @@ def _toggle(plugin: str, enable: bool) -> Any:
     return redirect(url_for("admin.modules"))
 
 
+@bp.post("/modules/<plugin>/erreur/effacer")
+@commune_admin_required
+def clear_module_error(plugin: str) -> Any:
+    """The admin says the module's last error is dealt with: the page, and the platform's
+    count of failing modules, stop showing it."""
+    row = modules.module_row(g.commune, plugin) if plugin in _registry().plugins else None
+    if row is None or plugin == "core":
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    if row.last_error is not None:
+        audit.record(
+            "module.error_cleared",
+            module=plugin,
+            object_type="module",
+            object_id=plugin,
+            details={"error": row.last_error},
+        )
+        modules.clear_error(g.commune.id, plugin)
+        db.commit()
+    flash(
+        _(
+            "L'erreur du module « %(label)s » est effacée.",
+            label=_registry().plugins[plugin].info.label,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.modules"), 303)
+
+
 @bp.route("/modules/<plugin>/reglages", methods=["GET", "POST"])
 @commune_admin_required
 def module_settings(plugin: str) -> Any:
@@ -246,17 +276,17 @@ def module_settings(plugin: str) -> Any:
     return render_template("admin/module_settings.html", plugin=loaded, form=form)
 
 
-@bp.post("/fournisseurs")
+@bp.post("/fournisseurs/<capability>")
 @commune_admin_required
-def choose_provider() -> Any:
-    form = ProviderForm()
-    form.provider.choices = [
-        SelectChoice(p) for p in _registry().providers_of(form.capability.data or "")
-    ]
+def choose_provider(capability: str) -> Any:
+    if not _registry().providers_of(capability):
+        abort(404)
+    # The modules page holds a form per capability: their fields are named after it.
+    form = ProviderForm(prefix=capability)
     if not form.validate():
         abort(400)
     try:
-        modules.choose_provider(g.commune, form.capability.data, form.provider.data)
+        modules.choose_provider(g.commune, capability, form.provider.data)
     except modules.ModuleError as exc:
         db.rollback()
         flash(str(exc), "error")

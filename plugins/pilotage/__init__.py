@@ -57,6 +57,8 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
         core_version=">=0.1,<1",
         migrations=HERE / "migrations",
         translations=HERE / "translations",
+        platform_endpoint="pilotage_platform.referentiel_index",
+        platform_label=_l("Référentiel du métier d'élu"),
     )
 
 
@@ -66,6 +68,13 @@ def viatic_blueprint() -> Blueprint:
     from plugins.pilotage import diagnostic_views, project_views  # noqa: F401
 
     return views.bp
+
+
+@toolkit.hookimpl
+def viatic_platform_blueprint() -> Blueprint:
+    from plugins.pilotage import platform_views
+
+    return platform_views.bp
 
 
 @toolkit.hookimpl

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, request, url_for
-from flask_wtf import FlaskForm
 
 from core import toolkit
 from core.toolkit import gettext as _
@@ -40,7 +39,7 @@ def diagnostic_index() -> str:
         can_answer=toolkit.has_permission(user, commune, "pilotage.diagnose"),
         can_share=toolkit.has_permission(user, commune, "pilotage.adopt"),
         can_create=toolkit.has_permission(user, commune, "pilotage.project_create"),
-        form=FlaskForm(),
+        form=toolkit.Form(),
     )
 
 
@@ -58,7 +57,7 @@ def _theme_page(theme: Any, values: dict[str, str], errors: dict[str, str], stat
             labels=diagnostic.ANSWER_LABELS,
             can_answer=toolkit.has_permission(user, commune, "pilotage.diagnose"),
             adopted=theme.id in {t.id for t in referentiel.adopted_themes(commune)},
-            form=FlaskForm(),
+            form=toolkit.Form(),
         ),
         status,
     )

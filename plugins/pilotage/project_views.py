@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, request, url_for
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -45,7 +44,7 @@ def _choices(labels: dict[str, Any], keys: tuple[str, ...]) -> list[SelectChoice
     return [SelectChoice(k, labels[k]) for k in keys]
 
 
-class ProjectForm(FlaskForm):
+class ProjectForm(toolkit.Form):
     # The services check every rule and name the field at fault; the API goes through them
     # too. InputRequired marks the field as required on the page.
     title = StringField(
@@ -104,23 +103,23 @@ class ProjectForm(FlaskForm):
     published = BooleanField(_l("Publier le résumé aux habitants"))
 
 
-class MilestoneForm(FlaskForm):
+class MilestoneForm(toolkit.Form):
     milestone_title = StringField(_l("Jalon"), render_kw={"maxlength": projects.TITLE_MAX})
     milestone_date = StringField(_l("Date du jalon"), render_kw={"type": "date"})
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(toolkit.Form):
     file = FileField(
         _l("Ajouter un document"),
         description=_l("PDF, bureautique, texte ou photo ; 10 Mo au plus."),
     )
 
 
-class CommentForm(FlaskForm):
+class CommentForm(toolkit.Form):
     body = TextAreaField(_l("Votre commentaire"), render_kw={"rows": 3})
 
 
-class TaskForm(FlaskForm):
+class TaskForm(toolkit.Form):
     title = StringField(
         _l("Titre"),
         [InputRequired(_l("Donnez un titre à la tâche."))],

@@ -1,5 +1,6 @@
 """The pilotage module's blueprint, and its pages on the référentiel: the domains and their
-themes, adopting them, a theme's page, a platform admin's edit, and who covers what.
+themes, adopting them, a theme's page, and who covers what (platform admins edit the
+référentiel on the module's platform pages, ``platform_views``).
 
 Thin on purpose: parse the request, call the services, render. The core mounts this
 blueprint under ``/c/<INSEE>/pilotage/`` and answers 404 where the module is not enabled.
@@ -18,15 +19,12 @@ from typing import Any
 import babel.dates
 from flask import Blueprint, flash, redirect, url_for
 from flask_babel import format_currency, get_locale, to_user_timezone
-from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms import SelectMultipleField, TextAreaField
 
 from core import toolkit
 from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
 from plugins.pilotage import referentiel
-from plugins.pilotage.models import Theme
 
 HERE = Path(__file__).parent
 bp = Blueprint(
@@ -38,7 +36,7 @@ bp = Blueprint(
 )
 
 
-def show_errors(form: FlaskForm, errors: dict[str, str]) -> None:
+def show_errors(form: toolkit.Form, errors: dict[str, str]) -> None:
     """Put the services' messages on the form's fields (or in a flash when none fits)."""
     for name, message in errors.items():
         if name in form:
@@ -69,11 +67,11 @@ def format_euros(amount: Decimal) -> str:
 # --- Forms ------------------------------------------------------------------------------------
 
 
-class AdoptionForm(FlaskForm):
+class AdoptionForm(toolkit.Form):
     themes = SelectMultipleField(_l("Thèmes adoptés"), validate_choice=False)
 
 
-class InterestsForm(FlaskForm):
+class InterestsForm(toolkit.Form):
     themes = SelectMultipleField(
         _l("Les thèmes dans lesquels je veux m'impliquer"), validate_choice=False
     )
@@ -84,25 +82,6 @@ class InterestsForm(FlaskForm):
         ),
         render_kw={"rows": 4, "maxlength": referentiel.SKILLS_MAX},
     )
-
-
-class ThemeForm(FlaskForm):
-    title = StringField(
-        _l("Titre"),
-        [InputRequired(_l("Donnez un titre au thème."))],
-        render_kw={"maxlength": referentiel.TITLE_MAX},
-    )
-    must = TextAreaField(
-        _l("Ce que la commune doit faire"),
-        description=_l(
-            "Une obligation par ligne : le texte, une barre verticale « | », puis la référence "
-            "(« Voter le budget | CGCT, art. L1612-2 »)."
-        ),
-        render_kw={"rows": 6},
-    )
-    may = TextAreaField(_l("Ce qu'elle peut faire"), render_kw={"rows": 4})
-    projects = TextAreaField(_l("Projets types"), render_kw={"rows": 4})
-    indicators = TextAreaField(_l("Indicateurs"), render_kw={"rows": 4})
 
 
 # --- Pages ------------------------------------------------------------------------------------
@@ -180,55 +159,6 @@ def theme_seen(code: str) -> Any:
     toolkit.db.commit()
     flash(_("Thème marqué comme lu."), "success")
     return redirect(url_for(".theme", code=code))
-
-
-def _prefill(form: ThemeForm, theme: Theme) -> None:
-    form.title.data = theme.title
-    form.must.data = "\n".join(
-        f"{o['text']}{referentiel.REF_SEPARATOR}{o['ref']}" for o in theme.must
-    )
-    form.may.data = "\n".join(theme.may)
-    form.projects.data = "\n".join(theme.projects)
-    form.indicators.data = "\n".join(theme.indicators)
-
-
-@bp.route("/referentiel/theme/<code>/modifier", methods=["GET", "POST"])
-@toolkit.requires("pilotage.view")
-def edit_theme(code: str) -> Any:
-    user = toolkit.current_user()
-    found = referentiel.get_theme(code)
-    if not user.is_platform_admin:
-        toolkit.refuse(
-            _("Seuls les administrateurs de la plateforme modifient le référentiel."), 403
-        )
-    form = ThemeForm()
-    if form.is_submitted():
-        form.validate()
-        try:
-            changed = referentiel.edit_theme(
-                user,
-                found,
-                form.title.data,
-                form.must.data,
-                form.may.data,
-                form.projects.data,
-                form.indicators.data,
-            )
-        except referentiel.ReferentielError as error:
-            show_errors(form, error.errors)
-        else:
-            if not form.errors:
-                toolkit.db.commit()
-                flash(
-                    _("Thème enregistré (version %(version)d).", version=found.version)
-                    if changed
-                    else _("Rien n'a changé."),
-                    "success" if changed else "info",
-                )
-                return redirect(url_for(".theme", code=code))
-        return toolkit.render("pilotage/theme_form.html", form=form, theme=found), 400
-    _prefill(form, found)
-    return toolkit.render("pilotage/theme_form.html", form=form, theme=found)
 
 
 @bp.route("/equipe", methods=["GET", "POST"])

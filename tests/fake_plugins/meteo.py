@@ -15,6 +15,7 @@ CALLS: list[tuple[str, str]] = []
 
 bp = Blueprint("meteo", __name__, template_folder=str(Path(__file__).parent / "templates"))
 api = Blueprint("meteo_api", __name__)
+platform = Blueprint("meteo_platform", __name__)
 
 
 @bp.get("/")
@@ -48,6 +49,12 @@ def bulletin() -> dict:
     return {"commune": toolkit.current_commune().insee, "ciel": "dégagé"}
 
 
+@platform.get("/stations")
+@toolkit.platform_admin_required
+def stations() -> str:
+    return toolkit.render("meteo/stations.html", stations=["Troyes-Barberey", "Romilly"])
+
+
 @toolkit.hookimpl
 def viatic_plugin_info() -> toolkit.PluginInfo:
     return toolkit.PluginInfo(
@@ -58,6 +65,8 @@ def viatic_plugin_info() -> toolkit.PluginInfo:
         core_version=">=0.1",
         admin_endpoint="meteo.index",
         admin_label="Station météo",
+        platform_endpoint="meteo_platform.stations",
+        platform_label="Stations météo",
     )
 
 
@@ -69,6 +78,11 @@ def viatic_blueprint() -> Blueprint:
 @toolkit.hookimpl
 def viatic_api_blueprint() -> Blueprint:
     return api
+
+
+@toolkit.hookimpl
+def viatic_platform_blueprint() -> Blueprint:
+    return platform
 
 
 @toolkit.hookimpl

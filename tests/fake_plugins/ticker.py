@@ -7,6 +7,7 @@ import time
 from core import toolkit
 
 SEEN: list[str] = []
+DOWN = {"10124"}  # the communes whose service does not answer
 
 
 def slow_tick() -> None:
@@ -14,8 +15,8 @@ def slow_tick() -> None:
 
 
 def per_commune(commune: toolkit.Commune) -> None:
-    if commune.insee == "10124":
-        raise RuntimeError("le service de Dierrey ne répond pas")
+    if commune.insee in DOWN:
+        raise RuntimeError(f"le service de {commune.name} ne répond pas")
     SEEN.append(commune.insee)
 
 

@@ -15,7 +15,6 @@ from core.toolkit import gettext as _
 from core.toolkit import lazy_gettext as _l
 from core.toolkit import ngettext
 from flask import Blueprint, flash, redirect, url_for
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
@@ -25,7 +24,7 @@ from viatic_idees.models import STATUS_LABELS, UNDER_STUDY, Idea
 bp = Blueprint("idees", __name__, template_folder=str(Path(__file__).parent / "templates"))
 
 
-class ProposeForm(FlaskForm):
+class ProposeForm(toolkit.Form):
     # The services check every rule again (and the lengths): the API goes through them too.
     # InputRequired is here so the page marks the fields as required.
     title = StringField(
@@ -39,7 +38,7 @@ class ProposeForm(FlaskForm):
     )
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(toolkit.Form):
     status = SelectField(
         _l("État de l'idée"),
         choices=[SelectChoice(s, STATUS_LABELS[s]) for s in services.ANSWER_STATUSES],
@@ -53,7 +52,7 @@ class AnswerForm(FlaskForm):
     )
 
 
-def _show_field_error(form: FlaskForm, error: services.IdeaError) -> None:
+def _show_field_error(form: toolkit.Form, error: services.IdeaError) -> None:
     if error.field in form:
         form[error.field].errors.append(error.message)
     else:

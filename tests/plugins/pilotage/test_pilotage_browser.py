@@ -118,3 +118,28 @@ def test_a_new_mandate_from_the_referentiel_to_the_dashboard(app, team, new_page
         page.goto(path)
         checker.check(page, name)
     assert checker.problems == [], "\n".join(checker.problems)
+
+
+@pytest.mark.browser
+@sqlite_only
+def test_a_platform_admin_edits_a_theme_from_the_platform_pages(
+    app,
+    team,
+    make_member,
+    new_page,  # noqa: F811
+    tmp_path,
+):
+    from playwright.sync_api import expect
+
+    checker = PageChecker(tmp_path)
+    page = new_page()
+    sign_in(page, make_member(None, platform_admin=True, name="Paul Plateforme").email)
+    page.goto("/admin/")
+    page.get_by_role("link", name="Référentiel du métier d'élu").click()
+    checker.check(page, "referentiel-plateforme")
+    page.get_by_role("link", name="Modifier « Restauration scolaire »").click()
+    checker.check(page, "theme-plateforme")
+    page.get_by_label("Projets types").fill("Une cantine bio et locale")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator(".flashes")).to_contain_text("« Restauration scolaire » enregistré")
+    assert checker.problems == [], "\n".join(checker.problems)

@@ -235,11 +235,15 @@ def test_a_platform_admins_edit_gives_the_theme_a_version_the_commune_sees(
 ):
     client.login(team.maire.email)
     adopt(client, "finances", "dette-tresorerie")
-    maire_cannot = client.get(f"{PILOTAGE}/referentiel/theme/dette-tresorerie/modifier")
-    assert maire_cannot.status_code == 403
+    url = "/admin/modules/pilotage/referentiel/dette-tresorerie"
+    assert client.get(url).status_code == 403  # a commune admin does not edit it
+    # The platform admin, member of no commune, reaches it from the platform's menu.
     admin = app.test_client()
     admin.login(make_member(None, platform_admin=True, name="Paul Plateforme").email)
-    url = f"{PILOTAGE}/referentiel/theme/dette-tresorerie/modifier"
+    assert 'href="/admin/modules/pilotage/referentiel"' in page(admin, "/admin/")
+    listing = page(admin, "/admin/modules/pilotage/referentiel")
+    assert f'href="{url}">Modifier' in listing and "version 1" in listing
+    assert 'value="Dette et trésorerie"' in page(admin, url)  # the form shows the theme
     bad = admin.submit(url, {"title": "Dette", "must": "Sans référence", "may": ""})
     assert bad.status_code == 400
     assert says(bad.get_data(as_text=True), "Chaque obligation tient sur une ligne")
@@ -252,8 +256,12 @@ def test_a_platform_admins_edit_gives_the_theme_a_version_the_commune_sees(
             "projects": "Audit de la dette",
             "indicators": "Capacité de désendettement",
         },
+        follow_redirects=True,
     )
-    assert saved.status_code == 302
+    assert saved.status_code == 200
+    assert says(
+        saved.get_data(as_text=True), "Thème « Dette et trésorerie » enregistré (version 2)."
+    )
     [theme] = rows(app, Theme, Theme.code == "dette-tresorerie")
     assert theme.version == 2
     assert theme.must == [{"text": "N'emprunter que pour investir", "ref": "CGCT, art. L2337-3"}]
@@ -261,13 +269,19 @@ def test_a_platform_admins_edit_gives_the_theme_a_version_the_commune_sees(
     assert ">mis à jour<" in listing
     shown = page(client, f"{PILOTAGE}/referentiel/theme/dette-tresorerie")
     assert "version 1, maintenant 2" in shown
-    client.submit(f"{PILOTAGE}/referentiel/theme/dette-tresorerie/lu", page=url.rsplit("/", 1)[0])
+    client.submit(
+        f"{PILOTAGE}/referentiel/theme/dette-tresorerie/lu",
+        page=f"{PILOTAGE}/referentiel/theme/dette-tresorerie",
+    )
     assert "version 1, maintenant 2" not in page(
         client, f"{PILOTAGE}/referentiel/theme/dette-tresorerie"
     )
     # Both the edit and the commune's reading of it are in the audit log; reading it again
     # changes nothing and records nothing.
-    client.submit(f"{PILOTAGE}/referentiel/theme/dette-tresorerie/lu", page=url.rsplit("/", 1)[0])
+    client.submit(
+        f"{PILOTAGE}/referentiel/theme/dette-tresorerie/lu",
+        page=f"{PILOTAGE}/referentiel/theme/dette-tresorerie",
+    )
     assert audit_actions(app)[-2:] == ["pilotage.theme_edited", "pilotage.theme_seen"]
 
 
