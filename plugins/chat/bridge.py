@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
 
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -182,7 +181,9 @@ def deliver(outbox: toolkit.OutboxMessage) -> None:
             _mirror_change(provider, link.room_id, changed, int(outbox.payload["seq"]))
 
 
-def _mirror_change(provider: Any, room_id: str, message: Message, seq: int) -> None:
+def _mirror_change(
+    provider: toolkit.ChatBridgeProvider, room_id: str, message: Message, seq: int
+) -> None:
     """Make the room's copy of ``message`` what the message is now: gone, or its current
     text (change number ``seq`` names the edit's transaction)."""
     if message.bridge_event_id is None:

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 from connectors.http import CallRecord
 from connectors.matrix import MatrixClient, MatrixRejected, RoomMessage, RoomRedaction
 from core import toolkit
-from core.capabilities import BridgedMessage
 from core.toolkit import gettext as _
 
 T = TypeVar("T")
@@ -180,7 +179,7 @@ class MatrixBridge:
 
     def receive(
         self, since: str | None, wait_seconds: float = 0
-    ) -> tuple[list[BridgedMessage], str]:
+    ) -> tuple[list[toolkit.BridgedMessage], str]:
         """The rooms' new messages, and the messages changed since they came: an edit by
         its sender gives the message again with its new text, a redaction gives it again
         empty (see ``ChatBridgeProvider``)."""
@@ -192,7 +191,7 @@ class MatrixBridge:
                 continue
             if isinstance(event, RoomRedaction):
                 found.append(
-                    BridgedMessage(
+                    toolkit.BridgedMessage(
                         event.room_id, event.redacts, event.sender, "", timestamp=_at(event)
                     )
                 )
@@ -204,7 +203,7 @@ class MatrixBridge:
                 found.append(self._bridged(event))
         return found, batch.next_batch
 
-    def _edited(self, edit: RoomMessage) -> BridgedMessage | None:
+    def _edited(self, edit: RoomMessage) -> toolkit.BridgedMessage | None:
         """The message ``edit`` replaces, with its new text; None when Matrix's rules make
         it no edit: another sender than the message's (clients ignore such a replacement),
         a replaced edit, or what is not text on either side."""
@@ -219,16 +218,16 @@ class MatrixBridge:
             or not edit.body
         ):
             return None
-        return BridgedMessage(
+        return toolkit.BridgedMessage(
             room_id, original.event_id, edit.sender, edit.body, timestamp=_at(original)
         )
 
-    def _bridged(self, event: RoomMessage) -> BridgedMessage:
+    def _bridged(self, event: RoomMessage) -> toolkit.BridgedMessage:
         sent = _at(event)
         if event.msgtype == "m.image" and event.url:
             url = event.url
             data, media_type = self._call(lambda client: client.download(url))
-            return BridgedMessage(
+            return toolkit.BridgedMessage(
                 event.room_id,
                 event.event_id,
                 event.sender,
@@ -238,7 +237,7 @@ class MatrixBridge:
                 image_name=event.body,
                 timestamp=sent,
             )
-        return BridgedMessage(
+        return toolkit.BridgedMessage(
             event.room_id, event.event_id, event.sender, event.body, timestamp=sent
         )
 

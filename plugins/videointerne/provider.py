@@ -9,7 +9,6 @@ from flask import Blueprint, Response, send_file, url_for
 from markupsafe import Markup, escape
 
 from core import toolkit
-from core.capabilities import VIDEO_MISSING, VIDEO_PROCESSING, VIDEO_READY, VideoUpload
 from core.toolkit import gettext as _
 from plugins.videointerne.storage import Storage, StorageError
 
@@ -25,19 +24,21 @@ class LocalVideoProvider:
         self.insee = commune.insee
         self.storage = Storage(commune.insee)
 
-    def start_upload(self, size: int, title: str, description: str) -> VideoUpload:
+    def start_upload(self, size: int, title: str, description: str) -> toolkit.VideoUpload:
         try:
-            return VideoUpload(self.storage.create(), resume=str(size))
+            return toolkit.VideoUpload(self.storage.create(), resume=str(size))
         except OSError as exc:
             raise toolkit.CapabilityUnavailable(f"storage: {exc}") from exc
 
-    def upload_offset(self, upload: VideoUpload) -> int:
+    def upload_offset(self, upload: toolkit.VideoUpload) -> int:
         try:
             return self.storage.offset(upload.ref)
         except (StorageError, OSError) as exc:
             raise toolkit.CapabilityUnavailable(f"storage: {exc}") from exc
 
-    def upload_chunk(self, upload: VideoUpload, offset: int, stream: IO[bytes], length: int) -> int:
+    def upload_chunk(
+        self, upload: toolkit.VideoUpload, offset: int, stream: IO[bytes], length: int
+    ) -> int:
         try:
             return self.storage.write(upload.ref, offset, stream, length, int(upload.resume))
         except (StorageError, OSError, ValueError) as exc:
@@ -46,10 +47,10 @@ class LocalVideoProvider:
     def state(self, ref: str) -> str:
         try:
             if self.storage.complete(ref):
-                return VIDEO_READY
-            return VIDEO_PROCESSING if self.storage.exists(ref) else VIDEO_MISSING
+                return toolkit.VIDEO_READY
+            return toolkit.VIDEO_PROCESSING if self.storage.exists(ref) else toolkit.VIDEO_MISSING
         except StorageError:
-            return VIDEO_MISSING
+            return toolkit.VIDEO_MISSING
 
     def attach_captions(self, ref: str, vtt: bytes, language: str) -> None:
         """Nothing to store: the library keeps the captions and serves the track itself."""

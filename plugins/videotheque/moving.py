@@ -17,7 +17,6 @@ import click
 from sqlalchemy import select
 
 from core import toolkit
-from core.capabilities import VIDEO_READY, VideoProvider, VideoUpload
 from plugins.videotheque import services
 from plugins.videotheque.models import READY, Video
 
@@ -28,12 +27,12 @@ class Report:
     failed: int = 0
 
 
-def move_video(video: Video, target: VideoProvider) -> None:
+def move_video(video: Video, target: toolkit.VideoProvider) -> None:
     """Copy ``video`` to ``target`` (resuming a copy begun before), then switch it over."""
     source = services.provider_of(video)
     upload, offset = None, 0
     if video.move_provider == target.name and video.move_ref:
-        upload = VideoUpload(video.move_ref, video.move_resume or "")
+        upload = toolkit.VideoUpload(video.move_ref, video.move_resume or "")
         offset = target.upload_offset(upload)
     stream, size = source.open_file(video.provider_ref, offset)
     try:  # the stream holds a connection to the source: closed whatever happens
@@ -52,7 +51,7 @@ def move_video(video: Video, target: VideoProvider) -> None:
         stream.close()
     if video.captions_vtt:
         target.attach_captions(upload.ref, video.captions_vtt.encode(), video.captions_language)
-    if target.state(upload.ref) != VIDEO_READY:
+    if target.state(upload.ref) != toolkit.VIDEO_READY:
         raise toolkit.CapabilityUnavailable(f"{target.name} does not hold the copy whole yet")
     before = video.provider
     video.provider, video.provider_ref = target.name, upload.ref

@@ -30,13 +30,6 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 from werkzeug.exceptions import HTTPException
 
 from core import toolkit
-from core.capabilities import (
-    VIDEO_FAILED,
-    VIDEO_MISSING,
-    VIDEO_READY,
-    VideoProvider,
-    VideoUpload,
-)
 from core.toolkit import gettext as _
 from plugins.videotheque.models import (
     APPROVED,
@@ -124,7 +117,7 @@ def is_moderator(user: toolkit.User | None) -> bool:
 # --- providers ------------------------------------------------------------------------------
 
 
-def provider_of(video: Video) -> VideoProvider:
+def provider_of(video: Video) -> toolkit.VideoProvider:
     """The provider holding ``video`` (raises ``CapabilityUnavailable``)."""
     return toolkit.capability(video.commune, "video", provider=video.provider)
 
@@ -311,7 +304,7 @@ def receive_chunk(
     if length <= 0 or offset + length > video.size:
         raise VideoError({"file": _("Ce morceau dépasse la taille annoncée du fichier.")})
     provider = provider_of(video)
-    upload = VideoUpload(video.provider_ref, video.upload_resume)
+    upload = toolkit.VideoUpload(video.provider_ref, video.upload_resume)
     if offset == 0:
         head = stream.read(min(SNIFF_BYTES, length))
         if not _sniffed(head):
@@ -331,21 +324,21 @@ def receive_chunk(
     return video.received
 
 
-def resync(video: Video, provider: VideoProvider | None = None) -> int:
+def resync(video: Video, provider: toolkit.VideoProvider | None = None) -> int:
     """Ask the provider how many bytes it has (after an interruption) and remember it."""
     if video.status != UPLOADING:
         return video.received
     try:
         provider = provider or provider_of(video)
         video.received = provider.upload_offset(
-            VideoUpload(video.provider_ref, video.upload_resume)
+            toolkit.VideoUpload(video.provider_ref, video.upload_resume)
         )
     except toolkit.CapabilityUnavailable:
         current_app.logger.warning("videotheque: offset of video %s unknown for now", video.id)
     return video.received
 
 
-def cancel_upload(video: Video, provider: VideoProvider) -> None:
+def cancel_upload(video: Video, provider: toolkit.VideoProvider) -> None:
     try:
         provider.delete(video.provider_ref)
     except toolkit.CapabilityUnavailable:
@@ -355,7 +348,7 @@ def cancel_upload(video: Video, provider: VideoProvider) -> None:
     toolkit.db.commit()
 
 
-def finish_upload(video: Video, provider: VideoProvider) -> None:
+def finish_upload(video: Video, provider: toolkit.VideoProvider) -> None:
     video.status = PROCESSING
     video.upload_resume = ""
     if video.captions_vtt:
@@ -364,7 +357,7 @@ def finish_upload(video: Video, provider: VideoProvider) -> None:
     _audit("video.uploaded", video)
 
 
-def _send_captions(video: Video, provider: VideoProvider) -> None:
+def _send_captions(video: Video, provider: toolkit.VideoProvider) -> None:
     try:
         provider.attach_captions(
             video.provider_ref, (video.captions_vtt or "").encode(), video.captions_language
@@ -374,7 +367,7 @@ def _send_captions(video: Video, provider: VideoProvider) -> None:
         current_app.logger.warning("videotheque: captions of video %s not sent", video.id)
 
 
-def refresh(video: Video, provider: VideoProvider | None = None) -> str:
+def refresh(video: Video, provider: toolkit.VideoProvider | None = None) -> str:
     """Ask the provider where the video stands (scheduled job, end of upload)."""
     if video.status not in (PROCESSING, READY):
         return video.status
@@ -382,9 +375,11 @@ def refresh(video: Video, provider: VideoProvider | None = None) -> str:
         state = (provider or provider_of(video)).state(video.provider_ref)
     except toolkit.CapabilityUnavailable:
         return video.status
-    video.status = {VIDEO_READY: READY, VIDEO_FAILED: FAILED, VIDEO_MISSING: MISSING}.get(
-        state, PROCESSING
-    )
+    video.status = {
+        toolkit.VIDEO_READY: READY,
+        toolkit.VIDEO_FAILED: FAILED,
+        toolkit.VIDEO_MISSING: MISSING,
+    }.get(state, PROCESSING)
     publish_if_due(video)
     return video.status
 

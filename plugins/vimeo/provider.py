@@ -20,13 +20,6 @@ from markupsafe import Markup, escape
 from connectors.http import ConnectorError, ConnectorRejected, ConnectorUnavailable, RateLimited
 from connectors.vimeo import API_URL, VimeoClient
 from core import toolkit
-from core.capabilities import (
-    VIDEO_FAILED,
-    VIDEO_MISSING,
-    VIDEO_PROCESSING,
-    VIDEO_READY,
-    VideoUpload,
-)
 from core.toolkit import gettext as _
 
 PLAYER_URL = "https://player.vimeo.com/video/"
@@ -158,7 +151,7 @@ class VimeoProvider:
         finally:
             vimeo.close()
 
-    def start_upload(self, size: int, title: str, description: str) -> VideoUpload:
+    def start_upload(self, size: int, title: str, description: str) -> toolkit.VideoUpload:
         with self._vimeo() as vimeo:
             upload = vimeo.create_upload(size, title, description)
             try:
@@ -175,14 +168,16 @@ class VimeoProvider:
                 except ConnectorError:
                     current_app.logger.warning("vimeo: video %s left unfinished", upload.video_id)
                 raise
-        return VideoUpload(upload.video_id, upload.upload_link)
+        return toolkit.VideoUpload(upload.video_id, upload.upload_link)
 
-    def upload_offset(self, upload: VideoUpload) -> int:
+    def upload_offset(self, upload: toolkit.VideoUpload) -> int:
         with self._vimeo() as vimeo:
             offset, _length = vimeo.upload_offset(upload.resume)
         return offset
 
-    def upload_chunk(self, upload: VideoUpload, offset: int, stream: IO[bytes], length: int) -> int:
+    def upload_chunk(
+        self, upload: toolkit.VideoUpload, offset: int, stream: IO[bytes], length: int
+    ) -> int:
         with self._vimeo() as vimeo:
             return vimeo.upload_chunk(upload.resume, offset, stream, length)
 
@@ -190,10 +185,10 @@ class VimeoProvider:
         with self._vimeo() as vimeo:
             state = vimeo.state(ref)
         if state is None:
-            return VIDEO_MISSING
+            return toolkit.VIDEO_MISSING
         if state.failed:
-            return VIDEO_FAILED
-        return VIDEO_READY if state.ready else VIDEO_PROCESSING
+            return toolkit.VIDEO_FAILED
+        return toolkit.VIDEO_READY if state.ready else toolkit.VIDEO_PROCESSING
 
     def attach_captions(self, ref: str, vtt: bytes, language: str) -> None:
         with self._vimeo() as vimeo:
