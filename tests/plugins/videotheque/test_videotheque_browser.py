@@ -122,7 +122,11 @@ def test_upload_approve_watch_and_rate_with_either_provider(
         assert duration == f"206 bytes 100-199/{len(VIDEO)}"
     viewer.get_by_label("Votre note").select_option("4")
     viewer.get_by_label("Votre avis (facultatif)").fill("Très utile pour notre projet.")
-    viewer.get_by_role("button", name="Noter cette vidéo").click()
+    with viewer.expect_response(lambda r: r.request.method == "POST") as posted:
+        viewer.get_by_role("button", name="Noter cette vidéo").click()
+    # The answer first: a failure then says whether the rating was refused or not shown.
+    assert posted.value.status == 302, viewer.locator("main").inner_text()
+    expect(viewer.get_by_role("status")).to_contain_text("Merci, votre note est enregistrée.")
     expect(viewer.get_by_text("4.0 sur 5 (1 note)").first).to_be_visible()
     checker.check(viewer, "videotheque-video")
     assert checker.problems == [], "\n".join(checker.problems)
