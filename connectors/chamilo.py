@@ -14,11 +14,13 @@ The contract is ``shared/contracts/chamilo.md``; what shapes this module:
   or an untranslated Chamilo sends are recognised (``InvalidApiKey``, ``InvalidAction``,
   ``NotAllowed``); a refused ``authenticate`` is :class:`CredentialsRefused` whatever its words
   (it has no other error);
-- a refusal of the admin's call in other words (a translated Chamilo's) is not read but
-  asked about (:meth:`ChamiloClient.refuses_admin_calls`): :class:`NotAllowed` when Chamilo
-  refuses the user its admin-only web services, the call again when the probe's fresh
-  authentication replaced a key Chamilo had rotated, otherwise a :class:`ChamiloRefused`
-  carrying the message;
+- a refusal in other words (a translated Chamilo's) is not read but compared and asked
+  about. Compared: Chamilo's answers to two calls that must fail, an unknown action and a key
+  nobody holds, are how it words ``InvalidAction`` and ``InvalidApiKey`` in its language
+  (:meth:`ChamiloClient.identify`). Asked: an admin's call refused otherwise is
+  :class:`NotAllowed` when Chamilo refuses the user its admin-only web services
+  (:meth:`ChamiloClient.refuses_admin_calls`), else a :class:`ChamiloRefused` carrying the
+  message;
 - scalar results come wrapped in a list (``[true]``, ``[123]``);
 - a non-JSON answer (PHP's fatal errors give an empty 500; a URL that is not Chamilo gives a
   web page) is :class:`NotChamilo` or ``ConnectorUnavailable``, never an exception of our own
@@ -31,6 +33,7 @@ retries them. Framework-free: nothing from Flask or ``core`` here.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -56,6 +59,8 @@ NAME = "chamilo"
 INVALID_API_KEY = "InvalidApiKey"
 INVALID_ACTION = "InvalidAction"
 NOT_ALLOWED = "NotAllowed"
+# An action no Chamilo has: its refusal is how this Chamilo words ``InvalidAction``.
+UNKNOWN_ACTION = "viatic_no_such_action"
 
 
 class ChamiloRefused(ConnectorError):
@@ -144,6 +149,7 @@ class ChamiloClient:
         self.api_key = api_key
         self.on_api_key = on_api_key
         self._lock = threading.Lock()
+        self._wording: dict[str, type[ChamiloRefused]] | None = None  # see identify()
         self.http = HttpClient(
             self.root,
             name=NAME,
@@ -175,7 +181,7 @@ class ChamiloClient:
         if body["error"]:
             message = str(body.get("message") or "")[:300]
             if message == INVALID_ACTION:
-                raise FeatureMissing(NAME, f"this Chamilo does not know '{form['action']}'")
+                raise _feature_missing(form["action"])
             if message == INVALID_API_KEY:
                 raise InvalidApiKey(NAME, message)
             if message == NOT_ALLOWED:
@@ -218,20 +224,50 @@ class ChamiloClient:
         key = self._key()
         form = {"action": action, "username": self.username, **(params or {})}
         try:
-            return self._post({**form, "api_key": key}, query, read)
+            try:
+                return self._post({**form, "api_key": key}, query, read)
+            except ChamiloRefused as refused:
+                raise self.identify(refused, action) from None
         except InvalidApiKey:
             pass  # the key was rotated or the account recreated: authenticate once more
         except ChamiloRefused as refused:
-            if type(refused) is not ChamiloRefused:
-                raise  # a key this client knows said what it was
-            # Words this client does not know, a translated Chamilo's: what they mean is
-            # asked, never read from them.
-            if self.refuses_admin_calls():
+            # Still words of its own: a refusal of the admin-only services is asked about.
+            if type(refused) is ChamiloRefused and self.refuses_admin_calls():
                 raise NotAllowed(NAME, refused.message) from None
-            if self.api_key == key:
-                raise
-            # The probe's authentication brought a key other than the one refused.
+            raise
         return self._post({**form, "api_key": self._key(stale=key)}, query, read)
+
+    def identify(self, refused: ChamiloRefused, action: str) -> ChamiloRefused:
+        """``refused`` as :class:`InvalidApiKey` or :class:`FeatureMissing` when its words
+        are this Chamilo's for a refused key or an unknown action; as it is otherwise.
+
+        A translated Chamilo words its refusals in its language, with no code. How it words
+        these two is learnt from two calls that must fail, on the first refusal in words
+        this client does not know: an unknown action with a key nobody holds (refused for
+        the key: Chamilo checks it first), then with a fresh key (refused for the action).
+        Raises what the calls meet on their way (an outage, refused credentials)."""
+        if type(refused) is not ChamiloRefused:
+            return refused  # said with a key this client knows
+        if self._wording is None:
+            self._wording = self._learn_wording()
+        kind = self._wording.get(refused.message)
+        if kind is FeatureMissing:
+            return _feature_missing(action)
+        return kind(NAME, refused.message) if kind is not None else refused
+
+    def _learn_wording(self) -> dict[str, type[ChamiloRefused]]:
+        said: dict[type[ChamiloRefused], str] = {}
+        for kind, key in ((InvalidApiKey, secrets.token_hex(16)), (FeatureMissing, None)):
+            if key is None:  # a fresh key, so that the refusal cannot be the key's
+                key = self._key(stale=self.api_key)
+            probe = {"action": UNKNOWN_ACTION, "username": self.username, "api_key": key}
+            try:
+                self._post(probe, None, read=True)
+            except ChamiloRefused as refusal:
+                said[kind] = refusal.message
+        if len(set(said.values())) < len(said):
+            return {}  # worded alike: neither can be told
+        return {message: kind for kind, message in said.items()}
 
     def refuses_admin_calls(self) -> bool:
         """Whether Chamilo refuses this user its admin-only web services (the user is not a
@@ -255,7 +291,10 @@ class ChamiloClient:
         """A read action as a learner (``course_learnpaths`` reports the caller's own
         progress). An ``InvalidApiKey`` is the caller's to handle: it owns the learner's key."""
         form = {"action": action, "username": account.username, "api_key": account.api_key}
-        return self._post({**form, **(params or {})}, None, read=True)
+        try:
+            return self._post({**form, **(params or {})}, None, read=True)
+        except ChamiloRefused as refused:
+            raise self.identify(refused, action) from None
 
     # -- the actions the portal uses
 
@@ -348,6 +387,10 @@ class ChamiloClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _feature_missing(action: str) -> FeatureMissing:
+    return FeatureMissing(NAME, f"this Chamilo does not know '{action}'")
 
 
 def _rows(data: Any) -> Iterable[dict[str, Any]]:

@@ -244,10 +244,12 @@ def test_an_account_chamilo_already_has_is_found_again_not_made_twice(
     assert fake.subscriptions == {(account.id, 1)}
 
 
+@pytest.mark.parametrize("language", ["english", "french"])
 def test_a_chamilo_too_old_for_an_action_says_so_and_is_not_retried(
-    app, client, village, on_chamilo
+    app, client, village, on_chamilo, language
 ):
     fake = on_chamilo.fake
+    fake.language = language  # a French Chamilo says it in words of its own
     client.login(village.adjoint.email)
     budget = course_id(app, "Le budget communal")
     fake.unknown_actions = {"get_user_api_key"}  # older than the enrolments need
@@ -496,8 +498,12 @@ def test_the_key_chamilo_rotated_is_renewed_once(app, client, village, on_chamil
     assert fake.requests["authenticate"] == 1  # the new key was kept
 
 
-def test_a_learner_key_chamilo_rotated_is_fetched_again_and_kept(app, client, village, on_chamilo):
+@pytest.mark.parametrize("language", ["english", "french"])
+def test_a_learner_key_chamilo_rotated_is_fetched_again_and_kept(
+    app, client, village, on_chamilo, language
+):
     fake = on_chamilo.fake
+    fake.language = language  # a French Chamilo says it in words of its own
     client.login(village.adjoint.email)
     enrol(client, course_id(app, "Le budget communal"))
     deliver(app)

@@ -6,11 +6,13 @@ import pytest
 import requests
 
 from connectors.chamilo import (
+    UNKNOWN_ACTION,
     Account,
     ChamiloClient,
     ChamiloRefused,
     CredentialsRefused,
     FeatureMissing,
+    InvalidApiKey,
     NotAllowed,
     NotChamilo,
 )
@@ -160,8 +162,15 @@ def test_a_french_chamilos_refusal_of_the_admin_calls_is_asked_about_not_read(ch
     with pytest.raises(NotAllowed) as refused:
         teacher.create_learner(loginname="viatic-1", **options)
     assert refused.value.message == FRENCH["NotAllowed"]  # shown, never matched
-    # The probe: a fresh authentication, then the user's own key, an admin-only call.
-    assert fake.requests == {"authenticate": 2, "save_user": 1, "get_user_api_key": 1}
+    # Its words are neither a refused key's nor an unknown action's (two calls that must
+    # fail, the second with a fresh key); then the probe: a fresh authentication, and the
+    # user's own key, an admin-only call.
+    assert fake.requests == {
+        "authenticate": 3,
+        "save_user": 1,
+        UNKNOWN_ACTION: 2,
+        "get_user_api_key": 1,
+    }
     assert "viatic-1" not in fake.by_name
 
     admin = client(chamilo)
@@ -177,7 +186,7 @@ def test_a_french_chamilos_refusal_of_the_admin_calls_is_asked_about_not_read(ch
     assert taken.value.message == "Ce nom d'utilisateur n'est pas disponible"
 
 
-def test_a_key_a_french_chamilo_rotated_is_renewed_by_the_probe_and_the_call_repeated(chamilo):
+def test_a_key_a_french_chamilo_rotated_is_told_renewed_and_the_call_repeated(chamilo):
     fake = chamilo.fake
     fake.add_course("Le budget communal")
     stale = client(chamilo).authenticate()
@@ -188,7 +197,8 @@ def test_a_key_a_french_chamilo_rotated_is_renewed_by_the_probe_and_the_call_rep
     courses = client(chamilo, api_key=stale, on_api_key=keys.append).courses()
     assert [c.title for c in courses] == ["Le budget communal"]
     assert keys == [fake.user("admin").api_key]
-    assert fake.requests == {"get_courses": 2, "authenticate": 1, "get_user_api_key": 1}
+    # The words compared (the second comparison call's fresh key is the one kept), no more.
+    assert fake.requests == {"get_courses": 2, "authenticate": 1, UNKNOWN_ACTION: 2}
 
 
 def test_a_probe_that_meets_an_outage_is_an_outage(chamilo):
@@ -232,6 +242,39 @@ def test_profile_changes_are_sent_and_passwords_are_not_updatable(chamilo):
 def test_an_unknown_action_means_the_chamilo_is_too_old(chamilo):
     with pytest.raises(FeatureMissing):
         client(chamilo).call("get_sessions_of_the_future")
+
+
+def test_a_french_chamilos_unknown_action_is_told_by_comparison_once_per_client(chamilo):
+    """A French Chamilo says InvalidAction in French: the client compares the words with
+    its answer to an action no Chamilo has, asked once."""
+    fake = chamilo.fake
+    fake.language = "french"
+    fake.unknown_actions = {"get_sessions", "user_courses"}  # an older Chamilo
+    api = client(chamilo)
+    with pytest.raises(FeatureMissing) as missing:
+        api.call("get_sessions", read=True)
+    assert "get_sessions" in missing.value.message
+    with pytest.raises(FeatureMissing):
+        api.user_course_ids(1)
+    assert fake.requests[UNKNOWN_ACTION] == 2  # learnt on the first refusal only
+    # Other words stay Chamilo's own refusal, shown as they are.
+    with pytest.raises(ChamiloRefused) as refused:
+        api.progress(api.account("admin"), 99)
+    assert type(refused.value) is ChamiloRefused
+    assert refused.value.message == FRENCH["NoCourse"]
+
+
+def test_a_learner_key_a_french_chamilo_refused_is_told_as_a_refused_key(chamilo):
+    fake = chamilo.fake
+    api = client(chamilo)
+    api.create_learner(
+        loginname="viatic-1", password="p", firstname="A", lastname="B", email="", original_id="1"
+    )
+    course = fake.add_course("Budget")
+    fake.language = "french"
+    with pytest.raises(InvalidApiKey) as refused:
+        api.progress(Account(2, "viatic-1", "ancienne-cle"), course.id)
+    assert refused.value.message == FRENCH["InvalidApiKey"]
 
 
 def test_a_call_without_key_gets_an_empty_500_which_is_an_outage(chamilo):
