@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
+from core.db import db
+from plugins.agenda.models import Event
 from tests.plugins.agenda.helpers import (
     AGENDA,
     attendees,
@@ -397,3 +399,55 @@ def test_an_app_names_a_guest_on_one_date_sending_only_what_changes(app, village
     assert placed.status_code == 200, placed.json
     assert placed.json["start"] == "2026-10-20T18:00:00+02:00"
     assert calendars_of(app)[ALICE].dates() == permanence()
+
+
+def run_migration(app, name: str) -> None:
+    """The upgrade of one of the agenda's revisions, on the test's database as it is."""
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    import plugins.agenda
+
+    [path] = (Path(plugins.agenda.__file__).parent / "migrations").glob(f"{name}_*.py")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with (
+        app.app_context(),
+        db.get_bind().begin() as connection,
+        Operations.context(MigrationContext.configure(connection)),
+    ):
+        module.upgrade()
+
+
+def test_a_date_changed_before_dates_had_guests_of_their_own_gets_the_series_guests(
+    app, village, client
+):
+    """Before dates kept guest lists of their own, a date changed on its own listed none,
+    though the series' guests were invited to it: the migration names them there, so that
+    the next change of the series does not withdraw their invitation to that date."""
+    client.login(village.maire.email)
+    url = create(client, app, **SERIES, guests=ALICE).headers["Location"]
+    client.submit(
+        f"{url}/modifier?date=20261027T180000",
+        date_form(app, "2026-10-27", start_time="20:00", end_time="21:00", scope="occurrence"),
+    )
+    [_series, exception] = events(app)
+    with app.app_context():  # as the code before left it
+        db.get(Event, exception.id).guests = []
+        db.commit()
+
+    run_migration(app, "5b0e7c2d9a41")
+    assert [e.guests for e in events(app)] == [[ALICE], [ALICE]]
+    assert ALICE in page(client, f"{AGENDA}/evenement/{exception.id}")
+    seen = len(guest_mail(app))
+    client.submit(f"{url}/modifier", event_form(app, **{**SERIES, "place": "Mairie"}, guests=ALICE))
+    [(recipient, subject, _calendar)] = new_mail(app, seen)
+    assert (recipient, subject) == (ALICE, "Modifié : Permanence des élus")
+    moved = [paris(20, 10), paris(27, 10, 20), paris(3, 11), paris(10, 11)]
+    assert calendars_of(app)[ALICE].dates() == permanence(moved)
+    run_migration(app, "5b0e7c2d9a41")  # run again, it changes nothing
+    assert [e.guests for e in events(app)] == [[ALICE], [ALICE]]
