@@ -103,6 +103,19 @@ def test_two_people_chat_live_and_the_pages_pass_axe(app, village, new_page, tmp
     assert checker.problems == [], "\n".join(checker.problems)
 
 
+def stored_reading(app, user_id: int) -> dict[str, object]:
+    """What the database holds, read afresh: the person's read markers and the messages'
+    numbers and authors, by channel (to tell, when a count is off, which side was wrong)."""
+    import sqlite3
+
+    with sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///")) as fresh:
+        markers = fresh.execute(
+            "SELECT channel_id, last_read_seq FROM chat_member WHERE user_id = ?", (user_id,)
+        ).fetchall()
+        messages = fresh.execute("SELECT channel_id, seq, author_id FROM chat_message").fetchall()
+    return {"markers": markers, "messages": messages}
+
+
 def put_in_view(page, visible: bool) -> None:
     """Show or hide ``page`` as a tab switch or a phone's screen does. Headless Chromium
     keeps every page visible, so the page's visibility is set and announced as the
@@ -157,7 +170,7 @@ def test_a_page_out_of_view_stops_reading_live_and_catches_up_when_looked_at(
     with agent.expect_response(re.compile(r"/api/v1/c/10145/chat/channels$")) as counts:
         put_in_view(agent, True)
     unread = {c["id"]: c["unread"] for c in counts.value.json()}
-    assert unread[projet.id] == 1, unread
+    assert unread[projet.id] == 1, (unread, stored_reading(app, village.agent.id))
     expect(agent.locator("#chat-messages")).to_contain_text("la salle est prête ?")
     badge = agent.locator(f'#chat-canaux li[data-channel="{projet.id}"] .chat-unread')
     expect(badge).to_be_visible()
