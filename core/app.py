@@ -169,25 +169,24 @@ def _register_plugin_blueprints(app: Flask, registry: PluginRegistry) -> None:
                 plugin.platform_blueprint, url_prefix=f"/admin/modules/{plugin.name}"
             )
             _check_platform_views(app, plugin)
-        endpoint = plugin.info.admin_endpoint
-        if endpoint and (
-            endpoint.split(".", 1)[0] != plugin.name
-            or endpoint not in app.view_functions
-            or not app.url_map.is_endpoint_expecting(endpoint, "insee")
-        ):
-            raise PluginError(
-                f"Plugin '{plugin.name}': admin_endpoint '{endpoint}' is not a page of its "
-                "blueprint"
-            )
-        endpoint = plugin.info.platform_endpoint
-        if endpoint and (
-            endpoint.split(".", 1)[0] != f"{plugin.name}_platform"
-            or endpoint not in app.view_functions
-        ):
-            raise PluginError(
-                f"Plugin '{plugin.name}': platform_endpoint '{endpoint}' is not a page of its "
-                "platform blueprint"
-            )
+        _check_page(app, plugin, "admin_endpoint", platform=False)
+        _check_page(app, plugin, "platform_endpoint", platform=True)
+
+
+def _check_page(app: Flask, plugin: LoadedPlugin, setting: str, platform: bool) -> None:
+    """``PluginInfo.<setting>``, when set, names a page of the plugin's blueprint: of its
+    platform blueprint for a platform page, else of its own, among a commune's URLs."""
+    endpoint = getattr(plugin.info, setting)
+    blueprint = f"{plugin.name}_platform" if platform else plugin.name
+    if endpoint and (
+        endpoint.split(".", 1)[0] != blueprint
+        or endpoint not in app.view_functions
+        or (not platform and not app.url_map.is_endpoint_expecting(endpoint, "insee"))
+    ):
+        what = "platform blueprint" if platform else "blueprint"
+        raise PluginError(
+            f"Plugin '{plugin.name}': {setting} '{endpoint}' is not a page of its {what}"
+        )
 
 
 def _check_platform_views(app: Flask, plugin: LoadedPlugin) -> None:

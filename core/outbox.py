@@ -59,6 +59,12 @@ def backoff(attempts: int) -> dt.timedelta:
     return delay * random.uniform(0.9, 1.1)
 
 
+def _work_of(message: OutboxMessage) -> tuple[str, str]:
+    """The module a message is delivered for (its kind's prefix) and the name its delivery
+    goes by on the module's last error."""
+    return message.kind.split(".", 1)[0], f"outbox {message.kind}"
+
+
 def deliver_due(limit: int = 100) -> int:
     """Deliver the messages whose time has come, one transaction each. Returns how many
     were delivered."""
@@ -91,12 +97,8 @@ def deliver_due(limit: int = 100) -> int:
                 message.status = OutboxMessage.FAILED
             if message.commune_id is not None:
                 # The commune admin sees it beside the module: "its tool does not answer".
-                modules.record_error(
-                    message.commune_id,
-                    message.kind.split(".", 1)[0],
-                    message.last_error,
-                    f"outbox {message.kind}",
-                )
+                plugin, source = _work_of(message)
+                modules.record_error(message.commune_id, plugin, message.last_error, source)
             message.next_attempt_at = utcnow() + backoff(message.attempts)
             log.warning("Outbox message %s (%s) failed: %s", message.id, message.kind, exc)
         else:
@@ -105,9 +107,7 @@ def deliver_due(limit: int = 100) -> int:
             message.attempts += 1
             message.last_error = None
             if message.commune_id is not None:  # the tool answers again
-                modules.clear_error(
-                    message.commune_id, message.kind.split(".", 1)[0], f"outbox {message.kind}"
-                )
+                modules.clear_error(message.commune_id, *_work_of(message))
             delivered += 1
         db.commit()
     return delivered
