@@ -555,10 +555,15 @@ def edit_message(
         details={"channel": channel.id, "before": message.body, "after": text},
         actor=user,
     )
-    message.body, message.html = text, markup.render(text)
-    message.edited_at = toolkit.utcnow()
+    _rewrite(message, text)
     _record_change(commune, channel, message, EDITED)
     return True
+
+
+def _rewrite(message: Message, text: str) -> None:
+    """An edited message shows its new text, marked « modifié »."""
+    message.body, message.html = text, markup.render(text)
+    message.edited_at = toolkit.utcnow()
 
 
 def delete_message(commune: toolkit.Commune, user: toolkit.User, message: Message) -> None:
@@ -613,8 +618,7 @@ def change_from_room(
         if sender != message.author_name or not text or text == message.body:
             return False  # only its author edits a message
         details.update(before=message.body, after=text)
-        message.body, message.html = text, markup.render(text)
-        message.edited_at = toolkit.utcnow()
+        _rewrite(message, text)
         kind, action = EDITED, "chat.message_edited"
     toolkit.audit(
         action,
